@@ -1,0 +1,113 @@
+"""The tf.data input pipeline: builder shards -> batches of (generator input, target color).
+
+Per element: parse, decode, pix2pix jitter (the same resize, crop and flip for all three images;
+nearest neighbour for the sketch so it stays binary), scale to [-1, 1], and the experiment's cue
+(A: all ones, i.e. white; B: the stored blurred cue). Random ops are stateless with per-element
+seeds drawn from `seed`, so a run is reproducible and an epoch can be replayed on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from colorize import records
+from colorize.config import TrainConfig
+from colorize.errors import ColorizeError
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def check_records(records_dir: str, split: str, image_size: int) -> list[str]:
+    """The split's shard paths, after checking they exist and hold images of `image_size`."""
+    if not os.path.isdir(records_dir):
+        raise ColorizeError(f"{records_dir}: no such records folder")
+    paths = records.shard_paths(records_dir, split)
+    if not paths:
+        raise ColorizeError(f"{records_dir}: no '{split}' records (expected {split}-NNNNN-of-NNNNN "
+                            "shards from `colorize build`)")
+    try:
+        first = next(iter(tf.data.TFRecordDataset(paths[:1])))
+        parsed = tf.io.parse_single_example(first, records.feature_spec())
+    except (tf.errors.OpError, StopIteration) as err:
+        raise ColorizeError(f"{paths[0]}: not a readable triplet record "
+                            f"({type(err).__name__})") from None
+    size = (int(parsed["height"]), int(parsed["width"]))
+    if size != (image_size, image_size):
+        raise ColorizeError(f"{records_dir}: records hold {size[0]}x{size[1]} images but the model "
+                            f"expects {image_size}x{image_size} (rebuild with --size {image_size} "
+                            f"or train with --image-size {size[0]})")
+    return paths
+
+
+def count_examples(records_dir: str, split: str) -> int:
+    """Examples in a split, from the builder's manifest when it has the count, else by reading."""
+    try:
+        with open(os.path.join(records_dir, "manifest.json")) as f:
+            return int(json.load(f)["counts"][split])
+    except (OSError, KeyError, ValueError, TypeError):
+        return sum(1 for _ in tf.data.TFRecordDataset(records.shard_paths(records_dir, split)))
+
+
+def _to_model_space(image):
+    return tf.cast(image, tf.float32) / 127.5 - 1.0
+
+
+def _jitter(sketch, cue, color, seed, cfg: TrainConfig):
+    """pix2pix random jitter: resize up, random crop back, random horizontal flip; one draw for all."""
+    big = [cfg.jitter_size, cfg.jitter_size]
+    sketch = tf.image.resize(sketch, big, method="nearest")
+    rgb = tf.image.resize(tf.concat([cue, color], axis=-1), big, method="bilinear")
+    stacked = tf.concat([tf.cast(sketch, tf.float32), rgb], axis=-1)  # (286, 286, 7)
+    crop_seed, flip_seed = seed[:2], seed[2:]
+    stacked = tf.image.stateless_random_crop(
+        stacked, [cfg.image_size, cfg.image_size, 7], seed=crop_seed)
+    stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
+    return stacked[..., :1], stacked[..., 1:4], stacked[..., 4:]
+
+
+def _example_fn(cfg: TrainConfig, jitter: bool):
+    def fn(serialized, seed):
+        ex = records.decode_example(serialized)
+        sketch, cue, color = ex["sketch"], ex["cue"], ex["color"]
+        if jitter:
+            sketch, cue, color = _jitter(sketch, cue, color, seed, cfg)
+        sketch, cue, color = (_to_model_space(x) for x in (sketch, cue, color))
+        size = cfg.image_size
+        sketch = tf.ensure_shape(sketch, [size, size, 1])
+        color = tf.ensure_shape(color, [size, size, 3])
+        cue = tf.ensure_shape(cue, [size, size, 3]) if cfg.use_cue else tf.ones([size, size, 3])
+        return tf.concat([sketch, cue], axis=-1), color  # (S, S, 4), (S, S, 3)
+    return fn
+
+
+def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, training: bool = True,
+                 batch_size: int | None = None, epoch: int = 0, repeat: bool = False,
+                 input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Batches of (sketch+cue (B, S, S, 4), color (B, S, S, 3)) in [-1, 1].
+
+    training: shuffle (files and examples, seeded by cfg.seed and `epoch`), jitter if cfg.jitter,
+    drop the last partial batch. Otherwise: file order, no jitter, keep every example.
+    """
+    paths = check_records(records_dir, split, cfg.image_size)
+    batch_size = batch_size or cfg.batch_size
+    seed = cfg.seed * 100_003 + epoch  # a different, reproducible order every epoch
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if training:
+        files = files.shuffle(len(paths), seed=seed)
+    ds = files.interleave(tf.data.TFRecordDataset, cycle_length=min(len(paths), 8),
+                          num_parallel_calls=AUTOTUNE, deterministic=True)
+    if training:
+        ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+    if repeat:
+        ds = ds.repeat()
+    seeds = tf.data.Dataset.random(seed=seed).batch(4)  # per element: a crop and a flip seed
+    ds = tf.data.Dataset.zip((ds, seeds))
+    ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter), num_parallel_calls=AUTOTUNE,
+                deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)

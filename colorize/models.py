@@ -1,0 +1,96 @@
+"""pix2pix networks (Isola et al. 2017) in the Keras functional API.
+
+Generator: U-Net, encoder C64-C128-C256-C512-C512-C512-C512-C512, decoder
+CD512-CD512-CD512-C512-C256-C128-C64 with skip connections, tanh output. Discriminator: the 70x70
+PatchGAN, C64-C128-C256-C512 then a 1-channel convolution, one logit per overlapping 70x70 patch.
+Layer arrangement as in the TensorFlow pix2pix tutorial (no convolution bias where batch norm
+follows, and none on the first, norm-free convolutions); hyper-parameters as in the reference.
+Shape comments are for the paper's setting: 256x256 input, width 64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from colorize.config import TrainConfig
+
+SKETCH_CHANNELS, CUE_CHANNELS, COLOR_CHANNELS = 1, 3, 3
+INPUT_CHANNELS = SKETCH_CHANNELS + CUE_CHANNELS  # the generator sees sketch and cue
+
+
+def _init(cfg: TrainConfig):
+    return keras.initializers.RandomNormal(mean=0.0, stddev=cfg.init_stddev)
+
+
+def _batch_norm(cfg: TrainConfig, name: str):
+    return layers.BatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon,
+                                     synchronized=cfg.sync_batch_norm, name=name)
+
+
+def _down(x, filters: int, cfg: TrainConfig, name: str, batch_norm: bool = True, strides: int = 2):
+    """Ck: 4x4 convolution, batch norm, LeakyReLU(0.2)."""
+    x = layers.Conv2D(filters, 4, strides=strides, padding="same" if strides == 2 else "valid",
+                      kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv")(x)
+    if batch_norm:
+        x = _batch_norm(cfg, f"{name}_bn")(x)
+    return layers.LeakyReLU(negative_slope=cfg.leaky_slope, name=f"{name}_lrelu")(x)
+
+
+def _up(x, filters: int, cfg: TrainConfig, name: str, dropout: bool):
+    """Ck / CDk: 4x4 transposed convolution, batch norm, dropout (CD only), ReLU."""
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_init(cfg),
+                               use_bias=False, name=f"{name}_deconv")(x)
+    x = _batch_norm(cfg, f"{name}_bn")(x)
+    if dropout:
+        x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def encoder_filters(image_size: int, width: int) -> list[int]:
+    """Filters per U-Net level: width * 2^i capped at 8 * width, one level per halving to 1x1."""
+    return [width * min(2 ** i, 8) for i in range(int(math.log2(image_size)))]
+
+
+def build_generator(cfg: TrainConfig) -> keras.Model:
+    """The U-Net generator: (batch, S, S, 4) sketch+cue in [-1, 1] -> (batch, S, S, 3) in [-1, 1]."""
+    size = cfg.image_size
+    inputs = keras.Input((size, size, INPUT_CHANNELS), name="sketch_and_cue")  # (b, 256, 256, 4)
+    filters = encoder_filters(size, cfg.width)  # [64, 128, 256, 512, 512, 512, 512, 512]
+
+    x, skips = inputs, []
+    for i, f in enumerate(filters):
+        # (b, 128, 128, 64) -> (b, 64, 64, 128) -> ... -> (b, 1, 1, 512)
+        x = _down(x, f, cfg, name=f"down{i + 1}", batch_norm=i > 0)
+        skips.append(x)
+
+    for i, (f, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1]))):
+        # (b, 2, 2, 512+512) -> (b, 4, 4, 512+512) -> ... -> (b, 128, 128, 64+64)
+        x = _up(x, f, cfg, name=f"up{i + 1}", dropout=i < 3)
+        x = layers.Concatenate(name=f"skip{i + 1}")([x, skip])
+
+    x = layers.Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
+                               kernel_initializer=_init(cfg), name="to_rgb")(x)  # (b, 256, 256, 3)
+    # tanh in float32 so mixed-precision outputs keep their full range
+    outputs = layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def build_discriminator(cfg: TrainConfig) -> keras.Model:
+    """The 70x70 PatchGAN: (generator input, color image) -> (batch, 30, 30, 1) logits for 256x256."""
+    size = cfg.image_size
+    condition = keras.Input((size, size, INPUT_CHANNELS), name="sketch_and_cue")  # (b, 256, 256, 4)
+    color = keras.Input((size, size, COLOR_CHANNELS), name="color")  # (b, 256, 256, 3)
+    x = layers.Concatenate(name="pair")([condition, color])  # (b, 256, 256, 7)
+    w = cfg.width
+    x = _down(x, w, cfg, name="d1", batch_norm=False)  # (b, 128, 128, 64)
+    x = _down(x, 2 * w, cfg, name="d2")  # (b, 64, 64, 128)
+    x = _down(x, 4 * w, cfg, name="d3")  # (b, 32, 32, 256)
+    x = layers.ZeroPadding2D(name="pad1")(x)  # (b, 34, 34, 256)
+    x = _down(x, 8 * w, cfg, name="d4", strides=1)  # (b, 31, 31, 512)
+    x = layers.ZeroPadding2D(name="pad2")(x)  # (b, 33, 33, 512)
+    x = layers.Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
+    logits = layers.Activation("linear", dtype="float32", name="logits")(x)  # (b, 30, 30, 1)
+    return keras.Model([condition, color], logits, name="discriminator")

@@ -1,0 +1,78 @@
+"""Where and how training runs: numeric precision and the tf.distribute strategy."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX), from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(name: str) -> str:
+    """`auto`: mixed_float16 on GPUs with tensor cores, mixed_bfloat16 on bf16 CPUs, else float32."""
+    if name != "auto":
+        return name
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return "mixed_float16" if capability and capability >= (7, 0) else "float32"
+    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+
+
+def set_precision(name: str) -> str:
+    """Set the Keras global dtype policy; returns the resolved policy name."""
+    resolved = resolve_precision(name)
+    keras.mixed_precision.set_global_policy(resolved)
+    return resolved
+
+
+def _workers_in_tf_config() -> int:
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """`auto`: multi-worker when TF_CONFIG names several workers, mirrored on several GPUs, else one."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "auto":
+        name = ("multiworker" if _workers_in_tf_config() > 1
+                else "mirrored" if len(gpus) > 1 else "one")
+    if name == "one":
+        return tf.distribute.get_strategy()  # the default strategy: no distribution overhead
+    if name == "mirrored":
+        # NCCL all-reduce needs GPUs; among CPU devices, reduce to one device (NOTES: the default
+        # cross-device ops fail with Adam on logical CPU devices).
+        cross = None if gpus else tf.distribute.ReductionToOneDevice()
+        return tf.distribute.MirroredStrategy(cross_device_ops=cross)
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """The worker that writes checkpoints, logs and exports (task 0 when there is no chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def worker_id(strategy: tf.distribute.Strategy) -> str:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return "chief"
+    return f"{resolver.task_type}-{resolver.task_id}"
