@@ -1,0 +1,78 @@
+"""Shared test helpers: tiny hand-made records, and the real-data folder when available."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorize import records
+
+
+def write_records(records_dir, triplets, split: str = "train", shards: int = 1) -> list[str]:
+    """Write (sketch (S,S), cue (S,S,3), color (S,S,3)) uint8 triplets as `split` shards."""
+    import tensorflow as tf
+
+    os.makedirs(records_dir, exist_ok=True)
+    paths = [os.path.join(records_dir, records.shard_name(split, i, shards)) for i in range(shards)]
+    writers = [tf.io.TFRecordWriter(p) for p in paths]
+    for i, (sketch, cue, color) in enumerate(triplets):
+        size = sketch.shape[0]
+        example = records.make_example(
+            records.encode_triplet(color, sketch, cue), complexity=float((sketch == 0).mean() * 100),
+            id=f"{split}-{i:04d}", source=f"img{i}.png", height=size, width=size)
+        writers[i % shards].write(example)
+    for w in writers:
+        w.close()
+    return paths
+
+
+def block_triplet(size: int, rng: np.random.Generator):
+    """A triplet whose three images share one random block pattern (easy to track under jitter)."""
+    cells = rng.integers(0, 2, (4, 4), dtype=np.uint8)
+    pattern = np.kron(cells, np.ones((size // 4, size // 4), np.uint8)) * 255  # (S, S) in {0, 255}
+    rgb = np.repeat(pattern[..., None], 3, axis=-1)
+    return pattern, rgb.copy(), rgb.copy()
+
+
+@pytest.fixture
+def block_records(tmp_path):
+    """A records folder of 12 train and 4 test 32x32 block triplets."""
+    rng = np.random.default_rng(0)
+    write_records(tmp_path, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
+    write_records(tmp_path, [block_triplet(32, rng) for _ in range(4)], "test")
+    return str(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def demo_records(tmp_path_factory) -> str:
+    """Tiny demo dataset (procedural illustrations through the real builder), 32x32 records."""
+    from colorize import build, demo
+
+    root = tmp_path_factory.mktemp("demo")
+    demo.generate(root / "images", 160, seed=0, size=64)
+    params = build.BuildParams(size=32, min_size=32, cue_sigma=20 * 32 / 256, test_fraction=0.15)
+    build.build_dataset([str(root / "images")], str(root / "records"), params, workers=1,
+                        progress=False)
+    return str(root / "records")
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """The shared real anime images (COLORIZE_REAL_DATA); skips when unset."""
+    path = os.environ.get("COLORIZE_REAL_DATA")
+    if not path or not os.path.isdir(path):
+        pytest.skip("COLORIZE_REAL_DATA is not set")
+    return Path(path)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Training sets the global Keras dtype policy; give every test a clean float32 one."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    yield
+    keras.mixed_precision.set_global_policy("float32")

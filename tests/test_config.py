@@ -1,0 +1,60 @@
+import argparse
+import dataclasses
+
+import pytest
+
+from colorize.config import TrainConfig, add_config_arguments, config_from_args, preset
+
+
+def _parse(*argv):
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    return config_from_args(parser.parse_args(argv))
+
+
+def test_defaults_are_the_papers():
+    cfg = TrainConfig()
+    assert (cfg.image_size, cfg.batch_size, cfg.epochs) == (256, 4, 30)
+    assert (cfg.learning_rate, cfg.beta1, cfg.l1_weight) == (2e-4, 0.5, 100.0)
+    assert (cfg.leaky_slope, cfg.init_stddev, cfg.dropout) == (0.2, 0.02, 0.5)
+    assert cfg.jitter_size == 286
+
+
+def test_presets_differ_only_in_the_cue():
+    a, b = preset("A"), preset("B")
+    assert (a.use_cue, b.use_cue) == (False, True)
+    assert dataclasses.replace(a, experiment="B", use_cue=True) == b
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TrainConfig().epochs = 3
+
+
+def test_every_field_is_a_flag_of_the_same_name():
+    cfg = _parse("--experiment", "B", "--image-size", "64", "--batch-size", "2", "--epochs", "3",
+                 "--steps-per-epoch", "5", "--seed", "7", "--precision", "float32",
+                 "--strategy", "one", "--data", "d", "--out", "o", "--no-jitter")
+    assert (cfg.experiment, cfg.use_cue, cfg.image_size, cfg.batch_size) == ("B", True, 64, 2)
+    assert (cfg.epochs, cfg.steps_per_epoch, cfg.seed, cfg.precision) == (3, 5, 7, "float32")
+    assert (cfg.strategy, cfg.data, cfg.out, cfg.jitter) == ("one", "d", "o", False)
+
+
+def test_unset_flags_keep_the_preset():
+    assert _parse("--experiment", "B") == preset("B")
+
+
+def test_json_round_trip():
+    cfg = preset("B", image_size=64, lr_decay_epochs=3)
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_non_defaults_lists_only_changes():
+    assert preset("A", epochs=2).non_defaults() == {"epochs": 2}
+
+
+@pytest.mark.parametrize("bad", [{"image_size": 48}, {"image_size": 16}, {"precision": "fp8"},
+                                 {"experiment": "C"}, {"batch_size": 0}])
+def test_invalid_values_are_refused(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)

@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize.config import preset
+from colorize.data import count_examples, make_dataset
+from colorize.errors import ColorizeError
+
+from conftest import block_triplet, write_records
+
+CFG = preset("B", image_size=32, batch_size=4)
+
+
+def _first_batch(cfg, records_dir, **kwargs):
+    return next(iter(make_dataset(cfg, records_dir, **kwargs)))
+
+
+def test_batches_have_the_model_shapes_dtypes_and_range(block_records):
+    inputs, color = _first_batch(CFG, block_records)
+    assert inputs.shape == (4, 32, 32, 4) and color.shape == (4, 32, 32, 3)
+    assert inputs.dtype == tf.float32 and color.dtype == tf.float32
+    for t in (inputs, color):
+        assert float(tf.reduce_min(t)) >= -1.0 and float(tf.reduce_max(t)) <= 1.0
+
+
+def test_sketch_stays_binary_under_jitter(block_records):
+    for inputs, _ in make_dataset(CFG, block_records):
+        values = np.unique(inputs[..., 0].numpy())
+        assert set(values.tolist()) <= {-1.0, 1.0}
+
+
+def test_jitter_is_identical_across_the_triplet(block_records):
+    # The three images hold the same block pattern; after resize, crop and flip they must still agree
+    # everywhere except along block edges, where bilinear and nearest resizing differ.
+    inputs, color = _first_batch(CFG, block_records)
+    sketch, cue = inputs[..., :1].numpy(), inputs[..., 1:].numpy()
+    assert np.mean(np.abs(color.numpy() - sketch) < 0.5) > 0.9
+    assert np.mean(np.abs(cue - sketch) < 0.5) > 0.9
+
+
+def test_jitter_changes_the_images(block_records):
+    plain = _first_batch(CFG.replace(jitter=False, shuffle_buffer=1), block_records)[1]
+    jittered = _first_batch(CFG.replace(shuffle_buffer=1), block_records)[1]
+    assert not np.allclose(plain, jittered)
+
+
+def test_evaluation_mode_is_plain_and_ordered(block_records):
+    rng = np.random.default_rng(0)
+    _ = [block_triplet(32, rng) for _ in range(12)]  # the train triplets of the fixture
+    expected = [block_triplet(32, rng)[2] for _ in range(4)]
+    _, color = _first_batch(CFG, block_records, split="test", training=False)
+    np.testing.assert_allclose((color.numpy() + 1) * 127.5, np.stack(expected), atol=2)
+
+
+def test_experiment_a_feeds_an_all_white_cue(block_records):
+    inputs, _ = _first_batch(preset("A", image_size=32), block_records)
+    np.testing.assert_array_equal(inputs[..., 1:], np.ones((4, 32, 32, 3), np.float32))
+
+
+def test_experiment_b_feeds_the_stored_cue(block_records):
+    inputs, _ = _first_batch(CFG, block_records)
+    assert float(tf.reduce_min(inputs[..., 1:])) < 0  # the blocks' black reaches the cue
+
+
+def test_same_seed_same_batches_and_epochs_differ(block_records):
+    first = _first_batch(CFG, block_records, epoch=0)[1]
+    again = _first_batch(CFG, block_records, epoch=0)[1]
+    other = _first_batch(CFG, block_records, epoch=1)[1]
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_training_drops_the_partial_batch_and_evaluation_keeps_it(block_records):
+    train = list(make_dataset(CFG.replace(batch_size=5), block_records))
+    test = list(make_dataset(CFG.replace(batch_size=3), block_records, split="test", training=False))
+    assert [int(x.shape[0]) for x, _ in train] == [5, 5]
+    assert [int(x.shape[0]) for x, _ in test] == [3, 1]
+
+
+def test_count_examples_reads_records_without_a_manifest(block_records):
+    assert count_examples(block_records, "train") == 12
+    assert count_examples(block_records, "test") == 4
+
+
+def test_empty_folder_fails_clearly(tmp_path):
+    with pytest.raises(ColorizeError, match="no 'train' records"):
+        make_dataset(CFG, str(tmp_path))
+
+
+def test_missing_folder_fails_clearly(tmp_path):
+    with pytest.raises(ColorizeError, match="no such records folder"):
+        make_dataset(CFG, str(tmp_path / "nope"))
+
+
+def test_records_of_another_size_fail_clearly(tmp_path):
+    rng = np.random.default_rng(0)
+    write_records(tmp_path, [block_triplet(64, rng)])
+    with pytest.raises(ColorizeError, match="64x64 images but the model expects 32x32"):
+        make_dataset(CFG, str(tmp_path))
+
+
+def test_garbage_shard_fails_clearly(tmp_path):
+    (tmp_path / "train-00000-of-00001").write_bytes(b"not a tfrecord at all")
+    with pytest.raises(ColorizeError, match="not a readable triplet record"):
+        make_dataset(CFG, str(tmp_path))

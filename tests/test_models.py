@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize.config import TrainConfig
+from colorize.models import build_discriminator, build_generator, encoder_filters
+
+TINY = TrainConfig(image_size=32, width=4)
+
+
+def test_full_size_generator_matches_the_paper():
+    gen = build_generator(TrainConfig())
+    assert gen.count_params() == 54_426_883
+    assert gen.input_shape == (None, 256, 256, 4)
+    assert gen.output_shape == (None, 256, 256, 3)
+    assert encoder_filters(256, 64) == [64, 128, 256, 512, 512, 512, 512, 512]
+    dropouts = [layer.name for layer in gen.layers if "dropout" in layer.name]
+    assert dropouts == ["up1_dropout", "up2_dropout", "up3_dropout"]
+
+
+def test_full_size_discriminator_is_a_70x70_patchgan():
+    disc = build_discriminator(TrainConfig())
+    assert disc.count_params() == 2_771_457
+    assert disc.output_shape == (None, 30, 30, 1)
+
+
+def test_reference_hyperparameters_replace_keras_defaults():
+    gen = build_generator(TINY)
+    lrelu = gen.get_layer("down2_lrelu")
+    bn = gen.get_layer("down2_bn")
+    assert lrelu.negative_slope == pytest.approx(0.2)
+    assert (bn.momentum, bn.epsilon) == (0.9, 1e-5)
+
+
+def test_weights_are_initialized_from_n_0_002():
+    gen = build_generator(TrainConfig(image_size=64, width=16))
+    kernel = gen.get_layer("down3_conv").kernel.numpy()
+    assert abs(kernel.mean()) < 0.002
+    assert kernel.std() == pytest.approx(0.02, rel=0.1)
+
+
+def test_levels_follow_the_image_size():
+    gen = build_generator(TINY)
+    downs = [layer for layer in gen.layers if layer.name.endswith("_conv") and "down" in layer.name]
+    assert len(downs) == 5  # 32 -> 16 -> 8 -> 4 -> 2 -> 1
+
+
+def test_generator_output_is_in_tanh_range():
+    gen = build_generator(TINY)
+    x = tf.random.uniform((2, 32, 32, 4), -1, 1, seed=1) * 50  # saturate on purpose
+    y = gen(x, training=False).numpy()
+    assert y.shape == (2, 32, 32, 3)
+    assert y.min() >= -1 and y.max() <= 1
+
+
+def test_discriminator_gives_one_logit_per_patch():
+    disc = build_discriminator(TINY)
+    logits = disc([tf.zeros((3, 32, 32, 4)), tf.zeros((3, 32, 32, 3))], training=False)
+    assert logits.shape == (3, 2, 2, 1)
+
+
+def test_deterministic_mode_is_deterministic_and_training_mode_is_not():
+    gen = build_generator(TINY)
+    x = tf.random.uniform((2, 32, 32, 4), -1, 1, seed=2)
+    np.testing.assert_array_equal(gen(x, training=False), gen(x, training=False))
+    assert not np.array_equal(gen(x, training=True), gen(x, training=True))  # dropout

@@ -1,0 +1,177 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize import train as train_lib
+from colorize.config import TrainConfig, preset
+from colorize.models import build_generator
+from colorize.train import Pix2Pix, Trainer, TrainingDiverged, lr_factor
+
+TINY = dict(image_size=32, width=8, batch_size=4, precision="float32", eval_images=8, num_samples=2,
+            log_every=1)
+
+
+def _cfg(records, out, experiment="B", **kw):
+    return preset(experiment, data=records, out=str(out), **{**TINY, **kw})
+
+
+def _metrics(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def _heldout_l1(cfg, run_dir=None):
+    """Held-out L1 (deterministic mode) of the run's generator, or of a fresh one."""
+    tf.keras.utils.set_random_seed(cfg.seed)
+    gen = build_generator(cfg)
+    if run_dir:
+        gen = tf.keras.models.load_model(os.path.join(run_dir, "generator.keras"))
+    from colorize.data import make_dataset
+    heldout = make_dataset(cfg, cfg.data, "test", training=False, batch_size=16)
+    return train_lib.evaluate(train_lib.Predictor(gen, "deterministic"), heldout, 1000)["l1"]
+
+
+def test_run_folder_has_every_artifact(block_records, tmp_path):
+    run = train_lib.train(_cfg(block_records, tmp_path / "run", epochs=2, steps_per_epoch=2))
+    names = set(os.listdir(run))
+    assert {"config.json", "checkpoints", "logs", "samples", "metrics.jsonl",
+            "generator.keras"} <= names
+    assert sorted(os.listdir(os.path.join(run, "samples"))) == ["epoch_001.png", "epoch_002.png"]
+    assert TrainConfig.load(run) == _cfg(block_records, tmp_path / "run", epochs=2, steps_per_epoch=2)
+    records = _metrics(run)
+    assert [r["epoch"] for r in records] == [1, 2] and records[-1]["step"] == 4
+    assert {"l1", "psnr", "ssim"} <= set(records[-1]["heldout"])
+    assert records[-1]["heldout"]["test_mode"] == "pix2pix"
+    assert not [n for n in os.listdir(run) if ".tmp" in n]
+
+
+def test_tensorboard_logs_hold_the_scalars(block_records, tmp_path):
+    run = train_lib.train(_cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=3))
+    tags, steps = set(), set()
+    logs = os.path.join(run, "logs")
+    for name in os.listdir(logs):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(logs, name)):
+            for value in event.summary.value:
+                tags.add(value.tag)
+                steps.add(event.step)
+    assert {"gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss", "learning_rate",
+            "images_per_sec", "heldout_l1"} <= tags
+    assert {1, 2, 3} <= steps
+
+
+def test_same_seed_gives_the_same_losses(block_records, tmp_path):
+    first = _metrics(train_lib.train(_cfg(block_records, tmp_path / "a", epochs=1, steps_per_epoch=3)))
+    again = _metrics(train_lib.train(_cfg(block_records, tmp_path / "b", epochs=1, steps_per_epoch=3)))
+    other = _metrics(train_lib.train(_cfg(block_records, tmp_path / "c", epochs=1, steps_per_epoch=3,
+                                          seed=1)))
+    keys = ("gen_total_loss", "disc_loss")
+    assert [first[0][k] for k in keys] == [again[0][k] for k in keys]
+    assert [first[0][k] for k in keys] != [other[0][k] for k in keys]
+
+
+def test_resume_continues_step_epoch_and_optimizer_state(block_records, tmp_path):
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=3)
+    train_lib.train(cfg)
+    trainer = Trainer(cfg.replace(epochs=2), cfg.out)
+    assert trainer.restore()
+    assert (int(trainer.step), int(trainer.epoch)) == (3, 1)
+    assert int(trainer.model.gen_optimizer.iterations) == 3
+    trainer.fit()
+    assert (int(trainer.step), int(trainer.epoch)) == (6, 2)
+    assert int(trainer.model.disc_optimizer.iterations) == 6
+    trainer.close()
+
+
+def test_restored_checkpoint_gives_the_same_output_in_a_new_process(block_records, tmp_path):
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, test_mode="deterministic")
+    trainer = Trainer(cfg, train_lib.prepare_run_dir(cfg))
+    trainer.fit()
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 4)).astype(np.float32)
+    expected = trainer.predictor(x).numpy()
+    np.save(tmp_path / "x.npy", x)
+    script = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        "from colorize.config import TrainConfig\n"
+        "from colorize.models import build_generator\n"
+        "run, x = sys.argv[1], np.load(sys.argv[2])\n"
+        "gen = build_generator(TrainConfig.load(run))\n"
+        "tf.train.Checkpoint(generator=gen).restore(\n"
+        "    tf.train.latest_checkpoint(run + '/checkpoints')).expect_partial()\n"
+        "np.save(sys.argv[3], gen(x, training=False).numpy())\n")
+    subprocess.run([sys.executable, "-c", script, cfg.out, str(tmp_path / "x.npy"),
+                    str(tmp_path / "y.npy")], check=True)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_ctrl_c_saves_a_checkpoint(block_records, tmp_path, monkeypatch):
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=10)
+    real_step, calls = Pix2Pix.train_step, []
+
+    def interrupted(self, batch):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_step(self, batch)
+
+    monkeypatch.setattr(Pix2Pix, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_lib.train(cfg)
+    assert tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints")).endswith("ckpt-3")
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(block_records, tmp_path):
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2)
+    train_lib.train(cfg)
+    good = tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints"))
+    with pytest.raises(TrainingDiverged, match="non-finite loss at step 3"):
+        train_lib.train(cfg.replace(epochs=2, l1_weight=float("nan")))
+    assert tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints")) == good
+
+
+def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint(block_records, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "colorize.cli", "train", "--data", block_records, "--out", str(run),
+           "--image-size", "32", "--width", "8", "--precision", "float32", "--epochs", "1000",
+           "--steps-per-epoch", "2", "--eval-images", "0", "--num-samples", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list((run / "checkpoints").glob("*.index"))) < 2:
+            time.sleep(0.2)
+        time.sleep(0.3)  # let it be in the middle of something
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    trainer = Trainer(TrainConfig.load(str(run)), str(run))
+    assert trainer.restore()
+    saved = int(trainer.step)
+    assert saved >= 4 and saved % 2 == 0  # a whole epoch's checkpoint, restorable
+    trainer.close()
+
+
+def test_lr_decay_is_linear_over_the_last_epochs():
+    cfg = TrainConfig(epochs=10, lr_decay_epochs=4)
+    factors = [lr_factor(cfg, e) for e in range(10)]
+    assert factors[:6] == [1.0] * 6
+    np.testing.assert_allclose(factors[6:], [0.8, 0.6, 0.4, 0.2])
+    assert lr_factor(TrainConfig(), 29) == 1.0
+
+
+@pytest.mark.slow
+def test_training_learns_and_the_cue_reaches_the_generator(demo_records, tmp_path):
+    common = dict(epochs=1, steps_per_epoch=300, batch_size=8, eval_images=0, jitter=False,
+                  test_mode="deterministic")
+    before = _heldout_l1(_cfg(demo_records, tmp_path / "b0", "B", **common))
+    run_b = train_lib.train(_cfg(demo_records, tmp_path / "b", "B", **common))
+    run_a = train_lib.train(_cfg(demo_records, tmp_path / "a", "A", **common))
+    after_b = _heldout_l1(_cfg(demo_records, run_b, "B", **common), run_b)
+    after_a = _heldout_l1(_cfg(demo_records, run_a, "A", **common), run_a)
+    assert after_b < 0.8 * before
+    assert after_b < after_a
