@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +71,10 @@ def real_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _float32_policy():
-    """Training sets the global Keras dtype policy; give every test a clean float32 one."""
-    import keras
+    """Training sets the global Keras dtype policy; give every test a clean float32 one.
 
-    keras.mixed_precision.set_global_policy("float32")
+    Tests that never load Keras (the scraper's) do not pay for importing it.
+    """
     yield
-    keras.mixed_precision.set_global_policy("float32")
+    if "keras" in sys.modules:
+        sys.modules["keras"].mixed_precision.set_global_policy("float32")
