@@ -9,6 +9,7 @@ seeds drawn from `seed`, so a run is reproducible and an epoch can be replayed o
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import tensorflow as tf
@@ -18,6 +19,7 @@ from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
 
 AUTOTUNE = tf.data.AUTOTUNE
+log = logging.getLogger(__name__)
 
 
 def check_records(records_dir: str, split: str, image_size: int) -> list[str]:
@@ -94,18 +96,31 @@ def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, tr
     paths = check_records(records_dir, split, cfg.image_size)
     batch_size = batch_size or cfg.batch_size
     seed = cfg.seed * 100_003 + epoch  # a different, reproducible order every epoch
+    # Each input pipeline (one per worker) reads a disjoint part of the split: whole files when
+    # there are enough, else every n-th example of the same (seeded) file order.
+    pipelines, index = ((input_context.num_input_pipelines, input_context.input_pipeline_id)
+                        if input_context else (1, 0))
+    by_file = len(paths) >= pipelines
+    if not by_file:
+        log.warning("%s: %d '%s' shard(s) for %d input pipelines: sharding by example, so every "
+                    "worker reads every file; build more shards (--shard-size) to shard by file",
+                    records_dir, len(paths), split, pipelines)
     files = tf.data.Dataset.from_tensor_slices(paths)
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if pipelines > 1 and by_file:
+        files = files.shard(pipelines, index)
     if training:
         files = files.shuffle(len(paths), seed=seed)
     ds = files.interleave(tf.data.TFRecordDataset, cycle_length=min(len(paths), 8),
                           num_parallel_calls=AUTOTUNE, deterministic=True)
+    if not by_file:
+        ds = ds.shard(pipelines, index)
     if training:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     if repeat:
         ds = ds.repeat()
     seeds = tf.data.Dataset.random(seed=seed).batch(4)  # per element: a crop and a flip seed
+    if pipelines > 1:  # each pipeline its own part of the stream, not the same jitter
+        seeds = seeds.shard(pipelines, index)
     ds = tf.data.Dataset.zip((ds, seeds))
     ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter), num_parallel_calls=AUTOTUNE,
                 deterministic=True)

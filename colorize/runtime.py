@@ -42,12 +42,20 @@ def _workers_in_tf_config() -> int:
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
 
 
+def resolve_strategy(name: str, num_gpus: int | None = None) -> str:
+    """The strategy to use: `auto` is multiworker if TF_CONFIG lists several workers, mirrored
+    on several GPUs, else one."""
+    if name != "auto":
+        return name
+    if num_gpus is None:
+        num_gpus = len(tf.config.list_physical_devices("GPU"))
+    return "multiworker" if _workers_in_tf_config() > 1 else "mirrored" if num_gpus > 1 else "one"
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """`auto`: multi-worker when TF_CONFIG names several workers, mirrored on several GPUs, else one."""
+    """The tf.distribute strategy named by `name` (see resolve_strategy for `auto`)."""
     gpus = tf.config.list_physical_devices("GPU")
-    if name == "auto":
-        name = ("multiworker" if _workers_in_tf_config() > 1
-                else "mirrored" if len(gpus) > 1 else "one")
+    name = resolve_strategy(name, len(gpus))
     if name == "one":
         return tf.distribute.get_strategy()  # the default strategy: no distribution overhead
     if name == "mirrored":

@@ -192,6 +192,20 @@ class Trainer:
         self.log(f"Resumed from {path}: epoch {int(self.epoch) + 1}, step {int(self.step)}.")
         return True
 
+    def _check_workers_start_together(self) -> None:
+        """Every worker must start at the same step: one that cannot read the chief's checkpoints
+        would otherwise train different weights in lockstep, silently."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return
+        gather = tf.function(lambda: self.strategy.gather(
+            self.strategy.run(lambda: tf.reshape(tf.identity(self.step), [1])), axis=0))
+        steps = gather().numpy().tolist()  # one per replica
+        if len(set(steps)) > 1:
+            raise ColorizeError(
+                f"{self.run_dir}: the workers start at different steps {steps}: every worker "
+                "must read the run folder's checkpoints (give all the same --out on a shared "
+                "filesystem)")
+
     def _heldout_split(self) -> str:
         from colorize.records import shard_paths
         return "test" if shard_paths(self.cfg.data, "test") else "train"
@@ -224,7 +238,9 @@ class Trainer:
         with self.writer.as_default(step=int(self.step)):
             for name, value in losses.items():
                 tf.summary.scalar(name, value)
-            tf.summary.scalar("learning_rate", float(self.model.gen_optimizer.learning_rate))
+            # .numpy(): float() of a variable fails when it is mirrored (under a strategy)
+            learning_rate = float(self.model.gen_optimizer.learning_rate.numpy())
+            tf.summary.scalar("learning_rate", learning_rate)
             tf.summary.scalar("images_per_sec", images_per_sec)
 
     def _end_of_epoch(self, epoch: int, epoch_losses: dict, seconds: float, images: int,
@@ -265,6 +281,7 @@ class Trainer:
     def fit(self) -> dict:
         """Train to cfg.epochs, resuming at the restored step; returns the last epoch's record."""
         cfg = self.cfg
+        self._check_workers_start_together()
         steps = self._steps_per_epoch()
         self._heldout = self._heldout_split()
         heldout = data.make_dataset(cfg, cfg.data, self._heldout, training=False)
@@ -325,17 +342,18 @@ def prepare_run_dir(cfg: TrainConfig) -> str:
     return run_dir
 
 
-def train(cfg: TrainConfig, *, log=print) -> str:
-    """Train (or resume) the run in cfg.out; returns the run folder.
+def train(cfg: TrainConfig, *, log=print) -> str | None:
+    """Train (or resume) the run in cfg.out; returns the run folder (None on non-chief workers).
 
     Ctrl-C saves a checkpoint before it propagates; a non-finite loss stops without saving, so the
     last checkpoint is the last good state.
     """
     if not cfg.out:
         cfg = cfg.replace(out=default_run_dir(cfg))
-    run_dir = prepare_run_dir(cfg)
+    run_dir = cfg.out
     trainer = Trainer(cfg, run_dir, log=log)
-    if trainer.chief:
+    if trainer.chief:  # other workers write nothing into the run folder
+        prepare_run_dir(cfg)
         log(f"Run folder: {run_dir}  (precision {trainer.precision}, "
             f"{trainer.strategy.num_replicas_in_sync} replica(s), global batch "
             f"{trainer.model.global_batch})")
@@ -350,7 +368,7 @@ def train(cfg: TrainConfig, *, log=print) -> str:
     finally:
         trainer.close()
     trainer.export_generator()
-    return run_dir
+    return run_dir if trainer.chief else None
 
 
 def has_checkpoints(run_dir: str) -> bool:
@@ -362,4 +380,4 @@ def config_for_resume(run_dir: str, **overrides) -> TrainConfig:
     if not os.path.exists(os.path.join(run_dir, "config.json")):
         raise ColorizeError(f"{run_dir}: not a run folder (no config.json)")
     saved = TrainConfig.load(run_dir)
-    return dataclasses.replace(saved, out=run_dir, **overrides)
+    return dataclasses.replace(saved, **{**overrides, "out": run_dir})  # `--out RUN` may be given

@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     print("Config (non-default values): " + (", ".join(f"{k}={v!r}" for k, v in changed.items())
                                              or "none"))
     run_dir = train.train(cfg)
+    if run_dir is None:  # a non-chief worker: the chief reports
+        return 0
     print(f"Done. In {run_dir}:\n"
           f"  samples       {os.path.join(run_dir, 'samples')}\n"
           f"  metrics       {os.path.join(run_dir, 'metrics.jsonl')}\n"
