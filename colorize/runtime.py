@@ -57,6 +57,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     gpus = tf.config.list_physical_devices("GPU")
     name = resolve_strategy(name, len(gpus))
     if name == "one":
+        if gpus:  # variables on the GPU, and input batches prefetched to it by tf.distribute
+            return tf.distribute.OneDeviceStrategy("/gpu:0")
         return tf.distribute.get_strategy()  # the default strategy: no distribution overhead
     if name == "mirrored":
         # NCCL all-reduce needs GPUs; among CPU devices, reduce to one device (NOTES: the default
