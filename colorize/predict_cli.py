@@ -1,0 +1,173 @@
+"""`colorize predict`: colorize a sketch or a folder of them at their own sizes, with optional cues.
+
+A cue option names one image (used for every sketch) or, with a folder of sketches, a folder whose
+images are matched to the sketches by file name (without extension).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from colorize import sketch
+from colorize.build import IMAGE_EXTENSIONS
+from colorize.config import TEST_MODES
+from colorize.errors import ColorizeError
+
+CUE_OPTIONS = ("cue", "hints", "cue_from")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--run", metavar="RUN_DIR", help="a training run (its newest checkpoint)")
+    model.add_argument("--model", metavar="FILE", help="a generator .keras file (training's "
+                       "generator.keras or `colorize export --format keras`)")
+    parser.add_argument("--sketch", required=True, metavar="IN",
+                        help="an image or a folder of images: line art (0 = line, 255 = paper; "
+                             "gray and anti-aliased are fine), any size")
+    parser.add_argument("--from-color", action="store_true",
+                        help="IN holds colored images: turn them into sketches with the training "
+                             "recipe first")
+    cue = parser.add_mutually_exclusive_group()
+    cue.add_argument("--cue", metavar="IMG", help="a color cue image (blurred colors), any size")
+    cue.add_argument("--hints", metavar="STROKES.png",
+                     help="a hint layer: a PNG whose opaque pixels are rough color strokes")
+    cue.add_argument("--cue-from", metavar="COLOR_REF",
+                     help="a colored reference, blurred like the training cues")
+    parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
+                        help="default: the run's (deterministic for --model)")
+    parser.add_argument("--out", required=True, metavar="OUT",
+                        help="output image (png, jpg, webp, bmp); a folder for a folder of "
+                             "sketches")
+
+
+def list_images(folder: str) -> list[str]:
+    """The images directly in a folder, sorted."""
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder)
+                  if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith("."))
+
+
+def stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _require_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise ColorizeError(f"{path}: no such file")
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file; a ColorizeError naming the file if it is not one."""
+    _require_file(path)
+    try:
+        return sketch.load_image(path)
+    except sketch.ImageError as err:
+        raise ColorizeError(f"{path}: not a readable image ({err})") from None
+
+
+def read_hints(path: str) -> np.ndarray:
+    """(H, W, 4) uint8 RGBA of a hint layer, which must have transparent pixels."""
+    _require_file(path)
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+            rgba = np.asarray(im.convert("RGBA"))
+    except Exception as err:  # Pillow's decoders raise many types
+        raise ColorizeError(f"{path}: not a readable image ({type(err).__name__}: {err})") from None
+    if not has_alpha or rgba[..., 3].min() == 255:
+        raise ColorizeError(f"{path}: not a hint layer (it has no transparent pixels; draw the "
+                            "strokes on a transparent layer and save it as PNG)")
+    return rgba
+
+
+def check_extension(path: str) -> None:
+    if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
+        raise ColorizeError(f"{path}: unknown image extension (use one of "
+                            f"{', '.join(IMAGE_EXTENSIONS)})")
+
+
+def write_image(path: str, rgb: np.ndarray) -> None:
+    """Write an RGB image atomically, in the format its extension names."""
+    check_extension(path)
+    root, ext = os.path.splitext(path)
+    tmp = f"{root}.tmp{ext}"
+    try:
+        if not cv2.imwrite(tmp, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise ColorizeError(f"{path}: could not write the image")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
+    """(sketch, cue file or None, output) per image, all checked to exist before any work."""
+    if os.path.isdir(args.sketch):
+        sketches = list_images(args.sketch)
+        if not sketches:
+            raise ColorizeError(f"{args.sketch}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it")
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise ColorizeError(f"{args.out}: exists and is not a folder")
+        outputs = [os.path.join(args.out, stem(p) + ".png") for p in sketches]
+        if len(set(outputs)) < len(outputs):
+            raise ColorizeError(f"{args.sketch}: several images share a name (they would be "
+                                "written to the same output)")
+    elif os.path.isfile(args.sketch):
+        sketches = [args.sketch]
+        out = args.out
+        if os.path.isdir(out):
+            out = os.path.join(out, stem(args.sketch) + ".png")
+        check_extension(out)
+        outputs = [out]
+    else:
+        raise ColorizeError(f"{args.sketch}: no such file or folder")
+    cue_arg = next((getattr(args, k) for k in CUE_OPTIONS if getattr(args, k)), None)
+    return [(s, _cue_for(s, cue_arg), o) for s, o in zip(sketches, outputs)]
+
+
+def _cue_for(sketch_path: str, cue_arg: str | None) -> str | None:
+    if cue_arg is None or not os.path.isdir(cue_arg):
+        if cue_arg is not None and not os.path.isfile(cue_arg):
+            raise ColorizeError(f"{cue_arg}: no such file or folder")
+        return cue_arg
+    matches = [p for p in list_images(cue_arg) if stem(p) == stem(sketch_path)]
+    if not matches:
+        raise ColorizeError(f"{cue_arg}: no cue named {stem(sketch_path)}.* for {sketch_path}")
+    return matches[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    from colorize.infer import Colorizer  # TensorFlow is imported only once the inputs are sane
+
+    jobs = plan(args)
+    if args.run:
+        colorizer = Colorizer.from_run(args.run, test_mode=args.test_mode)
+    else:
+        colorizer = Colorizer.from_model(args.model, test_mode=args.test_mode or "deterministic")
+    if colorizer.use_cue is False and any(cue for _, cue, _ in jobs):
+        raise ColorizeError(f"{args.run}: an experiment-A run, trained without cues; drop the cue "
+                            "option or use an experiment-B run")
+    for sketch_path, cue_path, out_path in jobs:
+        image = read_rgb(sketch_path)
+        lines = colorizer.sketchify(image) if args.from_color else image
+        cue = None
+        if cue_path and args.hints:
+            cue = colorizer.cue_from_hints(read_hints(cue_path))
+        elif cue_path and args.cue_from:
+            cue = colorizer.cue_from_reference(read_rgb(cue_path))
+        elif cue_path:
+            cue = read_rgb(cue_path)
+        try:
+            rgb = colorizer.colorize(lines, cue)
+        except ColorizeError as err:
+            raise ColorizeError(f"{cue_path or sketch_path}: {err}") from None
+        os.makedirs(os.path.dirname(out_path) or ".", exist_ok=True)
+        write_image(out_path, rgb)
+        print(f"{sketch_path} -> {out_path} ({rgb.shape[1]}x{rgb.shape[0]}, "
+              f"{colorizer.test_mode} mode)")
+    return 0

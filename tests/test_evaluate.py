@@ -1,0 +1,111 @@
+"""`colorize evaluate`: metrics of a run and of the two baselines, JSON output, --compare."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from colorize import data, train
+from colorize.cli import main
+from colorize.config import preset
+from colorize.evaluate import evaluate_run
+from colorize.infer import load_run
+from colorize.records import read_records
+
+
+@pytest.fixture(scope="module")
+def run_b(demo_records, tmp_path_factory) -> str:
+    """A tiny experiment-B run in the paper's (pix2pix) test mode."""
+    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("run_b")), image_size=32,
+                 width=8, epochs=1, steps_per_epoch=20, eval_images=0, num_samples=1,
+                 precision="float32")
+    return train.train(cfg, log=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def run_a(run_b, tmp_path_factory) -> str:
+    """The same weights under an experiment-A config (the architecture does not depend on it)."""
+    run = tmp_path_factory.mktemp("run_a") / "run"
+    shutil.copytree(run_b, run)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "experiment": "A", "use_cue": False}))
+    return str(run)
+
+
+def test_evaluate_prints_the_table_and_writes_json(run_b, demo_records, capsys):
+    assert main(["evaluate", "--run", run_b, "--data", demo_records]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: cue as output" in out and "baseline: flat white" in out and run_b in out
+    with open(os.path.join(run_b, "evaluation-test-B.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(demo_records, "manifest.json")) as f:
+        assert result["images"] == json.load(f)["counts"]["test"]
+    assert result["test_mode"] == "pix2pix" and "data range 1.0" in result["range"]
+    for metrics in result["metrics"].values():
+        assert 0 <= metrics["l1"] <= 1 and 0 < metrics["psnr"] < 100 and -1 <= metrics["ssim"] <= 1
+
+
+def test_baselines_equal_a_numpy_computation(run_b, demo_records):
+    result = evaluate_run(run_b, demo_records, max_images=10)
+    examples = list(read_records(demo_records, "test"))[:10]
+    color = np.stack([ex["color"] for ex in examples]) / 255.0  # (10, S, S, 3)
+    cue = np.stack([ex["cue"] for ex in examples]) / 255.0
+    white_mse = ((1.0 - color) ** 2).mean(axis=(1, 2, 3))
+    expected = {"cue": np.abs(cue - color).mean(), "white": (1.0 - color).mean()}
+    for name, l1 in expected.items():
+        assert result["metrics"][name]["l1"] == pytest.approx(l1, abs=1e-5)
+    white_psnr = (10 * np.log10(1 / white_mse)).mean()
+    assert result["metrics"]["white"]["psnr"] == pytest.approx(white_psnr, abs=1e-3)
+
+
+def test_model_scores_equal_the_trainers_held_out_evaluation(run_b, demo_records):
+    result = evaluate_run(run_b, demo_records, test_mode="deterministic")
+    generator, cfg = load_run(run_b)
+    expected = train.evaluate(train.Predictor(generator, "deterministic"),
+                              data.make_dataset(cfg, demo_records, "test", training=False), 10**6)
+    for name in ("l1", "psnr", "ssim"):
+        assert result["metrics"]["model"][name] == pytest.approx(expected[name], rel=1e-5)
+
+
+def test_experiment_a_feeds_a_white_cue_to_the_model(run_b, demo_records):
+    as_b = evaluate_run(run_b, demo_records, test_mode="deterministic", max_images=8)
+    as_a = evaluate_run(run_b, demo_records, experiment="A", test_mode="deterministic",
+                        max_images=8)
+    assert as_a["experiment"] == "A"
+    assert as_a["metrics"]["model"] != as_b["metrics"]["model"]
+    assert as_a["metrics"]["cue"] == as_b["metrics"]["cue"]
+
+
+def test_compare_scores_two_runs_on_the_same_images(run_a, run_b, demo_records, tmp_path, capsys):
+    path = tmp_path / "both.json"
+    assert main(["evaluate", "--compare", run_a, run_b, "--max-images", "5",  # their own --data
+                 "--test-mode", "deterministic", "--json", str(path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].startswith(run_a) and table[2].startswith(run_b)
+    runs = json.loads(path.read_text())["runs"]
+    assert [r["experiment"] for r in runs] == ["A", "B"]
+    assert [r["images"] for r in runs] == [5, 5]
+    assert [r["data"] for r in runs] == [demo_records, demo_records]
+    assert runs[0]["metrics"]["white"] == runs[1]["metrics"]["white"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data", "{tmp}/no-records"], "no such records folder"),
+    (["--data", "{records}", "--max-images", "-1"], "--max-images must be at least 0"),
+])
+def test_bad_inputs_fail_with_one_line(run_b, demo_records, tmp_path, capsys, args, message):
+    args = [a.format(tmp=tmp_path, records=demo_records) for a in args]
+    assert main(["evaluate", "--run", run_b, *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize evaluate: error: ") and message in err and "\n" not in err
+
+
+def test_a_run_without_checkpoints_fails_with_one_line(run_b, demo_records, tmp_path, capsys):
+    (tmp_path / "checkpoints").mkdir()
+    shutil.copy(os.path.join(run_b, "config.json"), tmp_path)
+    assert main(["evaluate", "--run", str(tmp_path), "--data", demo_records]) == 2
+    assert "no checkpoints" in capsys.readouterr().err

@@ -1,0 +1,147 @@
+"""`colorize export`: every format, reloaded in a fresh process, gives the in-memory output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize import train
+from colorize.cli import main
+from colorize.config import preset
+from colorize.infer import Colorizer
+
+# Each script reloads an export at `path` in a fresh Python and maps `inputs` to `outputs`.
+RELOAD = {
+    "keras": """
+import keras
+model = keras.models.load_model(path, compile=False)
+outputs = {"y": model(inputs["x"], training=False).numpy()}
+""",
+    "savedmodel": """
+import tensorflow as tf
+serve = tf.saved_model.load(path).signatures["serving_default"]
+outputs = {k: serve(sketch=tf.constant(inputs["sketch_" + k]), cue=tf.constant(inputs["cue_" + k]))
+           ["rgb"].numpy() for k in ("small", "tall")}
+""",
+    "tflite": """
+import tensorflow as tf
+interpreter = tf.lite.Interpreter(model_path=path)
+interpreter.allocate_tensors()
+interpreter.set_tensor(interpreter.get_input_details()[0]["index"], inputs["x"])
+interpreter.invoke()
+outputs = {"y": interpreter.get_tensor(interpreter.get_output_details()[0]["index"])}
+""",
+}
+# Runs every format's script in one fresh process: folder/FORMAT/{model, inputs.npz} -> outputs.npz.
+RUNNER = """
+import json
+import sys
+import numpy as np
+scripts, folder = json.loads(sys.argv[1]), sys.argv[2]
+for fmt, (script, name) in scripts.items():
+    path = f"{folder}/{fmt}/{name}"
+    namespace = {"path": path, "inputs": dict(np.load(f"{folder}/{fmt}/inputs.npz"))}
+    exec(script, namespace)
+    np.savez(f"{folder}/{fmt}/outputs.npz", **namespace["outputs"])
+"""
+OUT_NAME = {"keras": "model.keras", "savedmodel": "model", "tflite": "model.tflite"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(demo_records, tmp_path_factory) -> str:
+    """A tiny experiment-B run (the paper's pix2pix test mode; exports are deterministic anyway)."""
+    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("run")), image_size=32,
+                 width=8, epochs=1, steps_per_epoch=20, eval_images=0, num_samples=1,
+                 precision="float32")
+    return train.train(cfg, log=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def colorizer(run_dir) -> Colorizer:
+    return Colorizer.from_run(run_dir, test_mode="deterministic")
+
+
+def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
+    """(inputs, in-memory outputs) of a format: model-space arrays, or uint8 images of two sizes."""
+    rng = np.random.default_rng(0)
+    if fmt != "savedmodel":
+        x = rng.uniform(-1, 1, (1, 32, 32, 4)).astype(np.float32)
+        return {"x": x}, {"y": colorizer.generator(x, training=False).numpy()}
+    inputs = {
+        "sketch_small": np.where(rng.random((57, 91, 1)) < 0.2, 0, 255).astype(np.uint8),
+        "cue_small": rng.integers(0, 256, (19, 30, 3), dtype=np.uint8),
+        "sketch_tall": np.where(rng.random((300, 40, 1)) < 0.1, 0, 255).astype(np.uint8),
+        "cue_tall": np.full((1, 1, 3), 255, np.uint8),  # the serving form of "no cue"
+    }
+    outputs = {"small": colorizer.colorize(inputs["sketch_small"][..., 0], inputs["cue_small"]),
+               "tall": colorizer.colorize(inputs["sketch_tall"][..., 0])}
+    return inputs, outputs
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir, colorizer, tmp_path_factory) -> dict:
+    """Per format: (export path, in-memory outputs, the export's outputs in a fresh process)."""
+    folder = tmp_path_factory.mktemp("exports")
+    want = {}
+    for fmt, name in OUT_NAME.items():
+        out = folder / fmt / name
+        assert main(["export", "--run", run_dir, "--format", fmt, "--out", str(out)]) == 0
+        assert os.listdir(out.parent) == [name]  # nothing temporary left beside it
+        inputs, want[fmt] = expected(fmt, colorizer)
+        np.savez(folder / fmt / "inputs.npz", **inputs)
+    scripts = {fmt: (RELOAD[fmt], name) for fmt, name in OUT_NAME.items()}
+    subprocess.run([sys.executable, "-c", RUNNER, json.dumps(scripts), str(folder)], check=True,
+                   capture_output=True)
+    return {fmt: (folder / fmt / OUT_NAME[fmt], want[fmt],
+                  dict(np.load(folder / fmt / "outputs.npz"))) for fmt in OUT_NAME}
+
+
+@pytest.mark.parametrize("fmt", list(OUT_NAME))
+def test_export_reloaded_in_a_fresh_process_gives_the_same_output(exported, fmt):
+    _, want, got = exported[fmt]
+    for key, value in want.items():
+        assert got[key].shape == value.shape and got[key].dtype == value.dtype
+        if fmt == "tflite":  # TFLite's own float kernels
+            np.testing.assert_allclose(got[key], value, atol=1e-5)
+        else:
+            np.testing.assert_array_equal(got[key], value)
+
+
+def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(exported):
+    serve = tf.saved_model.load(str(exported["savedmodel"][0])).signatures["serving_default"]
+    specs = serve.structured_input_signature[1]
+    assert specs["sketch"].shape.as_list() == [None, None, 1] and specs["sketch"].dtype == tf.uint8
+    assert specs["cue"].shape.as_list() == [None, None, 3] and specs["cue"].dtype == tf.uint8
+    assert serve.structured_outputs["rgb"].dtype == tf.uint8
+
+
+def test_export_replaces_an_existing_path_only_when_asked(run_dir, tmp_path, capsys):
+    out = tmp_path / "model.keras"
+    out.write_text("old")
+    assert main(["export", "--run", run_dir, "--format", "keras", "--out", str(out)]) == 2
+    assert "exists (pass --overwrite" in capsys.readouterr().err and out.read_text() == "old"
+    assert main(["export", "--run", run_dir, "--format", "keras", "--out", str(out),
+                 "--overwrite"]) == 0
+    assert Colorizer.from_model(str(out)).image_size == 32
+
+
+@pytest.mark.parametrize("case", ["wrong suffix", "no checkpoints"])
+def test_bad_exports_fail_with_one_line(run_dir, tmp_path, capsys, case):
+    run, out = run_dir, tmp_path / "model.keras"
+    if case == "wrong suffix":
+        out = tmp_path / "model.h5"
+    else:
+        run = tmp_path / "empty_run"
+        (run / "checkpoints").mkdir(parents=True)
+        shutil.copy(os.path.join(run_dir, "config.json"), run)
+    assert main(["export", "--run", str(run), "--format", "keras", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize export: error: ") and "\n" not in err
+    assert not out.exists()

@@ -1,0 +1,307 @@
+"""The Colorizer API, the any-size method and `colorize predict`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize import anysize, demo, sketch, train
+from colorize.cli import main
+from colorize.config import preset
+from colorize.errors import ColorizeError
+from colorize.infer import Colorizer, Recipe, hints_to_cue
+
+SIZES = [(257, 300), (1944, 1276), (100, 1000), (64, 64)]
+RED, BLUE = (230, 30, 30), (30, 60, 230)
+
+
+@pytest.fixture(scope="module")
+def cue_run(demo_records, tmp_path_factory) -> str:
+    """A deterministic experiment-B model trained briefly on demo data, where the cue matters.
+
+    A high learning rate makes 250 steps enough for the cue's colors to reach the output.
+    """
+    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("cue_run")),
+                 image_size=32, width=8, epochs=1, steps_per_epoch=250, learning_rate=5e-4,
+                 eval_images=0, num_samples=1, precision="float32", test_mode="deterministic")
+    return train.train(cfg, log=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def colorizer(cue_run) -> Colorizer:
+    return Colorizer.from_run(cue_run)
+
+
+def copy_cue(size: int = 32) -> keras.Model:
+    """A stand-in generator that outputs its cue channels: shows exactly what the geometry does."""
+    inputs = keras.Input((size, size, 4))
+    return keras.Model(inputs, keras.layers.Lambda(lambda x: x[..., 1:])(inputs))
+
+
+def demo_sketch(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A binary sketch of a demo image, resized (nearest, so it stays binary) to height x width."""
+    lines = sketch.sketchify(demo.render(seed, 0, 256))
+    return cv2.resize(lines, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
+def mean_hue(rgb: np.ndarray) -> float:
+    """Hue angle (degrees) of the mean CIELAB chroma (a*, b*) of (N, 3) uint8 RGB pixels."""
+    lab = cv2.cvtColor(rgb.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float)
+    return float(np.degrees(np.arctan2(lab[:, 2].mean() - 128, lab[:, 1].mean() - 128)) % 360)
+
+
+def hue_distance(a: float, b: float) -> float:
+    return abs((a - b + 180) % 360 - 180)
+
+
+def hint(shape: tuple[int, int], color: tuple[int, int, int]) -> np.ndarray:
+    """A hint layer with one broad opaque stroke over the middle."""
+    layer = np.zeros((*shape, 4), np.uint8)
+    h, w = shape
+    layer[h // 6:-h // 6, w // 6:-w // 6] = (*color, 255)
+    return layer
+
+
+# -- the any-size method, with hand-computed cases and a cue-copying stand-in model -------------
+
+
+def test_fit_keeps_the_aspect_ratio_and_centers():
+    assert [int(v) for v in anysize.fit(100, 1000, 32)] == [3, 32, 14, 0]
+    assert [int(v) for v in anysize.fit(1944, 1276, 256)] == [256, 168, 0, 44]
+    assert [int(v) for v in anysize.fit(64, 64, 32)] == [32, 32, 0, 0]
+
+
+def test_adaptive_threshold_equals_the_training_sketchify():
+    gray = sketch.to_gray(demo.render(3, 1, 96))
+    ours = anysize.adaptive_threshold(tf.constant(gray[..., None], tf.float32))
+    np.testing.assert_array_equal(ours.numpy()[..., 0], sketch.sketchify(gray))
+
+
+def test_fill_lines_takes_the_colors_of_the_neighbouring_paper():
+    colors = np.zeros((5, 5, 3), np.float32)
+    colors[:, :2] = (1.0, 0.0, 0.0)  # red left, blue right, a black line between
+    colors[:, 3:] = (0.0, 0.0, 1.0)
+    paper = np.ones((5, 5, 1), np.float32)
+    paper[:, 2] = 0.0
+    filled = anysize.fill_lines(tf.constant(colors), tf.constant(paper)).numpy()
+    np.testing.assert_array_equal(filled[:, [0, 1, 3, 4]], colors[:, [0, 1, 3, 4]])
+    np.testing.assert_allclose(filled[:, 2], np.tile([0.5, 0.0, 0.5], (5, 1)), atol=1e-6)
+
+
+@pytest.mark.parametrize("height,width", SIZES)
+def test_colors_land_where_the_cue_has_them_without_borders(height, width):
+    cue = np.zeros((height, width, 3), np.uint8)
+    cue[:, : width // 2] = (200, 40, 40)
+    cue[:, width // 2:] = (40, 40, 200)
+    paper = np.full((height, width), 255, np.uint8)
+    out = Colorizer(copy_cue()).colorize(paper, cue)
+    assert out.shape == (height, width, 3) and out.dtype == np.uint8
+    margin = max(width // 8, 2)  # the color edge is blurred by the model-size round trip
+    np.testing.assert_array_equal(out[:, : width // 2 - margin], cue[:, : width // 2 - margin])
+    np.testing.assert_array_equal(out[:, width // 2 + margin:], cue[:, width // 2 + margin:])
+
+
+def test_lines_keep_the_inputs_resolution():
+    lines = np.full((1944, 1276), 255, np.uint8)
+    lines[1000, :] = 128  # a gray, anti-aliased line
+    lines[:, 600] = 0  # a 1-px black one: 0.02 px at the model's size
+    cue = np.full((1944, 1276, 3), (90, 160, 220), np.uint8)
+    out = Colorizer(copy_cue()).colorize(lines, cue).astype(int)
+    assert (out[:, 600] == 0).all()
+    np.testing.assert_allclose(out[1000, 700], np.rint(np.array([90, 160, 220]) * 128 / 255),
+                               atol=1)
+    np.testing.assert_array_equal(out[:999, 601], np.broadcast_to([90, 160, 220], (999, 3)))
+
+
+# -- the trained model ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("height,width", SIZES)
+def test_any_size_gives_the_sketch_size_and_dark_lines(colorizer, height, width):
+    lines = demo_sketch(height, width)
+    out = colorizer.colorize(lines)
+    assert out.shape == (height, width, 3) and out.dtype == np.uint8
+    assert (out[lines == 0] == 0).all()
+    assert out[lines == 255].mean() > 64  # paper is colored, not dark
+
+
+def test_outputs_never_are_lighter_than_gray_line_art(colorizer):
+    gray = cv2.GaussianBlur(demo_sketch(300, 200), (3, 3), 0)  # anti-aliased line art
+    out = colorizer.colorize(gray)
+    assert (out <= gray[..., None]).all()
+
+
+def test_deterministic_mode_repeats_and_pix2pix_mode_leaves_the_model_unchanged(cue_run):
+    lines = demo_sketch(80, 120)
+    deterministic = Colorizer.from_run(cue_run, test_mode="deterministic")
+    np.testing.assert_array_equal(deterministic.colorize(lines), deterministic.colorize(lines))
+    pix2pix = Colorizer.from_run(cue_run, test_mode="pix2pix")
+    before = [v.numpy() for v in pix2pix.generator.variables]
+    pix2pix.colorize(lines)
+    for value, v in zip(before, pix2pix.generator.variables):
+        np.testing.assert_array_equal(value, v.numpy())
+
+
+def test_run_config_and_records_manifest_set_mode_and_recipe(cue_run, colorizer):
+    assert colorizer.test_mode == "deterministic" and colorizer.use_cue is True
+    assert colorizer.recipe == Recipe(block_size=7, threshold_c=2.0, cue_sigma=20 * 32 / 256)
+    assert colorizer.cue_sigma(64, 32) == pytest.approx(2 * colorizer.recipe.cue_sigma)
+
+
+def test_the_generator_file_gives_the_same_colors_as_the_checkpoint(cue_run, colorizer):
+    lines = demo_sketch(70, 50)
+    from_file = Colorizer.from_model(os.path.join(cue_run, "generator.keras"))
+    np.testing.assert_array_equal(from_file.colorize(lines), colorizer.colorize(lines))
+
+
+def test_red_and_blue_hints_shift_the_hue_their_way(colorizer):
+    red_hue, blue_hue = mean_hue(np.array([RED], np.uint8)), mean_hue(np.array([BLUE], np.uint8))
+    for seed in (1, 2):
+        lines = demo_sketch(160, 120, seed)
+        paper = lines == 255
+        red, blue = (mean_hue(colorizer.colorize(lines, colorizer.cue_from_hints(
+            hint(lines.shape, color)))[paper]) for color in (RED, BLUE))
+        assert hue_distance(red, red_hue) < min(hue_distance(blue, red_hue), 45)
+        assert hue_distance(blue, blue_hue) < min(hue_distance(red, blue_hue), 45)
+
+
+# -- cues ----------------------------------------------------------------------------------------
+
+
+def test_hint_layer_strokes_spread_over_white():
+    layer = np.zeros((40, 40, 4), np.uint8)
+    assert (hints_to_cue(layer, 5.0) == 255).all()  # no strokes: white
+    layer[...] = (255, 0, 0, 255)
+    assert (hints_to_cue(layer, 5.0) == (255, 0, 0)).all()  # all stroke: its color
+    layer[..., 3] = 128  # half-transparent red on white: pink
+    pink = np.broadcast_to((255, 127, 127), (40, 40, 3))
+    np.testing.assert_allclose(hints_to_cue(layer, 5.0), pink, atol=1)
+
+
+def test_a_cue_of_another_aspect_ratio_is_refused(colorizer):
+    with pytest.raises(ColorizeError, match="aspect ratio"):
+        colorizer.colorize(demo_sketch(100, 200), np.full((100, 100, 3), 255, np.uint8))
+
+
+# -- colorize predict ----------------------------------------------------------------------------
+
+
+def write_png(path, image: np.ndarray) -> str:
+    """Write a gray, RGB or RGBA image."""
+    if image.ndim == 3:
+        code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        image = cv2.cvtColor(image, code)
+    assert cv2.imwrite(str(path), image)
+    return str(path)
+
+
+def test_predict_writes_the_colorized_sketch_at_its_size(cue_run, tmp_path):
+    lines = demo_sketch(90, 150)
+    src = write_png(tmp_path / "in.png", lines)
+    hints = write_png(tmp_path / "hints.png", hint(lines.shape, RED))
+    out = tmp_path / "out" / "colored.png"
+    assert main(["predict", "--run", cue_run, "--sketch", src, "--hints", hints, "--out", str(out),
+                 "--test-mode", "deterministic"]) == 0
+    rgb = sketch.load_image(str(out))
+    assert rgb.shape == (90, 150, 3)
+    assert (rgb[lines == 0] == 0).all()
+    assert os.listdir(out.parent) == ["colored.png"]  # no temporary file left
+
+
+def test_predict_does_a_folder_from_color_images(cue_run, tmp_path):
+    src = tmp_path / "colors"
+    src.mkdir()
+    for i, (h, w) in enumerate([(64, 96), (120, 80)]):
+        write_png(src / f"img{i}.png", cv2.resize(demo.render(0, i, 128), (w, h)))
+    out = tmp_path / "out"
+    assert main(["predict", "--run", cue_run, "--sketch", str(src), "--from-color",
+                 "--cue-from", str(src), "--out", str(out)]) == 0
+    assert sorted(os.listdir(out)) == ["img0.png", "img1.png"]
+    assert sketch.load_image(str(out / "img1.png")).shape == (120, 80, 3)
+
+
+def _the_run(cue_run, tmp_path) -> str:
+    return cue_run
+
+
+def _experiment_a_run(cue_run, tmp_path) -> str:
+    """The same weights under an experiment-A config (the architecture does not depend on it)."""
+    run = shutil.copytree(cue_run, tmp_path / "run_a")
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "experiment": "A", "use_cue": False}))
+    return str(run)
+
+
+def _run_without_checkpoints(cue_run, tmp_path) -> str:
+    run = tmp_path / "empty_run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(os.path.join(cue_run, "config.json"), run)
+    return str(run)
+
+
+@pytest.mark.parametrize("case,make_run,extra,message", [
+    ("missing sketch", _the_run, ["--sketch", "{tmp}/nope.png"], "nope.png: no such file"),
+    ("corrupt sketch", _the_run, ["--sketch", "{tmp}/corrupt.png"],
+     "corrupt.png: not a readable image"),
+    ("cue not an image", _the_run, ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/corrupt.png"],
+     "corrupt.png: not a readable image"),
+    ("hints without alpha", _the_run, ["--sketch", "{tmp}/ok.png", "--hints", "{tmp}/ok.png"],
+     "ok.png: not a hint layer"),
+    ("cue of another shape", _the_run, ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/wide.png"],
+     "wide.png: the cue"),
+    ("cue for experiment A", _experiment_a_run,
+     ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/ok.png"], "experiment-A run"),
+    ("no checkpoints", _run_without_checkpoints, ["--sketch", "{tmp}/ok.png"], "no checkpoints"),
+    ("unknown output type", _the_run, ["--sketch", "{tmp}/ok.png", "--out", "{tmp}/out/x.txt"],
+     "unknown image extension"),
+])
+def test_predict_bad_inputs_fail_with_one_line(cue_run, tmp_path, capsys, case, make_run, extra,
+                                               message):
+    write_png(tmp_path / "ok.png", demo_sketch(40, 40))
+    write_png(tmp_path / "wide.png", np.full((40, 120, 3), 200, np.uint8))
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    args = [a.format(tmp=tmp_path) for a in extra]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "out" / "x.png")]
+    code = main(["predict", "--run", make_run(cue_run, tmp_path), *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("colorize predict: error: ") and message in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_model_file_that_is_not_a_model(tmp_path, capsys):
+    bogus = tmp_path / "generator.keras"
+    bogus.write_bytes(b"not a zip")
+    write_png(tmp_path / "ok.png", demo_sketch(40, 40))
+    assert main(["predict", "--model", str(bogus), "--sketch", str(tmp_path / "ok.png"),
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "not a Keras model file" in capsys.readouterr().err
+
+
+# -- real line art ---------------------------------------------------------------------------------
+
+
+def test_real_illustrations_are_colorized_at_their_own_sizes(cue_run, real_data, tmp_path):
+    names = ["4.jpg", "13.jpg", "25.jpg"]  # 1276x1944, 640x1138 and 300x231
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in names:
+        os.symlink(real_data / "fullbody" / name, src / name)
+    out = tmp_path / "out"
+    assert main(["predict", "--run", cue_run, "--sketch", str(src), "--from-color",
+                 "--cue-from", str(src), "--out", str(out)]) == 0
+    colorizer = Colorizer.from_run(cue_run)
+    for name in names:
+        color = sketch.load_image(str(src / name))
+        rgb = sketch.load_image(str(out / name.replace(".jpg", ".png")))
+        assert rgb.shape == color.shape
+        lines = colorizer.sketchify(color)
+        assert (rgb[lines == 0] == 0).all()

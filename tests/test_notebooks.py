@@ -1,0 +1,97 @@
+"""The notebooks run top to bottom (nbclient, kernel python3) on a tiny run and tiny data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+from colorize import gallery, sketch, train
+from colorize.config import preset
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def runs(demo_records, tmp_path_factory) -> tuple[str, str]:
+    """A tiny experiment-B run and the same weights under an experiment-A config."""
+    root = tmp_path_factory.mktemp("runs")
+    cfg = preset("B", data=demo_records, out=str(root / "B"), image_size=32, width=8, epochs=1,
+                 steps_per_epoch=20, eval_images=0, num_samples=1, precision="float32",
+                 test_mode="deterministic")
+    run_b = train.train(cfg, log=lambda *a: None)
+    run_a = shutil.copytree(run_b, root / "A")
+    config = json.loads((run_a / "config.json").read_text())
+    (run_a / "config.json").write_text(json.dumps({**config, "experiment": "A", "use_cue": False}))
+    return str(run_a), run_b
+
+
+def execute(name: str, parameters: dict, cwd) -> nbformat.NotebookNode:
+    """Run a notebook with `parameters` injected after its parameters cell (papermill's way)."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    index = next(i for i, cell in enumerate(notebook.cells)
+                 if "parameters" in cell.metadata.get("tags", []))
+    injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
+    notebook.cells.insert(index + 1, injected)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(cwd)}}).execute()
+    return notebook
+
+
+def outputs(notebook: nbformat.NotebookNode, kind: str) -> list:
+    """Every output of a kind: "image/png" data, or "stream" text."""
+    found = []
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            if kind == "stream" and out.get("output_type") == "stream":
+                found.append(out["text"])
+            elif kind in out.get("data", {}):
+                found.append(out["data"][kind])
+    return found
+
+
+def test_dataset_notebook_draws_the_three_data_figures(tmp_path):
+    notebook = execute("dataset.ipynb", {"COUNT": 12, "SIZE": 64}, tmp_path)
+    assert len(outputs(notebook, "image/png")) == 3  # blockSize sweep, histogram, cue examples
+    assert any("12 images at 64 px" in text for text in outputs(notebook, "stream"))
+
+
+def test_dataset_notebook_reads_a_records_folders_sources(demo_records, tmp_path):
+    notebook = execute("dataset.ipynb", {"RECORDS": demo_records, "COUNT": 8}, tmp_path)
+    assert any("8 images at 32 px" in text for text in outputs(notebook, "stream"))
+
+
+def test_gallery_notebook_shows_two_runs_metrics_and_control(runs, demo_records, tmp_path):
+    run_a, run_b = runs
+    saved = tmp_path / "gallery.png"
+    notebook = execute("gallery.ipynb", {"RUN": run_a, "RUN_B": run_b, "RECORDS": demo_records,
+                                         "COUNT": 2, "SAVE": str(saved)}, tmp_path)
+    assert len(outputs(notebook, "image/png")) == 2  # the gallery and the control figure
+    text = "".join(outputs(notebook, "stream"))
+    assert "baseline: flat white" in text and run_a in text and run_b in text
+    height, width = sketch.load_image(str(saved)).shape[:2]  # 5 columns, 2 rows
+    assert width > height
+
+
+def test_notebooks_parameters_come_first():
+    for name in ("dataset.ipynb", "gallery.ipynb"):
+        cells = nbformat.read(NOTEBOOKS / name, as_version=4).cells
+        first_code = next(c for c in cells if c.cell_type == "code")
+        assert "parameters" in first_code.metadata.get("tags", [])
+        assert all(not c.get("outputs") for c in cells if c.cell_type == "code")  # stored clean
+
+
+def test_the_gallery_defaults_to_the_newest_run(tmp_path, monkeypatch):
+    for i, name in enumerate(["old", "new"]):
+        marker = tmp_path / "runs" / name / "checkpoints" / "checkpoint"
+        marker.parent.mkdir(parents=True)
+        marker.touch()
+        os.utime(marker.parent.parent, (1000 + i, 1000 + i))
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # where Jupyter starts a notebook's kernel
+    assert gallery.newest_run() == os.path.join("..", "runs", "new")
