@@ -25,11 +25,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorize import anysize, sketch
+from colorize import anysize, runtime, sketch
 from colorize.build import MANIFEST, BuildParams
 from colorize.config import TEST_MODES, TrainConfig
 from colorize.errors import ColorizeError
-from colorize.models import build_generator
+from colorize.models import build_generator, fold_batch_norm
 from colorize.train import Predictor
 
 # The experiment-A cue: white. One pixel is enough, it is stretched over any sketch.
@@ -139,12 +139,26 @@ def hints_to_cue(hints: np.ndarray, sigma: float) -> np.ndarray:
     return sketch.color_cue(np.rint(on_paper).astype(np.uint8), sigma)
 
 
+def _inference_fn(generator: keras.Model, test_mode: str, precision: str):
+    """The generator call of a test mode; deterministic mode runs with batch norm folded in."""
+    if test_mode == "pix2pix":
+        return Predictor(generator, test_mode)
+    if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers):
+        generator = fold_batch_norm(generator, runtime.resolve_precision(precision))
+    return tf.function(lambda x: generator(x, training=False))
+
+
 class Colorizer:
     """A generator wrapped for use: any sketch size, optional cue, the run's test-time mode."""
 
     def __init__(self, generator: keras.Model, *, test_mode: str = "deterministic",
-                 use_cue: bool | None = None, recipe: Recipe | None = None):
-        """use_cue: whether the model was trained with cues (None: unknown, cues are accepted)."""
+                 use_cue: bool | None = None, recipe: Recipe | None = None,
+                 precision: str = "float32"):
+        """use_cue: whether the model was trained with cues (None: unknown, cues are accepted).
+
+        precision: of the deterministic mode's folded generator ("auto": bfloat16 on CPUs that
+        have it, float16 on tensor-core GPUs; about 2x faster than float32 on such hardware).
+        """
         if test_mode not in TEST_MODES:
             raise ColorizeError(f"test mode must be one of {TEST_MODES}, not {test_mode!r}")
         self.generator = generator
@@ -153,7 +167,7 @@ class Colorizer:
         self.use_cue = use_cue
         self.recipe = recipe or Recipe.default(self.image_size)
         size = self.image_size
-        self._predict = Predictor(generator, test_mode)
+        self._predict = _inference_fn(generator, test_mode, precision)
         self._model_input = tf.function(
             functools.partial(anysize.model_input, size=size, block_size=self.recipe.block_size,
                               c=self.recipe.threshold_c),
@@ -164,16 +178,18 @@ class Colorizer:
             tf.TensorSpec([None, None, 1], tf.uint8)])
 
     @classmethod
-    def from_run(cls, run_dir: str, test_mode: str | None = None) -> Colorizer:
+    def from_run(cls, run_dir: str, test_mode: str | None = None,
+                 precision: str = "float32") -> Colorizer:
         """The newest checkpoint of a run, in the run's test mode unless `test_mode` is given."""
         generator, cfg = load_run(run_dir)
         return cls(generator, test_mode=test_mode or cfg.test_mode, use_cue=cfg.use_cue,
-                   recipe=Recipe.of_records(cfg.data, cfg.image_size))
+                   recipe=Recipe.of_records(cfg.data, cfg.image_size), precision=precision)
 
     @classmethod
-    def from_model(cls, path: str, test_mode: str = "deterministic") -> Colorizer:
+    def from_model(cls, path: str, test_mode: str = "deterministic",
+                   precision: str = "float32") -> Colorizer:
         """A generator file written by training (generator.keras) or by `colorize export`."""
-        return cls(load_model_file(path), test_mode=test_mode)
+        return cls(load_model_file(path), test_mode=test_mode, precision=precision)
 
     def cue_sigma(self, height: int, width: int) -> float:
         """The training cues' blur for an image of this size, which the model sees scaled to fit."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import layers
 
 from colorize.config import TrainConfig
@@ -94,3 +95,55 @@ def build_discriminator(cfg: TrainConfig) -> keras.Model:
     x = layers.Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)  # (b, 30, 30, 1)
     return keras.Model([condition, color], logits, name="discriminator")
+
+
+class _Passthrough(layers.Layer):
+    """Stands in for a folded batch norm or an inference-time dropout."""
+
+    def call(self, inputs, training=None, mask=None):
+        return inputs
+
+
+def fold_batch_norm(generator: keras.Model, dtype_policy: str = "float32") -> keras.Model:
+    """The generator for deterministic inference, with each batch norm folded into its convolution.
+
+    y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta is a convolution with its kernel scaled
+    by s = gamma / sqrt(var + eps) per output channel and bias beta - s * mean: the same function
+    as `generator(x, training=False)` in one op instead of two. Dropout is the identity there.
+    Layers compute in `dtype_policy` (e.g. "mixed_bfloat16"); the tanh output stays float32.
+    """
+    names = {layer.name for layer in generator.layers}
+
+    def bn_of(layer) -> str | None:
+        name = layer.name.rsplit("_", 1)[0] + "_bn"
+        is_conv = isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose))
+        return name if is_conv and name in names else None
+
+    def clone(layer):
+        if isinstance(layer, (layers.BatchNormalization, layers.Dropout)):
+            return _Passthrough(name=layer.name)
+        config = layer.get_config()
+        if layer.dtype_policy.name == "float32" and layer.name != "tanh":
+            config["dtype"] = dtype_policy
+        if bn_of(layer):
+            config["use_bias"] = True
+        return layer.__class__.from_config(config)
+
+    folded = keras.models.clone_model(generator, clone_function=clone)
+    for layer in folded.layers:
+        source = generator.get_layer(layer.name)
+        if not layer.weights:
+            continue
+        if not bn_of(layer):
+            layer.set_weights(source.get_weights())
+            continue
+        bn = generator.get_layer(bn_of(layer))
+        gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
+        scale = gamma / np.sqrt(var + bn.epsilon)
+        # Conv2D kernels are (4, 4, in, out), Conv2DTranspose kernels (4, 4, out, in).
+        out_axis = 2 if isinstance(layer, layers.Conv2DTranspose) else 3
+        shape = [1, 1, 1, 1]
+        shape[out_axis] = -1
+        kernel = source.get_weights()[0] * scale.reshape(shape)
+        layer.set_weights([kernel.astype(np.float32), (beta - scale * mean).astype(np.float32)])
+    return folded

@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 
 from colorize import sketch
 from colorize.build import IMAGE_EXTENSIONS
-from colorize.config import TEST_MODES
+from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 
 CUE_OPTIONS = ("cue", "hints", "cue_from")
@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="a hint layer: a PNG whose opaque pixels are rough color strokes")
     cue.add_argument("--cue-from", metavar="COLOR_REF",
                      help="a colored reference, blurred like the training cues")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="deterministic mode's arithmetic (auto: bfloat16 on CPUs that have it, "
+                             "float16 on tensor-core GPUs, else float32; default: auto)")
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
                         help="default: the run's (deterministic for --model)")
     parser.add_argument("--out", required=True, metavar="OUT",
@@ -146,9 +149,11 @@ def run(args: argparse.Namespace) -> int:
 
     jobs = plan(args)
     if args.run:
-        colorizer = Colorizer.from_run(args.run, test_mode=args.test_mode)
+        colorizer = Colorizer.from_run(args.run, test_mode=args.test_mode,
+                                       precision=args.precision)
     else:
-        colorizer = Colorizer.from_model(args.model, test_mode=args.test_mode or "deterministic")
+        colorizer = Colorizer.from_model(args.model, test_mode=args.test_mode or "deterministic",
+                                         precision=args.precision)
     if colorizer.use_cue is False and any(cue for _, cue, _ in jobs):
         raise ColorizeError(f"{args.run}: an experiment-A run, trained without cues; drop the cue "
                             "option or use an experiment-B run")

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from colorize.config import TrainConfig
-from colorize.models import build_discriminator, build_generator, encoder_filters
+from colorize.models import build_discriminator, build_generator, encoder_filters, fold_batch_norm
 
 TINY = TrainConfig(image_size=32, width=4)
 
@@ -64,3 +64,33 @@ def test_deterministic_mode_is_deterministic_and_training_mode_is_not():
     x = tf.random.uniform((2, 32, 32, 4), -1, 1, seed=2)
     np.testing.assert_array_equal(gen(x, training=False), gen(x, training=False))
     assert not np.array_equal(gen(x, training=True), gen(x, training=True))  # dropout
+
+
+def _with_trained_statistics(gen):
+    """Batch-norm statistics and affine parameters away from their initial identity values."""
+    rng = np.random.default_rng(0)
+    for v in gen.variables:
+        name = v.path.rsplit("/", 1)[-1]
+        if name in ("moving_variance", "gamma"):
+            v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
+        elif name in ("moving_mean", "beta"):
+            v.assign(rng.normal(0, 0.3, v.shape).astype("float32"))
+    return gen
+
+
+def test_folding_batch_norm_keeps_the_deterministic_function():
+    gen = _with_trained_statistics(build_generator(TrainConfig(image_size=64, width=8)))
+    folded = fold_batch_norm(gen)
+    assert not [l for l in folded.layers if isinstance(l, tf.keras.layers.BatchNormalization)]
+    x = tf.random.uniform((2, 64, 64, 4), -1, 1, seed=3)
+    np.testing.assert_allclose(folded(x), gen(x, training=False), atol=1e-5)
+
+
+def test_folded_bfloat16_generator_stays_close():
+    gen = _with_trained_statistics(build_generator(TrainConfig(image_size=64, width=8)))
+    folded = fold_batch_norm(gen, "mixed_bfloat16")
+    assert folded.get_layer("down3_conv").compute_dtype == "bfloat16"
+    x = tf.random.uniform((2, 64, 64, 4), -1, 1, seed=3)
+    y = folded(x)
+    assert y.dtype == tf.float32
+    np.testing.assert_allclose(y, gen(x, training=False), atol=0.05)
