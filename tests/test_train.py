@@ -175,3 +175,24 @@ def test_training_learns_and_the_cue_reaches_the_generator(demo_records, tmp_pat
     after_a = _heldout_l1(_cfg(demo_records, run_a, "A", **common), run_a)
     assert after_b < 0.8 * before
     assert after_b < after_a
+
+
+@pytest.mark.real_data
+def test_short_run_on_64_real_faces_writes_every_artifact(real_data, tmp_path):
+    from colorize import build
+
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for path in sorted((real_data / "faces").glob("*.jpg"))[:64]:
+        (faces / path.name).symlink_to(path)
+    records = tmp_path / "records"
+    params = build.BuildParams(size=64, min_size=64, cue_sigma=20 * 64 / 256, test_fraction=0.1)
+    manifest = build.build_dataset([str(faces)], str(records), params, workers=1, progress=False)
+    assert manifest["counts"]["train"] + manifest["counts"]["test"] == 64
+    run = train_lib.train(_cfg(str(records), tmp_path / "run", image_size=64, width=8, epochs=2,
+                               steps_per_epoch=4))
+    assert {"config.json", "checkpoints", "logs", "samples", "metrics.jsonl",
+            "generator.keras"} <= set(os.listdir(run))
+    assert len(os.listdir(os.path.join(run, "samples"))) == 2
+    assert [r["epoch"] for r in _metrics(run)] == [1, 2]
+    assert os.listdir(os.path.join(run, "logs"))

@@ -1,11 +1,17 @@
 """Speed benchmarks of manga-colorize: one subcommand per stage, a table or JSON lines out.
 
-    python tools/benchmark.py build [--images DIR] [--count N] [--workers 1 2 ...] [--json]
+    python tools/benchmark.py train    [--precisions float32 mixed_bfloat16] [--batch-size 4]
+    python tools/benchmark.py infer    [--precision auto]
+    python tools/benchmark.py pipeline [--records DIR]
+    python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...]
+    python tools/benchmark.py all      (each of the above with its defaults)
 
 Each subcommand is one `bench_*` function returning measurements (dicts); `emit` prints them as a
 table, or with --json as one JSON object per line. Times are medians over --repeat runs after a
-warm-up. Peak RSS is the high-water mark so far of the benchmark process (the builder's parent),
-worker processes not included.
+warm-up. The model benchmarks also report the model's FLOPs per image (TensorFlow's profiler),
+the GFLOP/s achieved, and this machine's own matmul peak in float32 and bfloat16, measured in the
+same run, so every figure reads as a fraction of what the hardware can do. Each training precision
+runs in a fresh process, so its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +32,9 @@ import numpy as np
 
 from colorize import build, sketch
 
-COLUMNS = ("benchmark", "name", "workers", "images", "images_per_s", "per_worker",
-           "vs_recipe", "parent_cpu_ms", "peak_rss_mb")
+COLUMNS = ("benchmark", "name", "precision", "batch", "image_size", "workers", "images",
+           "ms", "images_per_s", "per_worker", "vs_recipe", "vs_float32", "gflop_per_image",
+           "gflop_s", "peak_fraction", "parent_cpu_ms", "peak_rss_mb", "rss_vs_float32")
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -72,6 +80,203 @@ def emit(rows: list[dict], as_json: bool):
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     for row in cells:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
+
+
+# --- the machine's limit ----------------------------------------------------------------------
+
+
+def matmul_peak(dtype: str, n: int = 4096, repeat: int = 5) -> float:
+    """GFLOP/s of an n x n matrix product in `dtype`: this machine's practical peak."""
+    import tensorflow as tf
+
+    a = tf.random.uniform((n, n), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x: tf.matmul(x, x))
+    timing = timed(lambda: matmul(a).numpy(), repeat)
+    return 2 * n ** 3 / timing["seconds"] / 1e9
+
+
+def peaks() -> dict[str, float]:
+    return {"float32": round(matmul_peak("float32"), 1),
+            "bfloat16": round(matmul_peak("bfloat16"), 1)}
+
+
+def _peak_for(precision: str, machine: dict[str, float]) -> float:
+    return machine["bfloat16"] if "bfloat16" in precision else machine["float32"]
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def forward_gflop(model, input_shapes) -> float:
+    """GFLOP of one forward pass of `model` on inputs of the given shapes (TF profiler count)."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2_as_graph)
+
+    specs = [tf.TensorSpec(shape, tf.float32) for shape in input_shapes]
+    fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
+    frozen, _ = convert_variables_to_constants_v2_as_graph(fn.get_concrete_function(*specs))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    profile = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+    return profile.total_float_ops / 1e9
+
+
+def train_gflop_per_image(cfg) -> float:
+    """Generator + two discriminator passes, forward and backward (backward ~ 2x forward)."""
+    from colorize.models import build_discriminator, build_generator
+
+    size = cfg.image_size
+    gen = forward_gflop(build_generator(cfg), [(1, size, size, 4)])
+    disc = forward_gflop(build_discriminator(cfg), [(1, size, size, 4), (1, size, size, 3)])
+    return 3 * (gen + 2 * disc)
+
+
+def _train_child(args: argparse.Namespace) -> dict:
+    """Images/s of the project's own train step (colorize.train.Pix2Pix) in one precision."""
+    import tensorflow as tf
+
+    from colorize import runtime
+    from colorize.config import TrainConfig
+    from colorize.train import Pix2Pix
+
+    precision = runtime.set_precision(args.precision)
+    cfg = TrainConfig(image_size=args.image_size, batch_size=args.batch_size, precision=precision,
+                      jit=args.jit)
+    model = Pix2Pix(cfg)
+    shape = (args.batch_size, args.image_size, args.image_size)
+    batch = (tf.random.uniform(shape + (4,), -1, 1), tf.random.uniform(shape + (3,), -1, 1))
+    step = lambda: [float(model.train_step(batch)["gen_total_loss"]) for _ in range(args.steps)]
+    timing = timed(step, args.repeat)
+    images = args.steps * args.batch_size
+    return measurement("train", "train step" + (" (XLA)" if args.jit else ""), images=images,
+                       timing=timing, workers=1, precision=precision, batch=args.batch_size,
+                       image_size=args.image_size,
+                       ms=round(1e3 * timing["seconds"] / args.steps, 1))
+
+
+def bench_train(args: argparse.Namespace) -> list[dict]:
+    """The train step in each precision, each in a fresh process, side by side with float32."""
+    from colorize.config import TrainConfig
+
+    if args.child:
+        return [_train_child(args)]
+    rows = []
+    for precision in args.precisions:
+        cmd = [sys.executable, os.path.abspath(__file__), "train", "--child", "--json",
+               "--precision", precision, "--batch-size", str(args.batch_size), "--image-size",
+               str(args.image_size), "--steps", str(args.steps), "--repeat", str(args.repeat)]
+        if args.jit:
+            cmd.append("--jit")
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    machine = peaks()
+    gflop = train_gflop_per_image(TrainConfig(image_size=args.image_size))
+    base = next((r for r in rows if r["precision"] == "float32"), None)
+    for row in rows:
+        row["gflop_per_image"] = round(gflop, 1)
+        row["gflop_s"] = round(gflop * row["images_per_s"], 1)
+        row["peak_fraction"] = round(row["gflop_s"] / _peak_for(row["precision"], machine), 3)
+        if base:
+            row["vs_float32"] = round(row["images_per_s"] / base["images_per_s"], 2)
+            row["rss_vs_float32"] = round(row["peak_rss_mb"] / base["peak_rss_mb"], 2)
+        row["machine_peak_gflop_s"] = machine
+    return rows
+
+
+def add_train_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"])
+    parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=5, help="train steps per timed run")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+
+
+def bench_infer(args: argparse.Namespace) -> list[dict]:
+    """Generator forward latency: plain float32 vs the inference mode of `colorize predict`
+    (deterministic, batch norm folded into the convolutions, --precision auto)."""
+    import tensorflow as tf
+
+    from colorize import runtime
+    from colorize.config import TrainConfig
+    from colorize.models import build_generator, fold_batch_norm
+
+    cfg = TrainConfig(image_size=args.image_size)
+    generator = build_generator(cfg)
+    gflop = forward_gflop(generator, [(1, args.image_size, args.image_size, 4)])
+    precision = runtime.resolve_precision(args.precision)
+    modes = {"plain float32": ("float32", tf.function(lambda x: generator(x, training=False))),
+             "folded": (precision, tf.function(fold_batch_norm(generator, precision)))}
+    machine = peaks()
+    rows = []
+    for batch in args.batches:
+        x = tf.random.uniform((batch, args.image_size, args.image_size, 4), -1, 1)
+        base = None
+        for name, (mode_precision, fn) in modes.items():
+            timing = timed(lambda: [fn(x).numpy() for _ in range(args.steps)], args.repeat)
+            row = measurement("infer", name, images=batch * args.steps, timing=timing, workers=1,
+                              precision=mode_precision, batch=batch, image_size=args.image_size,
+                              ms=round(1e3 * timing["seconds"] / args.steps, 1),
+                              gflop_per_image=round(gflop, 1))
+            row["gflop_s"] = round(gflop * row["images_per_s"], 1)
+            row["peak_fraction"] = round(row["gflop_s"] / _peak_for(mode_precision, machine), 3)
+            base = base or row
+            row["vs_float32"] = round(row["images_per_s"] / base["images_per_s"], 2)
+            row["machine_peak_gflop_s"] = machine
+            rows.append(row)
+    return rows
+
+
+def add_infer_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--precision", default="auto", help="of the folded inference mode")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=10, help="forward passes per timed run")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+
+
+def _records_folder(args: argparse.Namespace, tmp: str) -> str:
+    """--records, or demo illustrations built into records in `tmp`."""
+    if args.records:
+        return args.records
+    from colorize import demo
+
+    images = os.path.join(tmp, "images")
+    demo.generate(images, args.count, size=max(args.image_size, 256))
+    out = os.path.join(tmp, "records")
+    build.build_dataset([images], out, build.BuildParams(size=args.image_size, test_fraction=0),
+                        progress=False)
+    return out
+
+
+def bench_pipeline(args: argparse.Namespace) -> list[dict]:
+    """Images/s of the tf.data input pipeline alone: read, decode, jitter, batch."""
+    from colorize.config import preset
+    from colorize.data import make_dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        records = _records_folder(args, tmp)
+        cfg = preset("B", image_size=args.image_size, batch_size=args.batch_size)
+        dataset = make_dataset(cfg, records, "train", training=True, repeat=True)
+        iterator = iter(dataset)
+        consume = lambda: [next(iterator) for _ in range(args.batches)]
+        timing = timed(consume, args.repeat)
+    return [measurement("pipeline", "decode+jitter+batch", images=args.batches * args.batch_size,
+                        timing=timing, workers=len(os.sched_getaffinity(0)),
+                        batch=args.batch_size, image_size=args.image_size)]
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--records", help="a records folder (default: demo data built on the fly)")
+    parser.add_argument("--count", type=int, default=300, help="demo images to build")
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=250, help="batches per timed run")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
 
 
 # --- build ------------------------------------------------------------------------------------
@@ -153,20 +358,34 @@ def add_build_arguments(parser: argparse.ArgumentParser):
 # --- command line -----------------------------------------------------------------------------
 
 # name -> (function returning measurements, argument setup, one-line help)
+# (build first: under `all`, its workers start before TensorFlow is imported)
 BENCHMARKS = {
     "build": (bench_build, add_build_arguments, "dataset builder vs the straightforward recipe"),
+    "train": (bench_train, add_train_arguments, "the train step, per precision"),
+    "infer": (bench_infer, add_infer_arguments, "generator inference, plain vs folded"),
+    "pipeline": (bench_pipeline, add_pipeline_arguments, "the tf.data input pipeline"),
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="benchmark", required=True)
     for name, (_, add_arguments, help_text) in BENCHMARKS.items():
         child = sub.add_parser(name, help=help_text)
         add_arguments(child)
         child.add_argument("--json", action="store_true", help="one JSON object per line")
+    sub.add_parser("all", help="every benchmark with its defaults").add_argument(
+        "--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    emit(BENCHMARKS[args.benchmark][0](args), args.json)
+    names = list(BENCHMARKS) if args.benchmark == "all" else [args.benchmark]
+    for name in names:
+        own = args if name == args.benchmark else parser.parse_args([name])
+        emit(BENCHMARKS[name][0](own), args.json)
     return 0
 
 
