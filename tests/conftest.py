@@ -60,6 +60,18 @@ def demo_records(tmp_path_factory) -> str:
     return str(root / "records")
 
 
+@pytest.fixture(scope="session")
+def run_b(demo_records, tmp_path_factory) -> str:
+    """A tiny experiment-B run on the demo records, in the paper's (pix2pix) test mode."""
+    from colorize import train
+    from colorize.config import preset
+
+    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("run_b")), image_size=32,
+                 width=8, epochs=1, steps_per_epoch=20, eval_images=0, num_samples=1,
+                 precision="float32")
+    return train.train(cfg, log=lambda *a: None)
+
+
 @pytest.fixture
 def real_data() -> Path:
     """The shared real anime images (COLORIZE_REAL_DATA); skips when unset."""

@@ -11,19 +11,9 @@ import pytest
 
 from colorize import data, train
 from colorize.cli import main
-from colorize.config import preset
 from colorize.evaluate import evaluate_run
 from colorize.infer import load_run
 from colorize.records import read_records
-
-
-@pytest.fixture(scope="module")
-def run_b(demo_records, tmp_path_factory) -> str:
-    """A tiny experiment-B run in the paper's (pix2pix) test mode."""
-    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("run_b")), image_size=32,
-                 width=8, epochs=1, steps_per_epoch=20, eval_images=0, num_samples=1,
-                 precision="float32")
-    return train.train(cfg, log=lambda *a: None)
 
 
 @pytest.fixture(scope="module")

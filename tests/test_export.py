@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import train
 from colorize.cli import main
-from colorize.config import preset
 from colorize.infer import Colorizer
 
 # Each script reloads an export at `path` in a fresh Python and maps `inputs` to `outputs`.
@@ -55,17 +53,8 @@ OUT_NAME = {"keras": "model.keras", "savedmodel": "model", "tflite": "model.tfli
 
 
 @pytest.fixture(scope="module")
-def run_dir(demo_records, tmp_path_factory) -> str:
-    """A tiny experiment-B run (the paper's pix2pix test mode; exports are deterministic anyway)."""
-    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("run")), image_size=32,
-                 width=8, epochs=1, steps_per_epoch=20, eval_images=0, num_samples=1,
-                 precision="float32")
-    return train.train(cfg, log=lambda *a: None)
-
-
-@pytest.fixture(scope="module")
-def colorizer(run_dir) -> Colorizer:
-    return Colorizer.from_run(run_dir, test_mode="deterministic")
+def colorizer(run_b) -> Colorizer:
+    return Colorizer.from_run(run_b, test_mode="deterministic")
 
 
 def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
@@ -86,13 +75,13 @@ def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
 
 
 @pytest.fixture(scope="module")
-def exported(run_dir, colorizer, tmp_path_factory) -> dict:
+def exported(run_b, colorizer, tmp_path_factory) -> dict:
     """Per format: (export path, in-memory outputs, the export's outputs in a fresh process)."""
     folder = tmp_path_factory.mktemp("exports")
     want = {}
     for fmt, name in OUT_NAME.items():
         out = folder / fmt / name
-        assert main(["export", "--run", run_dir, "--format", fmt, "--out", str(out)]) == 0
+        assert main(["export", "--run", run_b, "--format", fmt, "--out", str(out)]) == 0
         assert os.listdir(out.parent) == [name]  # nothing temporary left beside it
         inputs, want[fmt] = expected(fmt, colorizer)
         np.savez(folder / fmt / "inputs.npz", **inputs)
@@ -122,25 +111,25 @@ def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(exporte
     assert serve.structured_outputs["rgb"].dtype == tf.uint8
 
 
-def test_export_replaces_an_existing_path_only_when_asked(run_dir, tmp_path, capsys):
+def test_export_replaces_an_existing_path_only_when_asked(run_b, tmp_path, capsys):
     out = tmp_path / "model.keras"
     out.write_text("old")
-    assert main(["export", "--run", run_dir, "--format", "keras", "--out", str(out)]) == 2
+    assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out)]) == 2
     assert "exists (pass --overwrite" in capsys.readouterr().err and out.read_text() == "old"
-    assert main(["export", "--run", run_dir, "--format", "keras", "--out", str(out),
+    assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out),
                  "--overwrite"]) == 0
     assert Colorizer.from_model(str(out)).image_size == 32
 
 
 @pytest.mark.parametrize("case", ["wrong suffix", "no checkpoints"])
-def test_bad_exports_fail_with_one_line(run_dir, tmp_path, capsys, case):
-    run, out = run_dir, tmp_path / "model.keras"
+def test_bad_exports_fail_with_one_line(run_b, tmp_path, capsys, case):
+    run, out = run_b, tmp_path / "model.keras"
     if case == "wrong suffix":
         out = tmp_path / "model.h5"
     else:
         run = tmp_path / "empty_run"
         (run / "checkpoints").mkdir(parents=True)
-        shutil.copy(os.path.join(run_dir, "config.json"), run)
+        shutil.copy(os.path.join(run_b, "config.json"), run)
     assert main(["export", "--run", str(run), "--format", "keras", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize export: error: ") and "\n" not in err
