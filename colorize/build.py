@@ -419,6 +419,10 @@ def run(args: argparse.Namespace) -> int:
                              overwrite=args.overwrite, part=args.part)
     counts = manifest["counts"]
     reasons = ", ".join(f"{reason}: {n}" for reason, n in manifest["rejected"].items())
-    print(f"{args.out}: {counts['train']} train + {counts['test']} test examples, "
-          f"{counts['rejected']} rejected" + (f" ({reasons})" if reasons else ""))
+    summary = (f"{counts['train']} train + {counts['test']} test examples, "
+               f"{counts['rejected']} rejected" + (f" ({reasons})" if reasons else ""))
+    if counts["train"] + counts["test"] == 0 and args.part.count == 1:
+        raise ColorizeError(f"{args.out}: no usable images ({summary}); reasons per file are in "
+                            f"{os.path.join(args.out, REJECTED)}")
+    print(f"{args.out}: {summary}")
     return 0

@@ -350,6 +350,7 @@ def train(cfg: TrainConfig, *, log=print) -> str | None:
     """
     if not cfg.out:
         cfg = cfg.replace(out=default_run_dir(cfg))
+    data.check_records(cfg.data, "train", cfg.image_size)  # before anything is written
     run_dir = cfg.out
     trainer = Trainer(cfg, run_dir, log=log)
     if trainer.chief:  # other workers write nothing into the run folder

@@ -204,6 +204,15 @@ def test_busy_sketches_are_rejected_as_too_complex(pictures, tmp_path):
     assert manifest["shards"] == {"train": [], "test": []}
 
 
+def test_cli_fails_when_every_image_is_rejected(pictures, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["build", pictures, "--out", str(out), "--size", "32", "--min-size", "16",
+            "--max-complexity", "0", "--workers", "1"]
+    assert cli.main(argv) == 2
+    assert "no usable images" in capsys.readouterr().err
+    assert (out / "rejected.jsonl").exists()  # the reasons stay, for the user to read
+
+
 def test_missing_folder_is_an_error_and_writes_nothing(pictures, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(ColorizeError, match="nowhere: no such folder"):

@@ -197,3 +197,11 @@ def test_short_run_on_64_real_faces_writes_every_artifact(real_data, tmp_path):
     assert len(os.listdir(os.path.join(run, "samples"))) == 2
     assert [r["epoch"] for r in _metrics(run)] == [1, 2]
     assert os.listdir(os.path.join(run, "logs"))
+
+
+def test_missing_records_fail_before_anything_is_written(tmp_path):
+    from colorize.errors import ColorizeError
+
+    with pytest.raises(ColorizeError, match="no 'train' records"):
+        train_lib.train(_cfg(str(tmp_path), tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
