@@ -158,7 +158,8 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: str, *, log=print):
         self.log = log
         self.precision = runtime.set_precision(cfg.precision)
-        self.strategy = runtime.make_strategy(cfg.strategy)
+        self.strategy = runtime.make_strategy(cfg.strategy)  # before any TF op (collectives)
+        data.check_records(cfg.data, "train", cfg.image_size)  # before anything is written
         self.chief = runtime.is_chief(self.strategy)
         keras.utils.set_random_seed(cfg.seed)
         self.cfg = cfg
@@ -350,7 +351,6 @@ def train(cfg: TrainConfig, *, log=print) -> str | None:
     """
     if not cfg.out:
         cfg = cfg.replace(out=default_run_dir(cfg))
-    data.check_records(cfg.data, "train", cfg.image_size)  # before anything is written
     run_dir = cfg.out
     trainer = Trainer(cfg, run_dir, log=log)
     if trainer.chief:  # other workers write nothing into the run folder
