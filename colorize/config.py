@@ -138,8 +138,13 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                                 help=help_text)
 
 
+def given_values(args: argparse.Namespace) -> dict:
+    """The config fields whose flags were given on the command line."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+            if getattr(args, f.name, None) is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The preset named by --experiment, overridden by every flag that was given."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-             if getattr(args, f.name, None) is not None}
+    given = given_values(args)
     return preset(given.pop("experiment", "A"), **given)

@@ -23,7 +23,7 @@ import time
 import keras
 import tensorflow as tf
 
-from colorize import data, runtime, samples
+from colorize import data, records, runtime, samples
 from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.losses import discriminator_loss, generator_loss
@@ -208,8 +208,7 @@ class Trainer:
                 "filesystem)")
 
     def _heldout_split(self) -> str:
-        from colorize.records import shard_paths
-        return "test" if shard_paths(self.cfg.data, "test") else "train"
+        return "test" if records.shard_paths(self.cfg.data, "test") else "train"
 
     def _steps_per_epoch(self) -> int:
         if self.cfg.steps_per_epoch > 0:

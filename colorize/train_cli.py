@@ -8,11 +8,10 @@ $COLORIZE_CACHE, default ./data) and the schedule is shortened to finish in abou
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 
-from colorize.config import TrainConfig, add_config_arguments, config_from_args
+from colorize.config import TrainConfig, add_config_arguments, config_from_args, given_values
 
 DEMO_IMAGES = 600
 DEMO_SCHEDULE = {"epochs": 2, "steps_per_epoch": 120}
@@ -49,8 +48,7 @@ def resolve_config(args: argparse.Namespace, log=print) -> TrainConfig:
     """The run's config: a resumed run's saved config, or the preset, flags, and demo defaults."""
     from colorize import train
 
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-             if getattr(args, f.name, None) is not None}
+    given = given_values(args)
     if args.resume:
         return train.config_for_resume(args.resume, **given)
     cfg = config_from_args(args)
