@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
-from colorize import __version__, records, sketch
+from colorize import __version__, fileio, records, sketch
 from colorize.errors import ColorizeError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -73,6 +73,17 @@ class BuildParams:
         for message, ok in checks.items():
             if not ok:
                 raise ColorizeError(message)
+
+    @classmethod
+    def for_size(cls, size: int, **overrides) -> "BuildParams":
+        """The defaults at `size` px, with the cue's sigma (20 px at 256 px) scaled to match."""
+        return cls(**{"size": size, "cue_sigma": cls.cue_sigma * size / cls.size, **overrides})
+
+    @classmethod
+    def of_records(cls, records_dir: str) -> "BuildParams":
+        """The parameters a records folder was built with, from its manifest."""
+        with open(os.path.join(records_dir, MANIFEST)) as f:
+            return cls(**json.load(f)["params"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,14 +276,6 @@ class Progress:
                 print(line, file=sys.stderr, flush=True)
 
 
-def write_atomic(path: str, text: str):
-    """Write a text file under a temporary name, then rename it into place."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def remove_dataset(out: str):
     """Delete what a previous build left in `out`: shards of any part, manifest, rejection list."""
     paths = [p for split in records.SPLITS for p in records.shard_paths(out, split)]
@@ -329,8 +332,8 @@ def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildPa
         "complexity_histogram": {"bin_percent": HISTOGRAM_BIN, "counts": histogram},
         "shards": shards,
     }
-    write_atomic(os.path.join(out, REJECTED), "".join(json.dumps(r) + "\n" for r in rejected))
-    write_atomic(os.path.join(out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
+    fileio.write_text(os.path.join(out, REJECTED), "".join(json.dumps(r) + "\n" for r in rejected))
+    fileio.write_text(os.path.join(out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

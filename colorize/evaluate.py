@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 
+from colorize import fileio
 from colorize.config import EXPERIMENTS, TEST_MODES
 from colorize.errors import ColorizeError
 
@@ -106,11 +107,7 @@ def report(results: list[dict]) -> str:
 
 
 def write_json(path: str, value: dict) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    fileio.write_text(path, json.dumps(value, indent=2) + "\n")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,10 +22,8 @@ from colorize import build, demo, sketch
 def recipe(records_dir: str = "", size: int = 256) -> build.BuildParams:
     """The build parameters of a records folder (its manifest), or the defaults at `size` px."""
     if records_dir:
-        with open(os.path.join(records_dir, build.MANIFEST)) as f:
-            return build.BuildParams(**json.load(f)["params"])
-    d = build.BuildParams()
-    return build.BuildParams(size=size, cue_sigma=d.cue_sigma * size / d.size)
+        return build.BuildParams.of_records(records_dir)
+    return build.BuildParams.for_size(size)
 
 
 def source_images(records_dir: str = "", count: int = 100, size: int = 256) -> list[np.ndarray]:

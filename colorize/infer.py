@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 from collections.abc import Iterator
 
@@ -26,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorize import anysize, runtime, sketch
-from colorize.build import MANIFEST, BuildParams
+from colorize.build import BuildParams
 from colorize.config import TEST_MODES, TrainConfig
 from colorize.errors import ColorizeError
 from colorize.models import build_generator, fold_batch_norm
@@ -49,8 +48,8 @@ class Recipe:
     @classmethod
     def default(cls, image_size: int) -> Recipe:
         """The builder's defaults, with the cue sigma (20 px at 256 px) scaled to the model size."""
-        d = BuildParams()
-        return cls(d.block_size, d.threshold_c, d.cue_sigma * image_size / d.size)
+        d = BuildParams.for_size(image_size)
+        return cls(d.block_size, d.threshold_c, d.cue_sigma)
 
     @classmethod
     def of_records(cls, records_dir: str, image_size: int) -> Recipe:
@@ -58,12 +57,11 @@ class Recipe:
         if not records_dir:
             return cls.default(image_size)
         try:
-            with open(os.path.join(records_dir, MANIFEST)) as f:
-                params = json.load(f)["params"]
-            return cls(int(params["block_size"]), float(params["threshold_c"]),
-                       float(params["cue_sigma"]) * image_size / int(params["size"]))
-        except (OSError, KeyError, TypeError, ValueError):
+            params = BuildParams.of_records(records_dir)
+        except (OSError, KeyError, TypeError, ValueError, ColorizeError):
             return cls.default(image_size)
+        return cls(params.block_size, params.threshold_c,
+                   params.cue_sigma * image_size / params.size)
 
 
 @contextlib.contextmanager

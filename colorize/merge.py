@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 
-from colorize import build, records
+from colorize import build, fileio, records
 from colorize.errors import ColorizeError
 
 SAME_IN_EVERY_PART = ("tool", "version", "inputs", "params", "image_size", "encodings")
@@ -89,8 +89,8 @@ def merge_parts(part_dirs: list[str], out: str, *, link: bool = False,
         with open(os.path.join(part_dir, build.REJECTED), encoding="utf-8") as f:
             rejected += f.readlines()
     joined = _joined(manifests)
-    build.write_atomic(os.path.join(out, build.REJECTED), "".join(rejected))
-    build.write_atomic(os.path.join(out, build.MANIFEST), json.dumps(joined, indent=2) + "\n")
+    fileio.write_text(os.path.join(out, build.REJECTED), "".join(rejected))
+    fileio.write_text(os.path.join(out, build.MANIFEST), json.dumps(joined, indent=2) + "\n")
     return joined
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from colorize import sketch
+from colorize import fileio, sketch
 from colorize.build import IMAGE_EXTENSIONS
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
@@ -97,15 +96,10 @@ def check_extension(path: str) -> None:
 def write_image(path: str, rgb: np.ndarray) -> None:
     """Write an RGB image atomically, in the format its extension names."""
     check_extension(path)
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp{ext}"
     try:
-        if not cv2.imwrite(tmp, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-            raise ColorizeError(f"{path}: could not write the image")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        fileio.write_image(path, rgb)
+    except OSError as err:
+        raise ColorizeError(str(err)) from None
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:

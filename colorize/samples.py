@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-import cv2
 import numpy as np
 
 COLUMNS = ("sketch", "cue", "output", "target")
@@ -29,11 +26,3 @@ def triplet_grid(inputs, outputs, targets, gap: int = 2) -> np.ndarray:
         for col, images in enumerate(columns):
             grid[row * step:row * step + size, col * step:col * step + size] = images[row]
     return grid
-
-
-def save_png(path: str, rgb: np.ndarray) -> None:
-    """Write an RGB image atomically."""
-    tmp = f"{path}.tmp.png"
-    if not cv2.imwrite(tmp, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: could not write image")
-    os.replace(tmp, path)

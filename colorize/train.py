@@ -23,7 +23,7 @@ import time
 import keras
 import tensorflow as tf
 
-from colorize import data, records, runtime, samples
+from colorize import data, fileio, records, runtime, samples
 from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.losses import discriminator_loss, generator_loss
@@ -140,13 +140,6 @@ def evaluate(predictor: Predictor, dataset: tf.data.Dataset, max_images: int) ->
     return meter.result()
 
 
-def _write_json_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def default_run_dir(cfg: TrainConfig) -> str:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return os.path.join("runs", f"{cfg.experiment}-{stamp}")
@@ -255,7 +248,7 @@ class Trainer:
                   "heldout": {**metrics, "split": self._heldout, "test_mode": self.cfg.test_mode}}
         if not self.chief:
             return
-        samples.save_png(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), grid)
+        fileio.write_image(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), grid)
         with self.writer.as_default(step=int(self.step)):
             tf.summary.image(f"samples ({self.cfg.test_mode} test mode)", grid[None])
             for name, value in metrics.items():
@@ -338,7 +331,7 @@ def prepare_run_dir(cfg: TrainConfig) -> str:
     run_dir = cfg.out
     for sub in ("checkpoints", "logs", "samples"):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-    _write_json_atomic(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
+    fileio.write_text(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
     return run_dir
 
 

@@ -38,9 +38,8 @@ def demo_records(image_size: int, log=print) -> str:
         f"real art, see docs/demo-data.md) and building them into {records_dir} ...")
     images_dir = os.path.join(root, "images")
     demo.generate(images_dir, DEMO_IMAGES, seed=0, size=max(image_size, 256))
-    # The cue's sigma is the paper's 20 px at 256 px, scaled with the image size.
-    params = build.BuildParams(size=image_size, cue_sigma=20.0 * image_size / 256)
-    build.build_dataset([images_dir], records_dir, params, overwrite=True)
+    build.build_dataset([images_dir], records_dir, build.BuildParams.for_size(image_size),
+                        overwrite=True)
     return records_dir
 
 

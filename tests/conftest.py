@@ -54,7 +54,7 @@ def demo_records(tmp_path_factory) -> str:
 
     root = tmp_path_factory.mktemp("demo")
     demo.generate(root / "images", 160, seed=0, size=64)
-    params = build.BuildParams(size=32, min_size=32, cue_sigma=20 * 32 / 256, test_fraction=0.15)
+    params = build.BuildParams.for_size(32, min_size=32, test_fraction=0.15)
     build.build_dataset([str(root / "images")], str(root / "records"), params, workers=1,
                         progress=False)
     return str(root / "records")

@@ -186,7 +186,7 @@ def test_short_run_on_64_real_faces_writes_every_artifact(real_data, tmp_path):
     for path in sorted((real_data / "faces").glob("*.jpg"))[:64]:
         (faces / path.name).symlink_to(path)
     records = tmp_path / "records"
-    params = build.BuildParams(size=64, min_size=64, cue_sigma=20 * 64 / 256, test_fraction=0.1)
+    params = build.BuildParams.for_size(64, min_size=64, test_fraction=0.1)
     manifest = build.build_dataset([str(faces)], str(records), params, workers=1, progress=False)
     counts = manifest["counts"]
     assert counts["train"] + counts["test"] + counts["rejected"] == 64 and counts["train"] >= 32

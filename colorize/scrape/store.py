@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from colorize import fileio
 from colorize.errors import ColorizeError
 from colorize.scrape.http import PoliteSession
 from colorize.scrape.images import ImageInfo, inspect_image
@@ -113,6 +114,4 @@ def _line(record: dict[str, Any]) -> str:
 
 
 def _write_records(path: Path, records: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(_line(r) for r in records), encoding="utf-8")
-    os.replace(tmp, path)
+    fileio.write_text(path, "".join(_line(r) for r in records))
