@@ -61,7 +61,9 @@ def serving_archive(colorizer):
 
 
 def _write_keras(colorizer, path: str) -> None:
-    colorizer.generator.save(path)
+    from colorize import kernels
+
+    kernels.stock(colorizer.generator).save(path)
 
 
 def _write_savedmodel(colorizer, path: str) -> None:

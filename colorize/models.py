@@ -5,7 +5,8 @@ CD512-CD512-CD512-C512-C256-C128-C64 with skip connections, tanh output. Discrim
 PatchGAN, C64-C128-C256-C512 then a 1-channel convolution, one logit per overlapping 70x70 patch.
 Layer arrangement as in the TensorFlow pix2pix tutorial (no convolution bias where batch norm
 follows, and none on the first, norm-free convolutions); hyper-parameters as in the reference.
-Shape comments are for the paper's setting: 256x256 input, width 64.
+Shape comments are for the paper's setting: 256x256 input, width 64. Convolutions and batch norm
+are `colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorize import kernels
 from colorize.config import TrainConfig
 
 SKETCH_CHANNELS, CUE_CHANNELS, COLOR_CHANNELS = 1, 3, 3
@@ -27,14 +29,14 @@ def _init(cfg: TrainConfig):
 
 
 def _batch_norm(cfg: TrainConfig, name: str):
-    return layers.BatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon,
+    return kernels.BatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon,
                                      synchronized=cfg.sync_batch_norm, name=name)
 
 
 def _down(x, filters: int, cfg: TrainConfig, name: str, batch_norm: bool = True, strides: int = 2):
     """Ck: 4x4 convolution, batch norm, LeakyReLU(0.2)."""
-    x = layers.Conv2D(filters, 4, strides=strides, padding="same" if strides == 2 else "valid",
-                      kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv")(x)
+    x = kernels.Conv2D(filters, 4, strides=strides, padding="same" if strides == 2 else "valid",
+                       kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv")(x)
     if batch_norm:
         x = _batch_norm(cfg, f"{name}_bn")(x)
     return layers.LeakyReLU(negative_slope=cfg.leaky_slope, name=f"{name}_lrelu")(x)
@@ -42,8 +44,9 @@ def _down(x, filters: int, cfg: TrainConfig, name: str, batch_norm: bool = True,
 
 def _up(x, filters: int, cfg: TrainConfig, name: str, dropout: bool):
     """Ck / CDk: 4x4 transposed convolution, batch norm, dropout (CD only), ReLU."""
-    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_init(cfg),
-                               use_bias=False, name=f"{name}_deconv")(x)
+    x = kernels.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                kernel_initializer=_init(cfg), use_bias=False,
+                                name=f"{name}_deconv")(x)
     x = _batch_norm(cfg, f"{name}_bn")(x)
     if dropout:
         x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
@@ -72,8 +75,8 @@ def build_generator(cfg: TrainConfig) -> keras.Model:
         x = _up(x, f, cfg, name=f"up{i + 1}", dropout=i < 3)
         x = layers.Concatenate(name=f"skip{i + 1}")([x, skip])
 
-    x = layers.Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
-                               kernel_initializer=_init(cfg), name="to_rgb")(x)  # (b, 256, 256, 3)
+    x = kernels.Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
+                                kernel_initializer=_init(cfg), name="to_rgb")(x)  # (b, 256, 256, 3)
     # tanh in float32 so mixed-precision outputs keep their full range
     outputs = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(inputs, outputs, name="generator")
@@ -92,7 +95,7 @@ def build_discriminator(cfg: TrainConfig) -> keras.Model:
     x = layers.ZeroPadding2D(name="pad1")(x)  # (b, 34, 34, 256)
     x = _down(x, 8 * w, cfg, name="d4", strides=1)  # (b, 31, 31, 512)
     x = layers.ZeroPadding2D(name="pad2")(x)  # (b, 33, 33, 512)
-    x = layers.Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
+    x = kernels.Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)  # (b, 30, 30, 1)
     return keras.Model([condition, color], logits, name="discriminator")
 
@@ -127,7 +130,7 @@ def fold_batch_norm(generator: keras.Model, dtype_policy: str = "float32") -> ke
             config["dtype"] = dtype_policy
         if bn_of(layer):
             config["use_bias"] = True
-        return layer.__class__.from_config(config)
+        return kernels.stock_class(layer).from_config(config)
 
     folded = keras.models.clone_model(generator, clone_function=clone)
     for layer in folded.layers:

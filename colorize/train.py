@@ -23,7 +23,7 @@ import time
 import keras
 import tensorflow as tf
 
-from colorize import data, fileio, records, runtime, samples
+from colorize import data, fileio, kernels, records, runtime, samples
 from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
 from colorize.losses import discriminator_loss, generator_loss
@@ -38,8 +38,8 @@ class TrainingDiverged(ColorizeError):
 
 
 def make_optimizer(cfg: TrainConfig, precision: str) -> keras.optimizers.Optimizer:
-    optimizer = keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2,
-                                      epsilon=cfg.adam_epsilon)
+    optimizer = kernels.FusedAdam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2,
+                                  epsilon=cfg.adam_epsilon)
     if precision == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -265,7 +265,7 @@ class Trainer:
             return None
         path = os.path.join(self.run_dir, "generator.keras")
         tmp = os.path.join(self.run_dir, "generator.tmp.keras")
-        self.model.generator.save(tmp)
+        kernels.stock(self.model.generator).save(tmp)
         os.replace(tmp, path)
         return path
 
