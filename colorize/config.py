@@ -16,6 +16,7 @@ from dataclasses import dataclass
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 TEST_MODES = ("pix2pix", "deterministic")
+KERNELS = ("fused", "keras")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class TrainConfig:
     precision: str = "auto"
     strategy: str = "auto"
     jit: bool = False  # XLA; slower on CPUs, often faster on GPUs
+    kernels: str = "fused"  # fused: colorize.kernels (same math, faster); keras: stock Keras
 
     # Evaluation, logging, checkpoints
     test_mode: str = "pix2pix"  # pix2pix: dropout on and batch statistics at test time
@@ -70,7 +72,7 @@ class TrainConfig:
         if self.experiment not in EXPERIMENTS:
             raise ValueError(f"experiment must be one of {sorted(EXPERIMENTS)}, not {self.experiment!r}")
         for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
-                              ("test_mode", TEST_MODES)):
+                              ("test_mode", TEST_MODES), ("kernels", KERNELS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.image_size < 32 or self.image_size & (self.image_size - 1):
@@ -125,7 +127,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per config field, named after it; unset flags keep the preset's value."""
     hints = typing.get_type_hints(TrainConfig)
     choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": TEST_MODES,
-               "experiment": tuple(EXPERIMENTS)}
+               "kernels": KERNELS, "experiment": tuple(EXPERIMENTS)}
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         kind = hints[field.name]

@@ -36,28 +36,18 @@ def _on_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> list[int]:
-    """TensorFlow's "same" padding (before, after) along one axis."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return [total // 2, total - total // 2]
-
-
 def patch_weight_gradient(inputs, grad, kernel_size: int, stride: int, padding: str):
     """The weight gradient of conv2d(inputs, w) given grad = dL/d(output), as one matmul.
 
     dW[kh, kw, c, o] = sum over batch and output positions (i, j) of
-    inputs[n, i*stride + kh, j*stride + kw, c] (padded) * grad[n, i, j, o], that is
+    inputs[n, i*stride + kh, j*stride + kw, c] (zero-padded) * grad[n, i, j, o], that is
     patches(inputs)^T @ grad with patches laid out (kh, kw, c) like the kernel.
     (batch, H, W, C), (batch, H', W', O) -> (k, k, C, O)
     """
     k = kernel_size
-    if padding == "same":
-        pads = [[0, 0], _same_padding(inputs.shape[1], k, stride),
-                _same_padding(inputs.shape[2], k, stride), [0, 0]]
-        inputs = tf.pad(inputs, pads)
+    # The patches op pads "same" exactly as the convolution ops do (zeros, the odd one after).
     patches = tf.image.extract_patches(inputs, [1, k, k, 1], [1, stride, stride, 1],
-                                       [1, 1, 1, 1], "VALID")  # (batch, H', W', k*k*C)
+                                       [1, 1, 1, 1], padding.upper())  # (batch, H', W', k*k*C)
     channels, outputs = inputs.shape[-1], grad.shape[-1]
     product = tf.matmul(tf.reshape(patches, [-1, k * k * channels]),
                         tf.reshape(grad, [-1, outputs]), transpose_a=True)  # (k*k*C, O)

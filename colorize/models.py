@@ -6,7 +6,8 @@ PatchGAN, C64-C128-C256-C512 then a 1-channel convolution, one logit per overlap
 Layer arrangement as in the TensorFlow pix2pix tutorial (no convolution bias where batch norm
 follows, and none on the first, norm-free convolutions); hyper-parameters as in the reference.
 Shape comments are for the paper's setting: 256x256 input, width 64. Convolutions and batch norm
-are `colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels).
+are `colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels)
+unless `cfg.kernels` is "keras".
 """
 
 from __future__ import annotations
@@ -28,15 +29,21 @@ def _init(cfg: TrainConfig):
     return keras.initializers.RandomNormal(mean=0.0, stddev=cfg.init_stddev)
 
 
+def _layers(cfg: TrainConfig):
+    """Where the convolution and batch-norm classes come from: colorize.kernels or keras.layers."""
+    return kernels if cfg.kernels == "fused" else layers
+
+
 def _batch_norm(cfg: TrainConfig, name: str):
-    return kernels.BatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon,
-                                     synchronized=cfg.sync_batch_norm, name=name)
+    return _layers(cfg).BatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon,
+                                           synchronized=cfg.sync_batch_norm, name=name)
 
 
 def _down(x, filters: int, cfg: TrainConfig, name: str, batch_norm: bool = True, strides: int = 2):
     """Ck: 4x4 convolution, batch norm, LeakyReLU(0.2)."""
-    x = kernels.Conv2D(filters, 4, strides=strides, padding="same" if strides == 2 else "valid",
-                       kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv")(x)
+    padding = "same" if strides == 2 else "valid"
+    x = _layers(cfg).Conv2D(filters, 4, strides=strides, padding=padding,
+                            kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv")(x)
     if batch_norm:
         x = _batch_norm(cfg, f"{name}_bn")(x)
     return layers.LeakyReLU(negative_slope=cfg.leaky_slope, name=f"{name}_lrelu")(x)
@@ -44,9 +51,9 @@ def _down(x, filters: int, cfg: TrainConfig, name: str, batch_norm: bool = True,
 
 def _up(x, filters: int, cfg: TrainConfig, name: str, dropout: bool):
     """Ck / CDk: 4x4 transposed convolution, batch norm, dropout (CD only), ReLU."""
-    x = kernels.Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                kernel_initializer=_init(cfg), use_bias=False,
-                                name=f"{name}_deconv")(x)
+    x = _layers(cfg).Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                     kernel_initializer=_init(cfg), use_bias=False,
+                                     name=f"{name}_deconv")(x)
     x = _batch_norm(cfg, f"{name}_bn")(x)
     if dropout:
         x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
@@ -75,8 +82,9 @@ def build_generator(cfg: TrainConfig) -> keras.Model:
         x = _up(x, f, cfg, name=f"up{i + 1}", dropout=i < 3)
         x = layers.Concatenate(name=f"skip{i + 1}")([x, skip])
 
-    x = kernels.Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
-                                kernel_initializer=_init(cfg), name="to_rgb")(x)  # (b, 256, 256, 3)
+    x = _layers(cfg).Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
+                                     kernel_initializer=_init(cfg),
+                                     name="to_rgb")(x)  # (b, 256, 256, 3)
     # tanh in float32 so mixed-precision outputs keep their full range
     outputs = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(inputs, outputs, name="generator")
@@ -95,7 +103,7 @@ def build_discriminator(cfg: TrainConfig) -> keras.Model:
     x = layers.ZeroPadding2D(name="pad1")(x)  # (b, 34, 34, 256)
     x = _down(x, 8 * w, cfg, name="d4", strides=1)  # (b, 31, 31, 512)
     x = layers.ZeroPadding2D(name="pad2")(x)  # (b, 33, 33, 512)
-    x = kernels.Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
+    x = _layers(cfg).Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)  # (b, 30, 30, 1)
     return keras.Model([condition, color], logits, name="discriminator")
 

@@ -38,8 +38,8 @@ class TrainingDiverged(ColorizeError):
 
 
 def make_optimizer(cfg: TrainConfig, precision: str) -> keras.optimizers.Optimizer:
-    optimizer = kernels.FusedAdam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2,
-                                  epsilon=cfg.adam_epsilon)
+    adam = kernels.FusedAdam if cfg.kernels == "fused" else keras.optimizers.Adam
+    optimizer = adam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=cfg.adam_epsilon)
     if precision == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

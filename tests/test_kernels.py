@@ -149,3 +149,24 @@ def test_stock_copy_is_plain_keras_with_the_same_function(tmp_path):
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
     assert "colorize" not in json.dumps(config)  # loads without this package
+
+
+def _two_steps(kernel_set: str):
+    keras.utils.set_random_seed(0)
+    from colorize.train import Pix2Pix
+
+    model = Pix2Pix(TrainConfig(image_size=32, width=4, batch_size=2, precision="float32",
+                                kernels=kernel_set))
+    x = tf.random.stateless_uniform((2, 32, 32, 4), (1, 2), -1, 1)
+    y = tf.random.stateless_uniform((2, 32, 32, 3), (3, 4), -1, 1)
+    losses = [model.train_step((x, y)) for _ in range(2)]
+    return losses, model.generator.get_weights()
+
+
+def test_both_kernel_sets_train_the_same_model():
+    (fused_losses, fused), (keras_losses, stock) = _two_steps("fused"), _two_steps("keras")
+    for a, b in zip(fused_losses, keras_losses, strict=True):
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-4)
+    for a, b in zip(fused, stock, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)

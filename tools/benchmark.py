@@ -1,6 +1,6 @@
 """Speed benchmarks of manga-colorize: one subcommand per stage, a table or JSON lines out.
 
-    python tools/benchmark.py train    [--precisions float32 mixed_bfloat16] [--batch-size 4]
+    python tools/benchmark.py train    [--precisions float32 mixed_bfloat16] [--kernels fused keras]
     python tools/benchmark.py infer    [--precision auto]
     python tools/benchmark.py pipeline [--records DIR]
     python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...]
@@ -32,8 +32,9 @@ import numpy as np
 
 from colorize import build, sketch
 
-COLUMNS = ("benchmark", "name", "precision", "batch", "image_size", "workers", "images",
-           "ms", "images_per_s", "per_worker", "vs_recipe", "vs_float32", "gflop_per_image",
+COLUMNS = ("benchmark", "name", "precision", "kernels", "batch", "image_size", "workers", "images",
+           "ms", "images_per_s", "per_worker", "vs_recipe", "vs_float32", "vs_keras_float32",
+           "gflop_per_image",
            "gflop_s", "peak_fraction", "parent_cpu_ms", "peak_rss_mb", "rss_vs_float32")
 
 
@@ -134,7 +135,8 @@ def train_gflop_per_image(cfg) -> float:
 
 
 def _train_child(args: argparse.Namespace) -> dict:
-    """Images/s of the project's own train step (colorize.train.Pix2Pix) in one precision."""
+    """Images/s of the project's own train step (colorize.train.Pix2Pix) in one precision with
+    one kernel set (colorize.kernels, or the stock Keras layers and Adam)."""
     import tensorflow as tf
 
     from colorize import runtime
@@ -143,7 +145,7 @@ def _train_child(args: argparse.Namespace) -> dict:
 
     precision = runtime.set_precision(args.precision)
     cfg = TrainConfig(image_size=args.image_size, batch_size=args.batch_size, precision=precision,
-                      jit=args.jit)
+                      jit=args.jit, kernels=args.kernel_set)
     model = Pix2Pix(cfg)
     shape = (args.batch_size, args.image_size, args.image_size)
     batch = (tf.random.uniform(shape + (4,), -1, 1), tf.random.uniform(shape + (3,), -1, 1))
@@ -151,43 +153,61 @@ def _train_child(args: argparse.Namespace) -> dict:
     timing = timed(step, args.repeat)
     images = args.steps * args.batch_size
     return measurement("train", "train step" + (" (XLA)" if args.jit else ""), images=images,
-                       timing=timing, workers=1, precision=precision, batch=args.batch_size,
+                       timing=timing, workers=1, precision=precision,
+                       kernels=args.kernel_set, batch=args.batch_size,
                        image_size=args.image_size,
                        ms=round(1e3 * timing["seconds"] / args.steps, 1))
 
 
 def bench_train(args: argparse.Namespace) -> list[dict]:
-    """The train step in each precision, each in a fresh process, side by side with float32."""
+    """The train step in each precision and kernel set, each in a fresh process.
+
+    vs_float32 and rss_vs_float32 compare with float32 on the same kernels, vs_keras_float32 with
+    float32 on the stock Keras layers and Adam (the textbook recipe's path).
+    """
     from colorize.config import TrainConfig
 
     if args.child:
         return [_train_child(args)]
     rows = []
-    for precision in args.precisions:
-        cmd = [sys.executable, os.path.abspath(__file__), "train", "--child", "--json",
-               "--precision", precision, "--batch-size", str(args.batch_size), "--image-size",
-               str(args.image_size), "--steps", str(args.steps), "--repeat", str(args.repeat)]
-        if args.jit:
-            cmd.append("--jit")
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+    for kernel_set in args.kernels:
+        for precision in args.precisions:
+            cmd = [sys.executable, os.path.abspath(__file__), "train", "--child", "--json",
+                   "--precision", precision, "--kernel-set", kernel_set, "--batch-size",
+                   str(args.batch_size), "--image-size", str(args.image_size), "--steps",
+                   str(args.steps), "--repeat", str(args.repeat)]
+            if args.jit:
+                cmd.append("--jit")
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            rows.append(json.loads(out.strip().splitlines()[-1]))
     machine = peaks()
     gflop = train_gflop_per_image(TrainConfig(image_size=args.image_size))
-    base = next((r for r in rows if r["precision"] == "float32"), None)
-    for row in rows:
+
+    def float32_row(kernel_set: str) -> dict | None:
+        return next((r for r in rows if r["precision"] == "float32"
+                     and r["kernels"] == kernel_set), None)
+
+    for row in rows:  # ratios of step times, which are not rounded like images_per_s
         row["gflop_per_image"] = round(gflop, 1)
-        row["gflop_s"] = round(gflop * row["images_per_s"], 1)
+        row["gflop_s"] = round(gflop * row["batch"] * 1e3 / row["ms"], 1)
         row["peak_fraction"] = round(row["gflop_s"] / _peak_for(row["precision"], machine), 3)
+        base, keras_base = float32_row(row["kernels"]), float32_row("keras")
         if base:
-            row["vs_float32"] = round(row["images_per_s"] / base["images_per_s"], 2)
+            row["vs_float32"] = round(base["ms"] / row["ms"], 2)
             row["rss_vs_float32"] = round(row["peak_rss_mb"] / base["peak_rss_mb"], 2)
+        if keras_base:
+            row["vs_keras_float32"] = round(keras_base["ms"] / row["ms"], 2)
         row["machine_peak_gflop_s"] = machine
     return rows
 
 
 def add_train_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"])
+    parser.add_argument("--kernels", nargs="+", default=["fused", "keras"],
+                        choices=("fused", "keras"),
+                        help="fused: colorize.kernels (the default); keras: stock Keras layers")
     parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
+    parser.add_argument("--kernel-set", default="fused", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--image-size", type=int, default=256)
