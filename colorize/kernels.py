@@ -26,8 +26,9 @@ import tensorflow as tf
 from keras import layers
 
 # Output positions per image (height * width) up to which a weight gradient is one patch matmul:
-# 16x16. Measured per layer shape (bfloat16 and float32, batch 4): the matmul wins by 2-10x at
-# 8x8 and below, by 1.5x at 16x16, and loses at 32x32 and above.
+# 16x16. Measured per layer of the full-size models (`tools/benchmark.py kernels`, bfloat16 and
+# float32, batch 4): the matmul wins by 2-18x at 8x8 and below, by 1.4-1.7x at 16x16, and ties or
+# loses from 31x31 up.
 PATCH_GRAD_MAX_POSITIONS = 256
 
 

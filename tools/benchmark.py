@@ -1,6 +1,7 @@
 """Speed benchmarks of manga-colorize: one subcommand per stage, a table or JSON lines out.
 
     python tools/benchmark.py train    [--precisions float32 mixed_bfloat16] [--kernels fused keras]
+    python tools/benchmark.py kernels  [--dtypes bfloat16 float32]
     python tools/benchmark.py infer    [--precision auto]
     python tools/benchmark.py pipeline [--records DIR]
     python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...]
@@ -169,17 +170,23 @@ def bench_train(args: argparse.Namespace) -> list[dict]:
 
     if args.child:
         return [_train_child(args)]
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for _ in range(args.rounds):  # interleaved, so a machine that drifts slows every variant
+        for kernel_set in args.kernels:
+            for precision in args.precisions:
+                cmd = [sys.executable, os.path.abspath(__file__), "train", "--child", "--json",
+                       "--precision", precision, "--kernel-set", kernel_set, "--batch-size",
+                       str(args.batch_size), "--image-size", str(args.image_size), "--steps",
+                       str(args.steps), "--repeat", str(args.repeat)]
+                if args.jit:
+                    cmd.append("--jit")
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                runs.setdefault((kernel_set, precision), []).append(
+                    json.loads(out.strip().splitlines()[-1]))
     rows = []
-    for kernel_set in args.kernels:
-        for precision in args.precisions:
-            cmd = [sys.executable, os.path.abspath(__file__), "train", "--child", "--json",
-                   "--precision", precision, "--kernel-set", kernel_set, "--batch-size",
-                   str(args.batch_size), "--image-size", str(args.image_size), "--steps",
-                   str(args.steps), "--repeat", str(args.repeat)]
-            if args.jit:
-                cmd.append("--jit")
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            rows.append(json.loads(out.strip().splitlines()[-1]))
+    for variant in runs.values():  # the round with the median step time
+        row = sorted(variant, key=lambda r: r["ms"])[len(variant) // 2]
+        rows.append({**row, "rounds": len(variant)})
     machine = peaks()
     gflop = train_gflop_per_image(TrainConfig(image_size=args.image_size))
 
@@ -214,6 +221,60 @@ def add_train_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--steps", type=int, default=5, help="train steps per timed run")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
     parser.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="fresh processes per variant, interleaved; the median is reported")
+
+
+def bench_kernels(args: argparse.Namespace) -> list[dict]:
+    """Each convolution's weight gradient in the full-size models: TensorFlow's kernel
+    (Conv2DBackpropFilter) vs one matmul over patches (colorize.kernels), and the one it takes."""
+    import tensorflow as tf
+    from keras import layers
+
+    from colorize import kernels
+    from colorize.config import TrainConfig
+    from colorize.models import build_discriminator, build_generator
+
+    cfg = TrainConfig(image_size=args.image_size)
+    rows = []
+    for model in (build_generator(cfg), build_discriminator(cfg)):
+        for layer in model.layers:
+            if not isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
+                continue
+            inputs, outputs = layer.input.shape[1:], layer.output.shape[1:]
+            # A transposed convolution's weight gradient is that of the convolution from its
+            # output back to its input.
+            if isinstance(layer, layers.Conv2DTranspose):
+                inputs, outputs = outputs, inputs
+            k, s, padding = layer.kernel_size[0], layer.strides[0], layer.padding
+            positions = outputs[0] * outputs[1]
+            gflop = 2 * args.batch_size * positions * k * k * inputs[-1] * outputs[-1] / 1e9
+            for dtype in args.dtypes:
+                x = tf.cast(tf.random.normal((args.batch_size, *inputs)), dtype)
+                dy = tf.cast(tf.random.normal((args.batch_size, *outputs)), dtype)
+                stock = tf.function(lambda x=x, dy=dy, shape=layer.kernel.shape, s=s, p=padding:
+                                    tf.raw_ops.Conv2DBackpropFilter(
+                                        input=x, filter_sizes=shape, out_backprop=dy,
+                                        strides=[1, s, s, 1], padding=p.upper()))
+                patch = tf.function(lambda x=x, dy=dy, k=k, s=s, p=padding:
+                                    kernels.patch_weight_gradient(x, dy, k, s, p))
+                ms = {name: 1e3 * timed(lambda fn=fn: fn().numpy(), args.repeat)["seconds"]
+                      for name, fn in (("tensorflow", stock), ("patch", patch))}
+                rows.append({"benchmark": "kernels", "name": f"{layer.name} weight gradient",
+                             "precision": dtype, "batch": args.batch_size,
+                             "positions": positions, "gflop": round(gflop, 2),
+                             "tensorflow_ms": round(ms["tensorflow"], 2),
+                             "patch_ms": round(ms["patch"], 2),
+                             "takes": "patch" if positions <= kernels.PATCH_GRAD_MAX_POSITIONS
+                             else "tensorflow"})
+    return rows
+
+
+def add_kernels_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--dtypes", nargs="+", default=["bfloat16", "float32"])
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
 
 
 def bench_infer(args: argparse.Namespace) -> list[dict]:
@@ -382,6 +443,8 @@ def add_build_arguments(parser: argparse.ArgumentParser):
 BENCHMARKS = {
     "build": (bench_build, add_build_arguments, "dataset builder vs the straightforward recipe"),
     "train": (bench_train, add_train_arguments, "the train step, per precision"),
+    "kernels": (bench_kernels, add_kernels_arguments,
+                "convolution weight gradients: TensorFlow vs patch matmul"),
     "infer": (bench_infer, add_infer_arguments, "generator inference, plain vs folded"),
     "pipeline": (bench_pipeline, add_pipeline_arguments, "the tf.data input pipeline"),
 }
