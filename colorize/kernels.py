@@ -55,7 +55,8 @@ def patch_weight_gradient(inputs, grad, kernel_size: int, stride: int, padding: 
     return tf.reshape(product, [k, k, channels, outputs])
 
 
-def _use_patch_grad(layer, positions: int) -> bool:
+def use_patch_gradient(layer, positions: int) -> bool:
+    """Whether `layer`'s weight gradient over `positions` positions per image is a patch matmul."""
     return (positions <= PATCH_GRAD_MAX_POSITIONS and not _on_gpu()
             and layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1)
             and layer.kernel_size[0] == layer.kernel_size[1]
@@ -67,9 +68,8 @@ class Conv2D(layers.Conv2D):
     """keras.layers.Conv2D; on CPUs the weight gradient of small outputs is one patch matmul."""
 
     def convolution_op(self, inputs, kernel):
-        out_positions = self.compute_output_shape(inputs.shape)
-        if None in out_positions[1:3] or not _use_patch_grad(
-                self, out_positions[1] * out_positions[2]):
+        out_shape = self.compute_output_shape(inputs.shape)
+        if None in out_shape[1:3] or not use_patch_gradient(self, out_shape[1] * out_shape[2]):
             return super().convolution_op(inputs, kernel)
         stride, padding = self.strides[0], self.padding
         strides, tf_padding = [1, stride, stride, 1], padding.upper()
@@ -96,7 +96,7 @@ class Conv2DTranspose(layers.Conv2DTranspose):
 
     def call(self, inputs):
         if (None in inputs.shape[1:3] or self.output_padding is not None
-                or not _use_patch_grad(self, inputs.shape[1] * inputs.shape[2])):
+                or not use_patch_gradient(self, inputs.shape[1] * inputs.shape[2])):
             return super().call(inputs)
         stride, padding = self.strides[0], self.padding
         strides, tf_padding = [1, stride, stride, 1], padding.upper()

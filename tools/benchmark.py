@@ -32,11 +32,12 @@ import cv2
 import numpy as np
 
 from colorize import build, sketch
+from colorize.config import KERNELS
 
 COLUMNS = ("benchmark", "name", "precision", "kernels", "batch", "image_size", "workers", "images",
            "ms", "images_per_s", "per_worker", "vs_recipe", "vs_float32", "vs_keras_float32",
-           "gflop_per_image",
-           "gflop_s", "peak_fraction", "parent_cpu_ms", "peak_rss_mb", "rss_vs_float32")
+           "gflop_per_image", "gflop_s", "peak_fraction", "parent_cpu_ms", "peak_rss_mb",
+           "rss_vs_float32")
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -210,8 +211,7 @@ def bench_train(args: argparse.Namespace) -> list[dict]:
 
 def add_train_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"])
-    parser.add_argument("--kernels", nargs="+", default=["fused", "keras"],
-                        choices=("fused", "keras"),
+    parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS,
                         help="fused: colorize.kernels (the default); keras: stock Keras layers")
     parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
     parser.add_argument("--kernel-set", default="fused", help=argparse.SUPPRESS)
@@ -265,7 +265,7 @@ def bench_kernels(args: argparse.Namespace) -> list[dict]:
                              "positions": positions, "gflop": round(gflop, 2),
                              "tensorflow_ms": round(ms["tensorflow"], 2),
                              "patch_ms": round(ms["patch"], 2),
-                             "takes": "patch" if positions <= kernels.PATCH_GRAD_MAX_POSITIONS
+                             "takes": "patch" if kernels.use_patch_gradient(layer, positions)
                              else "tensorflow"})
     return rows
 
