@@ -9,7 +9,7 @@ TensorFlow kernels run during training. Profiling the train step on a 2-core AVX
   casting bfloat16 activations back and forth; `BatchNormalization` runs the fused kernel
   (`FusedBatchNormV3`, bfloat16 in and out, float32 statistics) in training.
 - Weight gradients of convolutions with few output positions (the U-Net's inner levels): oneDNN's
-  direct backward-weights kernel reaches 5-120 GFLOP/s there, while the same sum written as one
+  direct backward-weights kernel reaches 4-290 GFLOP/s there, while the same sum written as one
   matrix product over image patches runs at matmul speed. On CPUs `Conv2D` and
   `Conv2DTranspose` take that route where an image has at most `PATCH_GRAD_MAX_POSITIONS`
   output positions, and TensorFlow's own kernels elsewhere (and always on GPUs, where cuDNN
@@ -27,8 +27,8 @@ from keras import layers
 
 # Output positions per image (height * width) up to which a weight gradient is one patch matmul:
 # 16x16. Measured per layer of the full-size models (`tools/benchmark.py kernels`, bfloat16 and
-# float32, batch 4): the matmul wins by 2-18x at 8x8 and below, by 1.4-1.7x at 16x16, and ties or
-# loses from 31x31 up.
+# float32, batch 4): the matmul wins by 1.2-7x at 8x8 and below, ties or wins by up to 1.6x at
+# 16x16, and ties or loses from 31x31 up.
 PATCH_GRAD_MAX_POSITIONS = 256
 
 

@@ -226,8 +226,9 @@ def add_train_arguments(parser: argparse.ArgumentParser):
 
 
 def bench_kernels(args: argparse.Namespace) -> list[dict]:
-    """Each convolution's weight gradient in the full-size models: TensorFlow's kernel
-    (Conv2DBackpropFilter) vs one matmul over patches (colorize.kernels), and the one it takes."""
+    """Each convolution of the full-size models, alone: TensorFlow's forward, input-gradient and
+    weight-gradient kernels, the weight gradient as one matmul over patches (colorize.kernels),
+    and the weight-gradient route training takes. All three passes have the same FLOPs."""
     import tensorflow as tf
     from keras import layers
 
@@ -241,30 +242,44 @@ def bench_kernels(args: argparse.Namespace) -> list[dict]:
         for layer in model.layers:
             if not isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
                 continue
-            inputs, outputs = layer.input.shape[1:], layer.output.shape[1:]
-            # A transposed convolution's weight gradient is that of the convolution from its
-            # output back to its input.
-            if isinstance(layer, layers.Conv2DTranspose):
-                inputs, outputs = outputs, inputs
-            k, s, padding = layer.kernel_size[0], layer.strides[0], layer.padding
-            positions = outputs[0] * outputs[1]
-            gflop = 2 * args.batch_size * positions * k * k * inputs[-1] * outputs[-1] / 1e9
+            # Every pass is written in terms of the convolution from `big` to `small`: a
+            # transposed convolution is that convolution's input gradient, and its weight
+            # gradient is that convolution's weight gradient.
+            transposed = isinstance(layer, layers.Conv2DTranspose)
+            big, small = layer.input.shape[1:], layer.output.shape[1:]
+            if transposed:
+                big, small = small, big
+            k, s, padding = layer.kernel_size[0], layer.strides[0], layer.padding.upper()
+            positions = small[0] * small[1]
+            gflop = 2 * args.batch_size * positions * k * k * big[-1] * small[-1] / 1e9
             for dtype in args.dtypes:
-                x = tf.cast(tf.random.normal((args.batch_size, *inputs)), dtype)
-                dy = tf.cast(tf.random.normal((args.batch_size, *outputs)), dtype)
-                stock = tf.function(lambda x=x, dy=dy, shape=layer.kernel.shape, s=s, p=padding:
-                                    tf.raw_ops.Conv2DBackpropFilter(
-                                        input=x, filter_sizes=shape, out_backprop=dy,
-                                        strides=[1, s, s, 1], padding=p.upper()))
-                patch = tf.function(lambda x=x, dy=dy, k=k, s=s, p=padding:
-                                    kernels.patch_weight_gradient(x, dy, k, s, p))
+                x = tf.cast(tf.random.normal((args.batch_size, *big)), dtype)
+                dy = tf.cast(tf.random.normal((args.batch_size, *small)), dtype)
+                w = tf.cast(tf.random.normal(layer.kernel.shape), dtype)
+                strides = [1, s, s, 1]
+                conv = tf.function(lambda x=x, w=w, st=strides, p=padding:
+                                   tf.nn.conv2d(x, w, st, p))
+                conv_t = tf.function(lambda x=x, w=w, dy=dy, st=strides, p=padding:
+                                     tf.raw_ops.Conv2DBackpropInput(
+                                         input_sizes=x.shape, filter=w, out_backprop=dy,
+                                         strides=st, padding=p))
+                weight_tf = tf.function(lambda x=x, w=w, dy=dy, st=strides, p=padding:
+                                        tf.raw_ops.Conv2DBackpropFilter(
+                                            input=x, filter_sizes=w.shape, out_backprop=dy,
+                                            strides=st, padding=p))
+                weight_patch = tf.function(lambda x=x, dy=dy, k=k, s=s, p=padding:
+                                           kernels.patch_weight_gradient(x, dy, k, s, p))
+                forward, input_grad = (conv_t, conv) if transposed else (conv, conv_t)
                 ms = {name: 1e3 * timed(lambda fn=fn: fn().numpy(), args.repeat)["seconds"]
-                      for name, fn in (("tensorflow", stock), ("patch", patch))}
-                rows.append({"benchmark": "kernels", "name": f"{layer.name} weight gradient",
-                             "precision": dtype, "batch": args.batch_size,
-                             "positions": positions, "gflop": round(gflop, 2),
-                             "tensorflow_ms": round(ms["tensorflow"], 2),
-                             "patch_ms": round(ms["patch"], 2),
+                      for name, fn in (("forward", forward), ("input_grad", input_grad),
+                                       ("weight_grad_tf", weight_tf),
+                                       ("weight_grad_patch", weight_patch))}
+                fastest = min(ms["forward"], ms["input_grad"], ms["weight_grad_tf"])
+                rows.append({"benchmark": "kernels", "name": layer.name, "precision": dtype,
+                             "batch": args.batch_size, "positions": positions,
+                             "gflop": round(gflop, 2),
+                             **{f"{name}_ms": round(value, 2) for name, value in ms.items()},
+                             "best_tf_gflop_s": round(gflop / fastest * 1e3),
                              "takes": "patch" if kernels.use_patch_gradient(layer, positions)
                              else "tensorflow"})
     return rows
@@ -444,7 +459,7 @@ BENCHMARKS = {
     "build": (bench_build, add_build_arguments, "dataset builder vs the straightforward recipe"),
     "train": (bench_train, add_train_arguments, "the train step, per precision"),
     "kernels": (bench_kernels, add_kernels_arguments,
-                "convolution weight gradients: TensorFlow vs patch matmul"),
+                "each convolution's three passes; weight gradient: TensorFlow vs patch matmul"),
     "infer": (bench_infer, add_infer_arguments, "generator inference, plain vs folded"),
     "pipeline": (bench_pipeline, add_pipeline_arguments, "the tf.data input pipeline"),
 }
