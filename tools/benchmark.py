@@ -286,7 +286,9 @@ def bench_kernels(args: argparse.Namespace) -> list[dict]:
 
 
 def add_kernels_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument("--dtypes", nargs="+", default=["bfloat16", "float32"])
+    parser.add_argument("--dtypes", nargs="+", default=["bfloat16", "float32"],
+                        choices=["bfloat16", "float16", "float32"],
+                        help="compute types of the convolutions (default: bfloat16 float32)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
