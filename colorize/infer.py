@@ -151,7 +151,7 @@ class Colorizer:
 
     def __init__(self, generator: keras.Model, *, test_mode: str = "deterministic",
                  use_cue: bool | None = None, recipe: Recipe | None = None,
-                 precision: str = "float32"):
+                 precision: str = "float32", experiment: str | None = None):
         """use_cue: whether the model was trained with cues (None: unknown, cues are accepted).
 
         precision: of the deterministic mode's folded generator ("auto": bfloat16 on CPUs that
@@ -163,6 +163,7 @@ class Colorizer:
         self.image_size = int(generator.input_shape[1])
         self.test_mode = test_mode
         self.use_cue = use_cue
+        self.experiment = experiment  # "A", "B" or None (a model file)
         self.recipe = recipe or Recipe.default(self.image_size)
         size = self.image_size
         self._predict = _inference_fn(generator, test_mode, precision)
@@ -181,7 +182,8 @@ class Colorizer:
         """The newest checkpoint of a run, in the run's test mode unless `test_mode` is given."""
         generator, cfg = load_run(run_dir)
         return cls(generator, test_mode=test_mode or cfg.test_mode, use_cue=cfg.use_cue,
-                   recipe=Recipe.of_records(cfg.data, cfg.image_size), precision=precision)
+                   recipe=Recipe.of_records(cfg.data, cfg.image_size), precision=precision,
+                   experiment=cfg.experiment)
 
     @classmethod
     def from_model(cls, path: str, test_mode: str = "deterministic",
@@ -205,11 +207,17 @@ class Colorizer:
         """A colored image's line art by the training recipe, at the image's own size."""
         return sketch.sketchify(rgb, self.recipe.block_size, self.recipe.threshold_c)
 
-    def colorize(self, sketch_image: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
+    def colorize(self, sketch_image: np.ndarray, cue: np.ndarray | None = None, *,
+                 hints: np.ndarray | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB colors for a uint8 sketch (H, W[, 1 or 3]); 0 = line, 255 = paper.
 
         `cue`: an RGB cue image of the sketch's aspect ratio and any size; None: all white.
+        `hints`: instead of a cue, an RGBA hint layer (opaque pixels are color strokes).
         """
+        if hints is not None:
+            if cue is not None:
+                raise ColorizeError("give a cue or a hint layer, not both")
+            cue = self.cue_from_hints(np.asarray(hints))
         gray = as_gray(sketch_image)
         if cue is None:
             cue = WHITE_CUE
