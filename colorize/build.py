@@ -35,55 +35,10 @@ import numpy as np
 
 from colorize import __version__, fileio, records, sketch
 from colorize.errors import ColorizeError
+from colorize.recipe import IMAGE_EXTENSIONS, MANIFEST, BuildParams  # noqa: F401 (re-exported)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-MANIFEST = "manifest.json"
 REJECTED = "rejected.jsonl"
 HISTOGRAM_BIN = 5  # percent of line pixels per complexity-histogram bin
-
-
-@dataclasses.dataclass(frozen=True)
-class BuildParams:
-    """Everything that determines the records, and so goes into the manifest."""
-
-    size: int = 256
-    crop: str = "auto"
-    block_size: int = 7
-    threshold_c: float = 2.0
-    max_complexity: float = 40.0
-    cue_sigma: float = 20.0
-    min_size: int = 128
-    min_color_percent: float = sketch.MIN_COLOR_PERCENT
-    keep_gray: bool = False
-    test_fraction: float = 0.05
-    shard_size: int = 1000
-
-    def __post_init__(self):
-        checks = {
-            "size must be at least 8": self.size >= 8,
-            f"crop must be one of {', '.join(sketch.CROPS)}": self.crop in sketch.CROPS,
-            "block size must be odd and at least 3": self.block_size >= 3 and self.block_size % 2,
-            "max complexity must be within 0..100": 0 <= self.max_complexity <= 100,
-            "cue sigma must be positive": self.cue_sigma > 0,
-            "min size must be at least 1": self.min_size >= 1,
-            "min color percent must be within 0..100": 0 <= self.min_color_percent <= 100,
-            "test fraction must be within 0..1": 0 <= self.test_fraction <= 1,
-            "shard size must be at least 1": self.shard_size >= 1,
-        }
-        for message, ok in checks.items():
-            if not ok:
-                raise ColorizeError(message)
-
-    @classmethod
-    def for_size(cls, size: int, **overrides) -> "BuildParams":
-        """The defaults at `size` px, with the cue's sigma (20 px at 256 px) scaled to match."""
-        return cls(**{"size": size, "cue_sigma": cls.cue_sigma * size / cls.size, **overrides})
-
-    @classmethod
-    def of_records(cls, records_dir: str) -> "BuildParams":
-        """The parameters a records folder was built with, from its manifest."""
-        with open(os.path.join(records_dir, MANIFEST)) as f:
-            return cls(**json.load(f)["params"])
 
 
 @dataclasses.dataclass(frozen=True)

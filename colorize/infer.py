@@ -25,9 +25,9 @@ import numpy as np
 import tensorflow as tf
 
 from colorize import anysize, runtime, sketch
-from colorize.build import BuildParams
 from colorize.config import TEST_MODES, TrainConfig
 from colorize.errors import ColorizeError
+from colorize.recipe import Recipe
 from colorize.models import build_generator, fold_batch_norm
 from colorize.train import Predictor
 
@@ -35,33 +35,6 @@ from colorize.train import Predictor
 WHITE_CUE = np.full((1, 1, 3), 255, np.uint8)
 # How far (as a log ratio, ~3 %) a cue's aspect ratio may differ from the sketch's: resizing rounds.
 ASPECT_TOLERANCE = 0.03
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How a model's training sketches and cues were made (`colorize build` parameters)."""
-
-    block_size: int
-    threshold_c: float
-    cue_sigma: float  # in model pixels
-
-    @classmethod
-    def default(cls, image_size: int) -> Recipe:
-        """The builder's defaults, with the cue sigma (20 px at 256 px) scaled to the model size."""
-        d = BuildParams.for_size(image_size)
-        return cls(d.block_size, d.threshold_c, d.cue_sigma)
-
-    @classmethod
-    def of_records(cls, records_dir: str, image_size: int) -> Recipe:
-        """The recipe in a records folder's manifest; the defaults when there is none."""
-        if not records_dir:
-            return cls.default(image_size)
-        try:
-            params = BuildParams.of_records(records_dir)
-        except (OSError, KeyError, TypeError, ValueError, ColorizeError):
-            return cls.default(image_size)
-        return cls(params.block_size, params.threshold_c,
-                   params.cue_sigma * image_size / params.size)
 
 
 @contextlib.contextmanager

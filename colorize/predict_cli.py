@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from colorize import fileio, sketch
-from colorize.build import IMAGE_EXTENSIONS
+from colorize.recipe import IMAGE_EXTENSIONS
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 
