@@ -69,6 +69,8 @@ class FakePost:
     duration: float | None = None
     seed: int = 0  # image content; 0 means the id (give another post's id for a repost)
     md5: str = ""
+    list_size: bool = True  # False: the API answers leave out the original's width and height
+    list_sample_size: bool = True  # False: ... and the sample's
 
 
 Fault = Callable[[BaseHTTPRequestHandler, Answer], None]
@@ -142,6 +144,26 @@ def half_body(then: Callable[[], None] = lambda: None) -> Fault:
 def truncated(handler: BaseHTTPRequestHandler, answer: Answer) -> None:
     """A well-formed HTTP answer whose image is cut in half (Content-Length matches the cut)."""
     send(handler, Answer(answer.status, answer.body[: len(answer.body) // 2], answer.content_type))
+
+
+def drip(interval: float, seconds: float) -> Fault:
+    """The headers, then the body one byte per `interval`, for at most `seconds` (a slow-drip server)."""
+
+    def fault(handler: BaseHTTPRequestHandler, answer: Answer) -> None:
+        handler.send_response(answer.status)
+        handler.send_header("Content-Type", answer.content_type)
+        handler.send_header("Content-Length", str(len(answer.body)))
+        handler.end_headers()
+        handler.close_connection = True
+        end = time.monotonic() + seconds
+        for byte in answer.body:
+            if time.monotonic() > end:
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(interval)
+
+    return fault
 
 
 def endless(size: int) -> Fault:
@@ -309,7 +331,7 @@ class FakeBoard:
         return Answer(200, page.encode(), "text/html")
 
     def danbooru_item(self, post: FakePost) -> dict[str, Any]:
-        width, height = post.size
+        width, height = post.size if post.list_size else (None, None)
         item: dict[str, Any] = {
             "id": post.id, "rating": post.rating, "tag_string": " ".join(post.tags), "file_ext": post.ext,
             "image_width": width, "image_height": height, "source": f"https://example.com/art/{post.id}",
@@ -326,14 +348,15 @@ class FakeBoard:
         )
         variants = [{"type": "original", "url": item["file_url"], "width": width, "height": height}]
         if post.sample_size:
+            sample_width, sample_height = post.sample_size if post.list_sample_size else (None, None)
             variants.append({"type": "sample", "url": item["large_file_url"],
-                             "width": post.sample_size[0], "height": post.sample_size[1]})
+                             "width": sample_width, "height": sample_height})
         item["media_asset"].update(md5=post.md5, variants=variants)
         return item
 
     def gelbooru_fields(self, post: FakePost) -> dict[str, Any]:
-        width, height = post.size
-        sample_width, sample_height = post.sample_size or (0, 0)
+        width, height = post.size if post.list_size else (0, 0)
+        sample_width, sample_height = (post.list_sample_size and post.sample_size) or (0, 0)
         return {
             "id": post.id, "md5": post.md5, "rating": RATING_WORDS[post.rating],
             "tags": f" {' '.join(post.tags)} ", "width": width, "height": height,
@@ -388,12 +411,14 @@ def fast_options(board: FakeBoard, out: Path, **overrides: Any) -> ScrapeOptions
 
 
 def folder_records(out: Path) -> list[dict[str, Any]]:
-    """posts.jsonl's records, after checking the folder holds exactly their files and nothing half-done."""
+    """posts.jsonl's records, after checking the folder holds exactly their files and nothing half-done
+    (no temporary file, no lock file)."""
     log = out / "posts.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     names = [record["file"] for record in records]
     assert len(names) == len(set(names)), "a post is recorded twice"
-    assert sorted(p.name for p in out.iterdir() if p.name != "posts.jsonl") == sorted(names)
+    records_files = {"posts.jsonl", "skipped.jsonl"}
+    assert sorted(p.name for p in out.iterdir() if p.name not in records_files) == sorted(names)
     for record in records:
         with Image.open(out / record["file"]) as image:
             image.load()

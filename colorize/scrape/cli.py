@@ -72,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=_default("timeout"),
         help="seconds to wait for a connection or for data (default %(default)s)",
     )
+    parser.add_argument(
+        "--file-timeout", type=float, default=_default("file_timeout"),
+        help="seconds one file (or API page) may take from request to last byte, against servers "
+        "that drip data (default %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         min_size=args.min_size, variant=args.variant, via=args.via, rate=args.rate,
         user_agent=args.user_agent, base_url=args.base_url, login=login, api_key=api_key,
         max_bytes=args.max_bytes, max_pixels=args.max_pixels, retries=args.retries, timeout=args.timeout,
+        file_timeout=args.file_timeout,
     )
     logging.basicConfig(format="colorize scrape: %(message)s")
     summary = scrape(options, progress=sys.stderr)

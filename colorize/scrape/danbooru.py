@@ -14,8 +14,8 @@ from bs4 import BeautifulSoup
 
 from colorize.errors import ColorizeError
 from colorize.scrape.http import BadStatus, Params, PoliteSession
-from colorize.scrape.listing import get_listing, metatag
-from colorize.scrape.posts import Post, Variant, make_variant, sample_or_original
+from colorize.scrape.listing import get_listing, metatag, parse_each
+from colorize.scrape.posts import Post, Variant, make_variant, parse_post_id, sample_or_original
 from colorize.scrape.reasons import Skip, Skipped
 
 SITE = "danbooru"
@@ -77,7 +77,7 @@ def parse_post(item: Mapping[str, Any], base_url: str = DEFAULT_URL) -> Post:
     duration = (item.get("media_asset") or {}).get("duration")
     return Post(
         site=SITE,
-        id=int(item["id"]),
+        id=parse_post_id(item["id"]),
         md5=item.get("md5"),
         rating=str(item.get("rating", "")).lower() or None,
         tags=tags,
@@ -89,15 +89,13 @@ def parse_post(item: Mapping[str, Any], base_url: str = DEFAULT_URL) -> Post:
     )
 
 
-def parse_posts(body: bytes, base_url: str = DEFAULT_URL) -> list[Post]:
-    """A posts.json page; raises ValueError when it is not a JSON list of posts."""
+def parse_posts(body: bytes, base_url: str = DEFAULT_URL) -> list[Post | Skipped]:
+    """A posts.json page, with a Skipped in place of each post that does not parse; raises
+    ValueError when the page is not a JSON list."""
     items = json.loads(body)
     if not isinstance(items, list):
         raise ValueError(f"expected a JSON list, got {type(items).__name__}")
-    try:
-        return [parse_post(item, base_url) for item in items]
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ValueError(f"a post without a usable id ({err!r})") from err
+    return parse_each(items, lambda item: parse_post(item, base_url))
 
 
 def post_ids_from_html(html: bytes | str) -> list[int]:
@@ -117,7 +115,7 @@ class Danbooru:
     ) -> None:
         self._session, self._base, self._per_page = session, base_url, per_page
 
-    def search(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[Post]:
+    def search(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[Post | Skipped]:
         for posts in self._pages("/posts.json", tags, ratings, self._parse_page, lambda post: post.id):
             yield from posts
 
@@ -132,7 +130,7 @@ class Danbooru:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise Skipped(Skip.BAD_REPLY, f"post {post_id}: {err!r}") from err
 
-    def _parse_page(self, body: bytes) -> list[Post]:
+    def _parse_page(self, body: bytes) -> list[Post | Skipped]:
         try:
             return parse_posts(body, self._base)
         except ValueError as err:
@@ -140,12 +138,14 @@ class Danbooru:
 
     def _pages(
         self, path: str, tags: Sequence[str], ratings: Collection[str],
-        parse: Callable[[bytes], list[T]], post_id: Callable[[T], int],
-    ) -> Iterator[list[T]]:
-        """Pages of a search, newest first: page 1, then `page=b<lowest id so far>`, to an empty page.
+        parse: Callable[[bytes], list[T | Skipped]], id_of: Callable[[T], int],
+    ) -> Iterator[list[T | Skipped]]:
+        """Pages of a search, newest first: page 1, then `page=b<lowest id so far>`, to a page
+        without a post below the cursor (an empty page, at the end).
 
         b-paging has no page limit (numbered pages stop at 1000); a 410 still ends the search.
         Only ids below the cursor are kept, so a board that ignores `page=b` cannot loop forever.
+        The posts that did not parse (Skipped) come along with their page.
         """
         params: Params = {"tags": build_query(tags, ratings), "limit": self._per_page}
         cursor: int | None = None
@@ -157,9 +157,10 @@ class Danbooru:
                     raise tag_limit_error(err.body, tags) from err
                 raise
             page = parse(body) if body is not None else []
-            items = [item for item in page if cursor is None or post_id(item) < cursor]
-            if not items:
+            items = [i for i in page if isinstance(i, Skipped) or cursor is None or id_of(i) < cursor]
+            ids = [id_of(item) for item in items if not isinstance(item, Skipped)]
+            if not ids:
                 return
             yield items
-            cursor = min(post_id(item) for item in items)
+            cursor = min(ids)
             params["page"] = f"b{cursor}"

@@ -1,10 +1,16 @@
-"""Pieces shared by the boards' listings: metatag names and the page-limit rule."""
+"""Pieces shared by the boards' listings: metatag names, the page-limit rule, one post at a time."""
 
 from __future__ import annotations
 
 import logging
+import reprlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from colorize.scrape.http import BadStatus, Params, PoliteSession
+from colorize.scrape.reasons import Skip, Skipped
+
+T = TypeVar("T")
 
 logger = logging.getLogger("colorize.scrape")
 
@@ -28,3 +34,16 @@ def get_listing(session: PoliteSession, url: str, params: Params) -> bytes | Non
             raise
         logger.warning("%s: HTTP 410, past the board's page limit; the search ends here", err.url)
         return None
+
+
+def parse_each(items: Iterable[Any], parse: Callable[[Any], T]) -> list[T | Skipped]:
+    """Parses a page's items one by one: an item that does not parse (a bad id...) becomes a
+    Skipped in its place, so one hostile post is skipped instead of failing its whole page."""
+    parsed: list[T | Skipped] = []
+    for item in items:
+        try:
+            parsed.append(parse(item))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            label = reprlib.repr(item.get("id")) if isinstance(item, Mapping) else type(item).__name__
+            parsed.append(Skipped(Skip.BAD_REPLY, f"listed post {label}: {type(err).__name__} {err}"))
+    return parsed

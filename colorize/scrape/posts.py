@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import posixpath
+import re
+import reprlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -14,6 +16,8 @@ from colorize.scrape.reasons import Skip, Skipped
 RATING_NAMES = {"g": "general", "s": "sensitive", "q": "questionable", "e": "explicit"}
 STILL_EXTS = frozenset({"jpg", "jpeg", "png", "webp"})  # what `colorize build` reads
 MOVING_EXTS = frozenset({"gif", "webm", "mp4", "zip", "swf"})  # animation, video, ugoira, flash
+# Boards number posts from 1 in a database integer; 18 digits leave room and keep file names short.
+POST_ID = re.compile(r"[0-9]{1,18}")
 
 
 def url_ext(url: str) -> str:
@@ -26,8 +30,25 @@ def url_ext(url: str) -> str:
 
 
 def optional_int(value: Any) -> int | None:
-    """A size field as an int; None for missing, empty or zero (boards write 0 for 'no sample')."""
-    return int(value) if value not in (None, "", 0, "0") else None
+    """A size field as a positive int: 600, "600" and "600.0" alike. None for missing, zero
+    (boards write 0 for 'no sample') or unreadable ("12px"), so a bad size is unknown, not fatal."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(number) if number.is_integer() and number > 0 else None
+
+
+def parse_post_id(value: Any) -> int:
+    """A listed post id as an int; ValueError unless it is a whole number from 1 to 18 digits.
+
+    Post ids go into file names (`danbooru_<id>.jpg`), so '../../evil', '-3' or 300 digits are
+    refused here rather than turned into a path or a name too long for the file system.
+    """
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not POST_ID.fullmatch(text) or int(text) < 1:
+        raise ValueError(f"the id {reprlib.repr(value)} is not a whole number of 1 to 18 digits")
+    return int(text)
 
 
 def absolute_url(base_url: str, url: str) -> str:
@@ -46,6 +67,10 @@ class Variant:
     @property
     def ext(self) -> str:
         return url_ext(self.url)
+
+    def below(self, min_size: int) -> bool:
+        """True when a known side is below `min_size` (the short side can only be shorter)."""
+        return any(side is not None and side < min_size for side in (self.width, self.height))
 
 
 def make_variant(base_url: str, url: Any, width: Any, height: Any) -> Variant | None:
@@ -112,8 +137,11 @@ def check_post(
         raise Skipped(Skip.RATING, str(post.rating))
     if variant.ext not in STILL_EXTS:
         raise Skipped(Skip.UNSUPPORTED, f".{variant.ext}")
-    if variant.width and variant.height and min(variant.width, variant.height) < min_size:
-        raise Skipped(Skip.TOO_SMALL, f"{variant.width}x{variant.height}")
+    # A sample is never larger than its original, so the original's size bounds a sample whose
+    # own size the board leaves out (Safebooru's sample_width=0, a variant without width).
+    small = next((v for v in (variant, post.original) if v is not None and v.below(min_size)), None)
+    if small is not None:
+        raise Skipped(Skip.TOO_SMALL, f"{small.width or '?'}x{small.height or '?'}")
     if post.md5 in known_md5s:
         raise Skipped(Skip.DUPLICATE, str(post.md5))
     return variant
@@ -124,8 +152,9 @@ class Board(Protocol):
 
     site: str
 
-    def search(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[Post]:
-        """Posts of a tag search through the JSON/XML API, newest first, to the end."""
+    def search(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[Post | Skipped]:
+        """Posts of a tag search through the JSON/XML API, newest first, to the end; a listed
+        post that does not parse comes as a Skipped in its place."""
         ...
 
     def search_html(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[int]:

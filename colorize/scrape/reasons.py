@@ -19,9 +19,10 @@ class Skip(Enum):
     TOO_MANY_PIXELS = "too_many_pixels"  # over --max-pixels (decompression bomb guard)
     BAD_IMAGE = "bad_image"  # not decodable, truncated, or not the format its URL names
     MD5_MISMATCH = "md5_mismatch"  # original whose bytes do not match the board's md5
-    BAD_REPLY = "bad_reply"  # a post answer that could not be parsed
+    BAD_REPLY = "bad_reply"  # a post answer or listed post that could not be parsed (a bad id...)
     HTTP_ERROR = "http_error"  # a non-retryable HTTP status (404, 403 without a challenge...)
     GAVE_UP = "gave_up"  # still failing after the allowed retries
+    TOO_SLOW = "too_slow"  # not received within --file-timeout (a slow-drip server)
 
     @property
     def is_fault(self) -> bool:

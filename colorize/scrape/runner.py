@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from colorize import __version__
 from colorize.errors import ColorizeError
@@ -18,10 +17,11 @@ from colorize.scrape import danbooru, safebooru
 from colorize.scrape.http import FetchError, PoliteSession, UnsafeURL, require_http
 from colorize.scrape.images import DEFAULT_MAX_PIXELS, ImageInfo
 from colorize.scrape.listing import metatag
+from colorize.scrape.lock import folder_lock
 from colorize.scrape.posts import RATING_NAMES, Board, Post, Variant, check_post
 from colorize.scrape.progress import Progress
 from colorize.scrape.reasons import Skip, Skipped
-from colorize.scrape.store import PostLog, remove_stale_parts, save_image
+from colorize.scrape.store import PostLog, SmallLog, remove_stale_parts, save_image, write_error
 
 logger = logging.getLogger("colorize.scrape")
 
@@ -56,8 +56,10 @@ class ScrapeOptions:
     """Everything a run needs; the defaults are the polite CLI defaults.
 
     `tags` may be a space-separated string; `ratings` names or letters. Credentials are
-    arguments here and environment variables in the CLI, never flags. `timeout`, `retries`,
-    `backoff` and `max_delay` (seconds) shape retries; `per_page` overrides the board's page size.
+    arguments here and environment variables in the CLI, never flags, and the key is left out of
+    the repr. `timeout`, `file_timeout`, `retries`, `backoff` and `max_delay` (seconds) shape
+    retries; `max_throttled` is how many 429 answers in a row stop the run; `per_page` overrides
+    the board's page size.
     """
 
     site: str
@@ -72,13 +74,15 @@ class ScrapeOptions:
     user_agent: str | None = None
     base_url: str | None = None
     login: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     max_bytes: int = 50_000_000
     max_pixels: int = DEFAULT_MAX_PIXELS
     timeout: float = 30.0
+    file_timeout: float = 300.0
     retries: int = 4
     backoff: float = 1.0
     max_delay: float = 120.0
+    max_throttled: int = 10
     per_page: int | None = None
 
     def __post_init__(self) -> None:
@@ -103,19 +107,17 @@ class ScrapeOptions:
             yield "--tags: leave rating: out of the tags and use --rating"
         if self.site == danbooru.SITE and any(metatag(tag) == "order" for tag in self.tags):
             yield "--tags: order: is not supported: paging by page=b<id> needs Danbooru's newest-first order"
-        for name in ("limit", "max_bytes", "max_pixels"):
+        for name in ("limit", "max_bytes", "max_pixels", "max_throttled"):
             if getattr(self, name) < 1:
                 yield f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
         if self.min_size < 0 or self.retries < 0:
             yield "--min-size and --retries cannot be negative"
-        if not (self.rate > 0 and self.timeout > 0):
-            yield f"--rate and --timeout must be positive, got {self.rate} and {self.timeout}"
+        for name in ("rate", "timeout", "file_timeout"):
+            if not getattr(self, name) > 0:
+                yield f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}"
         if self.variant not in VARIANTS or self.via not in VIAS:
             yield f"--variant must be one of {VARIANTS} and --via one of {VIAS}"
-        try:
-            require_http(str(self.base_url))
-        except UnsafeURL:
-            yield f"--base-url {self.base_url!r}: give an http:// or https:// address"
+        yield from _base_url_problems(str(self.base_url))
         agent = str(self.user_agent)
         if not agent.strip() or agent.lower().startswith(BLOCKED_AGENTS) or "\n" in agent:
             yield (
@@ -124,6 +126,16 @@ class ScrapeOptions:
             )
         if bool(self.login) != bool(self.api_key):
             yield "set both DANBOORU_LOGIN and DANBOORU_API_KEY, or neither"
+
+
+def _base_url_problems(url: str) -> Iterator[str]:
+    if "@" in url.partition("//")[2].partition("/")[0]:  # user:key@host: never echoed
+        yield "--base-url: leave the login and key out of the address; set DANBOORU_LOGIN and DANBOORU_API_KEY"
+        return
+    try:
+        require_http(url)
+    except UnsafeURL:
+        yield f"--base-url {url!r}: give an http:// or https:// address"
 
 
 @dataclass
@@ -155,27 +167,30 @@ def scrape(options: ScrapeOptions, progress: TextIO | None = None) -> Summary:
     """Saves up to `options.limit` images of a tag search into `options.out`, resuming earlier runs.
 
     Returns the summary, also after Ctrl-C (stopped == "interrupted"). Raises ColorizeError when
-    the run cannot go on: a Cloudflare challenge, Danbooru's tag limit, a listing that keeps failing.
+    the run cannot go on: a Cloudflare challenge, Danbooru's tag limit, a listing that keeps failing,
+    a board that keeps answering 429, another run in the same folder, a full disk.
     """
-    return _Run(options, progress).run()
+    try:
+        options.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ColorizeError(f"--out {options.out}: cannot create the folder ({err.strerror})") from err
+    with folder_lock(options.out):
+        return _Run(options, progress).run()
 
 
 class _Run:
     def __init__(self, options: ScrapeOptions, progress: TextIO | None) -> None:
         self.options = options
-        try:
-            options.out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ColorizeError(f"--out {options.out}: cannot create the folder ({err.strerror})") from err
         remove_stale_parts(options.out)
         self.log = PostLog(options.out)
+        self.small = SmallLog(options.out)
         base_url = str(options.base_url)
         self.session = PoliteSession(
             str(options.user_agent), rate=options.rate, max_bytes=options.max_bytes,
-            timeout=options.timeout, retries=options.retries, backoff=options.backoff,
-            max_delay=options.max_delay,
+            timeout=options.timeout, file_timeout=options.file_timeout, retries=options.retries,
+            backoff=options.backoff, max_delay=options.max_delay, max_throttled=options.max_throttled,
             auth=(options.login, options.api_key) if options.login and options.api_key else None,
-            auth_netloc=urlsplit(base_url).netloc,
+            auth_url=base_url,
         )
         page_size = {"per_page": options.per_page} if options.per_page else {}
         self.board: Board = BOARDS[options.site](self.session, base_url, **page_size)
@@ -198,8 +213,8 @@ class _Run:
     def _loop(self) -> str:
         s = self.summary
         try:
-            for post_id, listed in self._listing():
-                self._consider(post_id, listed)
+            for listed in self._listing():
+                self._consider(listed)
                 self.progress.show(s.seen, s.saved, s.skipped.total(), self.session.requests)
                 if s.kept >= self.options.limit:
                     return "limit"
@@ -207,43 +222,69 @@ class _Run:
             raise ColorizeError(f"listing failed: {err}; re-run the same command to resume") from err
         return "end of results"
 
-    def _listing(self) -> Iterator[tuple[int, Post | None]]:
-        """(post id, post) pairs; the post is None when it is still to be fetched (--via html)."""
+    def _listing(self) -> Iterator[Post | int | Skipped]:
+        """Listed posts; a post id when the post is still to be fetched (--via html); a Skipped
+        for a listed post that did not parse."""
         tags, ratings = self.options.tags, self.options.ratings
         if self.options.via == "api":
-            yield from ((post.id, post) for post in self.board.search(tags, ratings))
+            yield from self.board.search(tags, ratings)
         else:
-            yield from ((post_id, None) for post_id in self.board.search_html(tags, ratings))
+            yield from self.board.search_html(tags, ratings)
 
-    def _consider(self, post_id: int, listed: Post | None) -> None:
+    def _consider(self, listed: Post | int | Skipped) -> None:
         self.summary.seen += 1
+        if isinstance(listed, Skipped):
+            self._skip(listed, "a listed post")
+            return
+        post_id = listed if isinstance(listed, int) else listed.id
         if (self.board.site, post_id) in self.log:
             self.summary.already += 1
             return
+        short = self.small.short_side(self.board.site, post_id, self.options.variant)
+        if short is not None and short < self.options.min_size:  # found too small by an earlier run
+            self.summary.skipped[Skip.TOO_SMALL] += 1
+            return
+        dest = self.options.out
         try:
-            post = listed or self.board.fetch_post(post_id)
+            post = listed if isinstance(listed, Post) else self.board.fetch_post(post_id)
             variant = check_post(
                 post, post.variant(self.options.variant), ratings=self.options.ratings,
                 min_size=self.options.min_size, known_md5s=self.log.md5s,
             )
-            name = post.file_name(variant)
+            dest = self.options.out / post.file_name(variant)
             info = save_image(
-                self.session, variant.url, self.options.out / name, max_pixels=self.options.max_pixels,
+                self.session, variant.url, dest, max_pixels=self.options.max_pixels,
                 accept=functools.partial(self._accept, post, variant),
             )
         except Skipped as skip:
-            self.summary.skipped[skip.reason] += 1
-            if skip.reason.is_fault:
-                logger.warning("%s post %d skipped: %s", self.board.site, post_id, skip)
+            self._skip(skip, f"post {post_id}")
             return
-        self.log.add(_record(post, variant, name, info))
+        except OSError as err:  # the disk, not the board: network errors arrive as FetchError
+            raise write_error(err, dest) from err
+        self._record(post, variant, dest, info)
+
+    def _skip(self, skip: Skipped, what: str) -> None:
+        self.summary.skipped[skip.reason] += 1
+        if skip.reason.is_fault:
+            logger.warning("%s %s skipped: %s", self.board.site, what, skip)
+
+    def _record(self, post: Post, variant: Variant, dest: Path, info: ImageInfo) -> None:
+        """Adds the saved image to posts.jsonl; an image that cannot be recorded is removed, so
+        the folder holds only recorded images and the next run fetches it again."""
+        try:
+            self.log.add(_record(post, variant, dest.name, info))
+        except ColorizeError:
+            dest.unlink(missing_ok=True)
+            raise
         self.summary.saved += 1
 
     def _accept(self, post: Post, variant: Variant, info: ImageInfo) -> None:
-        """Checks a decoded download: the original's md5, the real size, and duplicates."""
+        """Checks a decoded download: the original's md5, the real size, and duplicates. A file too
+        small is remembered in skipped.jsonl, so that re-runs do not download it again."""
         if post.md5 and variant == post.original and info.md5 != post.md5.lower():
             raise Skipped(Skip.MD5_MISMATCH, f"{variant.url}: md5 {info.md5}, the board says {post.md5}")
         if min(info.width, info.height) < self.options.min_size:
+            self.small.add(post.site, post.id, self.options.variant, variant.url, info)
             raise Skipped(Skip.TOO_SMALL, f"{info.width}x{info.height}")
         if info.md5 in self.log.md5s:
             raise Skipped(Skip.DUPLICATE, info.md5)

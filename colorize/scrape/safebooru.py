@@ -5,19 +5,20 @@ See ../shared/booru/API_NOTES.md for the fields and edge cases handled here.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from bs4 import BeautifulSoup
 
 from colorize.errors import ColorizeError
 from colorize.scrape.http import Params, PoliteSession
-from colorize.scrape.listing import get_listing
-from colorize.scrape.posts import Post, make_variant, sample_or_original
+from colorize.scrape.listing import get_listing, parse_each
+from colorize.scrape.posts import Post, make_variant, parse_post_id, sample_or_original
 from colorize.scrape.reasons import Skip, Skipped
 
 SITE = "safebooru"
@@ -43,7 +44,7 @@ def parse_post(fields: Mapping[str, Any], base_url: str = DEFAULT_URL) -> Post:
     tags = tuple(str(fields.get("tags", "")).split())  # XML pads the list with spaces
     return Post(
         site=SITE,
-        id=int(fields["id"]),
+        id=parse_post_id(fields["id"]),
         md5=fields.get("md5") or fields.get("hash") or None,
         rating=RATINGS.get(str(fields.get("rating", "")).lower()),
         tags=tags,
@@ -55,24 +56,28 @@ def parse_post(fields: Mapping[str, Any], base_url: str = DEFAULT_URL) -> Post:
     )
 
 
-def parse_dapi(body: bytes, base_url: str = DEFAULT_URL) -> tuple[list[Post], int | None]:
-    """A dapi answer: (posts, total count). JSON lists carry no count; an empty body is no posts.
+def parse_dapi(body: bytes, base_url: str = DEFAULT_URL) -> tuple[list[Post | Skipped], int | None]:
+    """A dapi answer: (posts, total count), with a Skipped in place of each post that does not
+    parse. JSON lists carry no count; an empty body is no posts.
 
     Raises ValueError for anything that is not a Gelbooru 0.2 post list.
     """
     text = body.strip()
     if text in (b"", b"[]"):
         return [], None
+    parse = functools.partial(parse_post, base_url=base_url)
     try:
         if text[:1] == b"[":
-            return [parse_post(item, base_url) for item in json.loads(text)], None
+            items = json.loads(text)
+            if not isinstance(items, list):
+                raise TypeError(f"expected a JSON list, got {type(items).__name__}")
+            return parse_each(items, parse), None
         root = ET.fromstring(text)
         if root.tag != "posts":
             raise ValueError(f"root element <{root.tag}>, expected <posts>")
         count = root.get("count")
-        posts = [parse_post(post.attrib, base_url) for post in root.iter("post")]
-        return posts, int(count) if count else None
-    except (ET.ParseError, KeyError, TypeError, AttributeError) as err:
+        return parse_each((post.attrib for post in root.iter("post")), parse), int(count) if count else None
+    except (ET.ParseError, TypeError) as err:
         raise ValueError(f"not a dapi post list ({err!r})") from err
 
 
@@ -102,17 +107,21 @@ class Safebooru:
         self._session, self._base, self._per_page = session, base_url, per_page
         self._url = f"{base_url}/index.php"
 
-    def search(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[Post]:
+    def search(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[Post | Skipped]:
         """`pid` is a page index. Stops at an empty page, once `count` posts have been listed, or
-        at a page with no new post (a board that ignores `pid` cannot loop forever)."""
+        at a page with no new post (a board that ignores `pid` cannot loop forever). The posts
+        that did not parse (Skipped) come along with the new posts of their page."""
         seen: set[int] = set()
         for pid in itertools.count():
             params: Params = {**DAPI, "tags": " ".join(tags), "limit": self._per_page, "pid": pid}
-            posts, count = self._parse(get_listing(self._session, self._url, params) or b"")
-            posts = [post for post in posts if post.id not in seen]
-            yield from posts
-            seen.update(post.id for post in posts)
-            if not posts or (count is not None and (pid + 1) * self._per_page >= count):
+            page, count = self._parse(get_listing(self._session, self._url, params) or b"")
+            items = [item for item in page if isinstance(item, Skipped) or item.id not in seen]
+            new = {item.id for item in items if not isinstance(item, Skipped)}
+            if not new:
+                return
+            yield from items
+            seen |= new
+            if count is not None and (pid + 1) * self._per_page >= count:
                 return
 
     def search_html(self, tags: Sequence[str], ratings: Collection[str]) -> Iterator[int]:
@@ -133,11 +142,12 @@ class Safebooru:
             posts, _ = parse_dapi(body, self._base)
         except ValueError as err:
             raise Skipped(Skip.BAD_REPLY, f"post {post_id}: {err}") from err
-        if [post.id for post in posts] != [post_id]:
-            raise Skipped(Skip.BAD_REPLY, f"post {post_id}: the answer holds posts {[p.id for p in posts]}")
-        return posts[0]
+        ids = [post.id if isinstance(post, Post) else None for post in posts]
+        if ids != [post_id]:
+            raise Skipped(Skip.BAD_REPLY, f"post {post_id}: the answer holds posts {ids}")
+        return cast(Post, posts[0])
 
-    def _parse(self, body: bytes) -> tuple[list[Post], int | None]:
+    def _parse(self, body: bytes) -> tuple[list[Post | Skipped], int | None]:
         try:
             return parse_dapi(body, self._base)
         except ValueError as err:
