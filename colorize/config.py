@@ -1,7 +1,8 @@
 """One frozen dataclass holds every training setting; the paper's values are the defaults.
 
-Experiments A and B are presets over it, and every field is also a command-line flag of the same
-name (`image_size` -> `--image-size`). The full config is written as `config.json` in each run folder.
+The experiment (A, B, ...: `colorize.conditioning`) is one field; every field is also a command-line
+flag of the same name (`image_size` -> `--image-size`). The full config is written as `config.json`
+in each run folder. `RESUMABLE` lists the fields a resumed run may change.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import os
 import typing
 from dataclasses import dataclass
 
+from colorize import conditioning
+from colorize.errors import ColorizeError
+
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 TEST_MODES = ("pix2pix", "deterministic")
@@ -23,8 +27,7 @@ KERNELS = ("fused", "keras")
 class TrainConfig:
     """Every setting of a training run (pix2pix, Isola et al. 2017, and the manga-colorize paper)."""
 
-    experiment: str = "A"  # A: no cue (an all-white cue); B: the stored blurred color cue
-    use_cue: bool = False  # set by the experiment preset
+    experiment: str = "A"  # colorize.conditioning: A no cue (all white); B the stored blurred cue
     data: str = ""  # records folder from `colorize build`; empty: the built-in demo dataset
     out: str = ""  # run folder; empty: runs/<experiment>-<date-time>
 
@@ -69,8 +72,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
 
     def __post_init__(self):
-        if self.experiment not in EXPERIMENTS:
-            raise ValueError(f"experiment must be one of {sorted(EXPERIMENTS)}, not {self.experiment!r}")
+        conditioning.of(self.experiment)  # ValueError for an unknown experiment
         for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
                               ("test_mode", TEST_MODES), ("kernels", KERNELS)):
             if getattr(self, name) not in allowed:
@@ -79,6 +81,11 @@ class TrainConfig:
             raise ValueError(f"image_size must be a power of two >= 32, not {self.image_size}")
         if self.batch_size < 1 or self.epochs < 1 or self.width < 1:
             raise ValueError("batch_size, epochs and width must be positive")
+
+    @property
+    def conditioning(self) -> conditioning.Conditioning:
+        """What the experiment's generator is conditioned on."""
+        return conditioning.of(self.experiment)
 
     @property
     def jitter_size(self) -> int:
@@ -109,29 +116,47 @@ class TrainConfig:
                 if getattr(self, f.name) != getattr(base, f.name)}
 
 
-# The paper's two experiments.
-EXPERIMENTS: dict[str, dict] = {
-    "A": {"experiment": "A", "use_cue": False},
-    "B": {"experiment": "B", "use_cue": True},
-}
+EXPERIMENTS = tuple(conditioning.EXPERIMENTS)  # the experiment names
+
+# Fields a resumed run may change: the schedule, checkpoint cadence, logging and evaluation, and
+# how fast or where it runs. The others (model shape, image size, experiment, objective,
+# optimizer, batch and data order) define the run and its checkpoints.
+RESUMABLE = frozenset({
+    "out", "data", "epochs", "steps_per_epoch", "learning_rate", "lr_decay_epochs",
+    "checkpoint_minutes", "keep_checkpoints", "log_every", "eval_images", "num_samples",
+    "test_mode", "precision", "strategy", "jit", "kernels",
+})
 
 
 def preset(experiment: str, **overrides) -> TrainConfig:
-    """The config of experiment A or B, with optional field overrides."""
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {sorted(EXPERIMENTS)}, not {experiment!r}")
-    return TrainConfig(**{**EXPERIMENTS[experiment], **overrides})
+    """The config of an experiment (A, B, ...), with optional field overrides."""
+    return TrainConfig(**{**overrides, "experiment": experiment})
+
+
+def resumed(saved: TrainConfig, run_dir: str, **overrides) -> TrainConfig:
+    """A saved run's config with `overrides`; ColorizeError for a field a resume cannot change."""
+    refused = sorted(k for k, v in overrides.items()
+                     if k not in RESUMABLE and v != getattr(saved, k))
+    if refused:
+        changes = ", ".join(f"--{k.replace('_', '-')} {overrides[k]!r} (the run has "
+                            f"{getattr(saved, k)!r})" for k in refused)
+        raise ColorizeError(f"{run_dir}: a resumed run keeps its model, data order and objective; "
+                            f"cannot change {changes}. Start a new run with another --out instead")
+    return dataclasses.replace(saved, **{**overrides, "out": run_dir})
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per config field, named after it; unset flags keep the preset's value."""
     hints = typing.get_type_hints(TrainConfig)
     choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": TEST_MODES,
-               "kernels": KERNELS, "experiment": tuple(EXPERIMENTS)}
+               "kernels": KERNELS, "experiment": EXPERIMENTS}
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         kind = hints[field.name]
         help_text = f"default: {field.default!r}"
+        if field.name == "experiment":
+            help_text += "; " + "; ".join(f"{c.name}: {c.description}"
+                                          for c in conditioning.EXPERIMENTS.values())
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)

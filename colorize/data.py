@@ -1,9 +1,10 @@
 """The tf.data input pipeline: builder shards -> batches of (generator input, target color).
 
 Per element: parse, decode, pix2pix jitter (the same resize, crop and flip for all three images;
-nearest neighbour for the sketch so it stays binary), scale to [-1, 1], and the experiment's cue
-(A: all ones, i.e. white; B: the stored blurred cue). Random ops are stateless with per-element
-seeds drawn from `seed`, so a run is reproducible and an epoch can be replayed on resume.
+nearest neighbour for the sketch so it stays binary), scale to [-1, 1], and the experiment's
+generator input (`colorize.conditioning`: A an all-white cue, B the stored blurred cue, ...).
+Random ops are stateless with per-element seeds drawn from `seed`, so a run is reproducible and an
+epoch can be replayed on resume.
 """
 
 from __future__ import annotations
@@ -70,25 +71,37 @@ def _jitter(sketch, cue, color, seed, cfg: TrainConfig):
     return stacked[..., :1], stacked[..., 1:4], stacked[..., 4:]
 
 
-def _example_fn(cfg: TrainConfig, jitter: bool):
+def triplet(serialized, seed, cfg: TrainConfig, jitter: bool) -> dict:
+    """One record -> {"sketch" (S, S, 1), "cue", "color" (S, S, 3)} in [-1, 1], jittered if asked,
+    and "seed", a stateless seed of its own for the conditioning's random ops."""
+    ex = records.decode_example(serialized)
+    sketch, cue, color = ex["sketch"], ex["cue"], ex["color"]
+    if jitter:
+        sketch, cue, color = _jitter(sketch, cue, color, seed, cfg)
+    size = cfg.image_size
+    shapes = {"sketch": [size, size, 1], "cue": [size, size, 3], "color": [size, size, 3]}
+    out = {k: tf.ensure_shape(_to_model_space(v), shapes[k])
+           for k, v in (("sketch", sketch), ("cue", cue), ("color", color))}
+    out["seed"] = tf.random.experimental.stateless_fold_in(seed[:2], 1)
+    return out
+
+
+def _example_fn(cfg: TrainConfig, jitter: bool, keep_cue: bool):
+    conditioning = cfg.conditioning
+
     def fn(serialized, seed):
-        ex = records.decode_example(serialized)
-        sketch, cue, color = ex["sketch"], ex["cue"], ex["color"]
-        if jitter:
-            sketch, cue, color = _jitter(sketch, cue, color, seed, cfg)
-        sketch, cue, color = (_to_model_space(x) for x in (sketch, cue, color))
-        size = cfg.image_size
-        sketch = tf.ensure_shape(sketch, [size, size, 1])
-        color = tf.ensure_shape(color, [size, size, 3])
-        cue = tf.ensure_shape(cue, [size, size, 3]) if cfg.use_cue else tf.ones([size, size, 3])
-        return tf.concat([sketch, cue], axis=-1), color  # (S, S, 4), (S, S, 3)
+        ex = triplet(serialized, seed, cfg, jitter)
+        inputs = conditioning.training_input(ex)  # (S, S, C)
+        return (inputs, ex["color"], ex["cue"]) if keep_cue else (inputs, ex["color"])
     return fn
 
 
 def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, training: bool = True,
                  batch_size: int | None = None, epoch: int = 0, repeat: bool = False,
+                 keep_cue: bool = False,
                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
-    """Batches of (sketch+cue (B, S, S, 4), color (B, S, S, 3)) in [-1, 1].
+    """Batches of (generator input (B, S, S, C), color (B, S, S, 3)) in [-1, 1]; with `keep_cue`,
+    the stored cue (B, S, S, 3) as a third element (for evaluation baselines).
 
     training: shuffle (files and examples, seeded by cfg.seed and `epoch`), jitter if cfg.jitter,
     drop the last partial batch. Otherwise: file order, no jitter, keep every example.
@@ -122,7 +135,7 @@ def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, tr
     if pipelines > 1:  # each pipeline its own part of the stream, not the same jitter
         seeds = seeds.shard(pipelines, index)
     ds = tf.data.Dataset.zip((ds, seeds))
-    ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter), num_parallel_calls=AUTOTUNE,
-                deterministic=True)
+    ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter, keep_cue=keep_cue),
+                num_parallel_calls=AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)

@@ -20,10 +20,17 @@ Models saved for use (`stock`) use the plain Keras classes, so they load without
 from __future__ import annotations
 
 import functools
+import logging
 
 import keras
 import tensorflow as tf
 from keras import layers
+
+# The Keras releases FusedAdam was tested with: it reads Adam's slot variables through private
+# attributes (`_momentums`, `_velocities`, `_get_variable_index`), which a release may rename.
+TESTED_KERAS = ((3, 15),)
+
+log = logging.getLogger(__name__)
 
 # Output positions per image (height * width) up to which a weight gradient is one patch matmul:
 # 16x16. Measured per layer of the full-size models (`tools/benchmark.py kernels`, bfloat16 and
@@ -168,6 +175,16 @@ class FusedAdam(keras.optimizers.Adam):
             v=self._velocities[index].value.handle, beta1_power=tf.pow(beta_1, step),
             beta2_power=tf.pow(beta_2, step), lr=tf.cast(learning_rate, dtype), beta1=beta_1,
             beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
+
+
+def adam_class(version: str = keras.__version__) -> type:
+    """FusedAdam on a tested Keras release; elsewhere stock Adam (the same math), with a warning."""
+    if tuple(int(v) for v in version.split(".")[:2]) in TESTED_KERAS:
+        return FusedAdam
+    log.warning("colorize.kernels: FusedAdam is untested with Keras %s (tested: %s); training "
+                "with keras.optimizers.Adam instead", version,
+                ", ".join(".".join(map(str, v)) for v in TESTED_KERAS))
+    return keras.optimizers.Adam
 
 
 STOCK_CLASSES = {Conv2D: layers.Conv2D, Conv2DTranspose: layers.Conv2DTranspose,

@@ -5,9 +5,11 @@ CD512-CD512-CD512-C512-C256-C128-C64 with skip connections, tanh output. Discrim
 PatchGAN, C64-C128-C256-C512 then a 1-channel convolution, one logit per overlapping 70x70 patch.
 Layer arrangement as in the TensorFlow pix2pix tutorial (no convolution bias where batch norm
 follows, and none on the first, norm-free convolutions); hyper-parameters as in the reference.
-Shape comments are for the paper's setting: 256x256 input, width 64. Convolutions and batch norm
-are `colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels)
-unless `cfg.kernels` is "keras".
+Shape comments are for the paper's setting: 256x256 input, width 64, experiment A or B (4 input
+channels: the sketch and a cue; `cfg.conditioning` says how many). Convolutions and batch norm are
+`colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels)
+unless `cfg.kernels` is "keras". Layers compute in the `dtype_policy` given to the builders
+("float32", "mixed_bfloat16", ...); outputs (tanh, logits) are always float32.
 """
 
 from __future__ import annotations
@@ -18,11 +20,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from colorize import kernels
 from colorize.config import TrainConfig
 
-SKETCH_CHANNELS, CUE_CHANNELS, COLOR_CHANNELS = 1, 3, 3
-INPUT_CHANNELS = SKETCH_CHANNELS + CUE_CHANNELS  # the generator sees sketch and cue
+COLOR_CHANNELS = 3
 
 
 def _init(cfg: TrainConfig):
@@ -30,34 +30,49 @@ def _init(cfg: TrainConfig):
 
 
 def _layers(cfg: TrainConfig):
-    """Where the convolution and batch-norm classes come from: colorize.kernels or keras.layers."""
-    return kernels if cfg.kernels == "fused" else layers
+    """Where the convolution and batch-norm classes come from: colorize.kernels or keras.layers.
+
+    Imported only when asked for, so inference (which builds plain Keras layers) never loads it.
+    """
+    if cfg.kernels == "fused":
+        from colorize import kernels
+
+        return kernels
+    return layers
 
 
-def _batch_norm(cfg: TrainConfig, name: str):
+def keras_class(layer: layers.Layer) -> type:
+    """The plain Keras class a layer is (or subclasses, as colorize.kernels' layers do)."""
+    return next(c for c in type(layer).__mro__ if c.__module__.startswith("keras."))
+
+
+def _batch_norm(cfg: TrainConfig, name: str, dtype: str):
     return _layers(cfg).BatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon,
-                                           synchronized=cfg.sync_batch_norm, name=name)
+                                           synchronized=cfg.sync_batch_norm, name=name,
+                                           dtype=dtype)
 
 
-def _down(x, filters: int, cfg: TrainConfig, name: str, batch_norm: bool = True, strides: int = 2):
+def _down(x, filters: int, cfg: TrainConfig, name: str, dtype: str, batch_norm: bool = True,
+          strides: int = 2):
     """Ck: 4x4 convolution, batch norm, LeakyReLU(0.2)."""
     padding = "same" if strides == 2 else "valid"
     x = _layers(cfg).Conv2D(filters, 4, strides=strides, padding=padding,
-                            kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv")(x)
+                            kernel_initializer=_init(cfg), use_bias=False, name=f"{name}_conv",
+                            dtype=dtype)(x)
     if batch_norm:
-        x = _batch_norm(cfg, f"{name}_bn")(x)
-    return layers.LeakyReLU(negative_slope=cfg.leaky_slope, name=f"{name}_lrelu")(x)
+        x = _batch_norm(cfg, f"{name}_bn", dtype)(x)
+    return layers.LeakyReLU(negative_slope=cfg.leaky_slope, name=f"{name}_lrelu", dtype=dtype)(x)
 
 
-def _up(x, filters: int, cfg: TrainConfig, name: str, dropout: bool):
+def _up(x, filters: int, cfg: TrainConfig, name: str, dtype: str, dropout: bool):
     """Ck / CDk: 4x4 transposed convolution, batch norm, dropout (CD only), ReLU."""
     x = _layers(cfg).Conv2DTranspose(filters, 4, strides=2, padding="same",
                                      kernel_initializer=_init(cfg), use_bias=False,
-                                     name=f"{name}_deconv")(x)
-    x = _batch_norm(cfg, f"{name}_bn")(x)
+                                     name=f"{name}_deconv", dtype=dtype)(x)
+    x = _batch_norm(cfg, f"{name}_bn", dtype)(x)
     if dropout:
-        x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+        x = layers.Dropout(cfg.dropout, name=f"{name}_dropout", dtype=dtype)(x)
+    return layers.ReLU(name=f"{name}_relu", dtype=dtype)(x)
 
 
 def encoder_filters(image_size: int, width: int) -> list[int]:
@@ -65,45 +80,51 @@ def encoder_filters(image_size: int, width: int) -> list[int]:
     return [width * min(2 ** i, 8) for i in range(int(math.log2(image_size)))]
 
 
-def build_generator(cfg: TrainConfig) -> keras.Model:
-    """The U-Net generator: (batch, S, S, 4) sketch+cue in [-1, 1] -> (batch, S, S, 3) in [-1, 1]."""
-    size = cfg.image_size
-    inputs = keras.Input((size, size, INPUT_CHANNELS), name="sketch_and_cue")  # (b, 256, 256, 4)
-    filters = encoder_filters(size, cfg.width)  # [64, 128, 256, 512, 512, 512, 512, 512]
+def _condition_input(cfg: TrainConfig) -> keras.KerasTensor:
+    """The generator input: the sketch and the experiment's condition channels, (b, S, S, C)."""
+    cond = cfg.conditioning
+    return keras.Input((cfg.image_size, cfg.image_size, cond.input_channels), name=cond.input_name)
+
+
+def build_generator(cfg: TrainConfig, dtype_policy: str = "float32") -> keras.Model:
+    """The U-Net generator: (batch, S, S, C) sketch+condition in [-1, 1] -> (batch, S, S, 3)."""
+    dtype = dtype_policy
+    inputs = _condition_input(cfg)  # (b, 256, 256, 4)
+    filters = encoder_filters(cfg.image_size, cfg.width)  # [64, 128, 256, 512, 512, 512, 512, 512]
 
     x, skips = inputs, []
     for i, f in enumerate(filters):
         # (b, 128, 128, 64) -> (b, 64, 64, 128) -> ... -> (b, 1, 1, 512)
-        x = _down(x, f, cfg, name=f"down{i + 1}", batch_norm=i > 0)
+        x = _down(x, f, cfg, name=f"down{i + 1}", dtype=dtype, batch_norm=i > 0)
         skips.append(x)
 
     for i, (f, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1]))):
         # (b, 2, 2, 512+512) -> (b, 4, 4, 512+512) -> ... -> (b, 128, 128, 64+64)
-        x = _up(x, f, cfg, name=f"up{i + 1}", dropout=i < 3)
-        x = layers.Concatenate(name=f"skip{i + 1}")([x, skip])
+        x = _up(x, f, cfg, name=f"up{i + 1}", dtype=dtype, dropout=i < 3)
+        x = layers.Concatenate(name=f"skip{i + 1}", dtype=dtype)([x, skip])
 
     x = _layers(cfg).Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
-                                     kernel_initializer=_init(cfg),
-                                     name="to_rgb")(x)  # (b, 256, 256, 3)
+                                     kernel_initializer=_init(cfg), name="to_rgb",
+                                     dtype=dtype)(x)  # (b, 256, 256, 3)
     # tanh in float32 so mixed-precision outputs keep their full range
     outputs = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(inputs, outputs, name="generator")
 
 
-def build_discriminator(cfg: TrainConfig) -> keras.Model:
+def build_discriminator(cfg: TrainConfig, dtype_policy: str = "float32") -> keras.Model:
     """The 70x70 PatchGAN: (generator input, color image) -> (batch, 30, 30, 1) logits for 256x256."""
-    size = cfg.image_size
-    condition = keras.Input((size, size, INPUT_CHANNELS), name="sketch_and_cue")  # (b, 256, 256, 4)
+    dtype, size, w = dtype_policy, cfg.image_size, cfg.width
+    condition = _condition_input(cfg)  # (b, 256, 256, 4)
     color = keras.Input((size, size, COLOR_CHANNELS), name="color")  # (b, 256, 256, 3)
-    x = layers.Concatenate(name="pair")([condition, color])  # (b, 256, 256, 7)
-    w = cfg.width
-    x = _down(x, w, cfg, name="d1", batch_norm=False)  # (b, 128, 128, 64)
-    x = _down(x, 2 * w, cfg, name="d2")  # (b, 64, 64, 128)
-    x = _down(x, 4 * w, cfg, name="d3")  # (b, 32, 32, 256)
-    x = layers.ZeroPadding2D(name="pad1")(x)  # (b, 34, 34, 256)
-    x = _down(x, 8 * w, cfg, name="d4", strides=1)  # (b, 31, 31, 512)
-    x = layers.ZeroPadding2D(name="pad2")(x)  # (b, 33, 33, 512)
-    x = _layers(cfg).Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits")(x)
+    x = layers.Concatenate(name="pair", dtype=dtype)([condition, color])  # (b, 256, 256, 7)
+    x = _down(x, w, cfg, name="d1", dtype=dtype, batch_norm=False)  # (b, 128, 128, 64)
+    x = _down(x, 2 * w, cfg, name="d2", dtype=dtype)  # (b, 64, 64, 128)
+    x = _down(x, 4 * w, cfg, name="d3", dtype=dtype)  # (b, 32, 32, 256)
+    x = layers.ZeroPadding2D(name="pad1", dtype=dtype)(x)  # (b, 34, 34, 256)
+    x = _down(x, 8 * w, cfg, name="d4", dtype=dtype, strides=1)  # (b, 31, 31, 512)
+    x = layers.ZeroPadding2D(name="pad2", dtype=dtype)(x)  # (b, 33, 33, 512)
+    x = _layers(cfg).Conv2D(1, 4, strides=1, kernel_initializer=_init(cfg), name="patch_logits",
+                            dtype=dtype)(x)
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)  # (b, 30, 30, 1)
     return keras.Model([condition, color], logits, name="discriminator")
 
@@ -138,7 +159,7 @@ def fold_batch_norm(generator: keras.Model, dtype_policy: str = "float32") -> ke
             config["dtype"] = dtype_policy
         if bn_of(layer):
             config["use_bias"] = True
-        return kernels.stock_class(layer).from_config(config)
+        return keras_class(layer).from_config(config)
 
     folded = keras.models.clone_model(generator, clone_function=clone)
     for layer in folded.layers:

@@ -1,11 +1,11 @@
-"""Where and how training runs: numeric precision and the tf.distribute strategy."""
+"""Where and how training runs: numeric precision (a Keras dtype policy name, passed explicitly to
+the model builders) and the tf.distribute strategy."""
 
 from __future__ import annotations
 
 import json
 import os
 
-import keras
 import tensorflow as tf
 
 
@@ -28,13 +28,6 @@ def resolve_precision(name: str) -> str:
         capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
         return "mixed_float16" if capability and capability >= (7, 0) else "float32"
     return "mixed_bfloat16" if cpu_has_bf16() else "float32"
-
-
-def set_precision(name: str) -> str:
-    """Set the Keras global dtype policy; returns the resolved policy name."""
-    resolved = resolve_precision(name)
-    keras.mixed_precision.set_global_policy(resolved)
-    return resolved
 
 
 def _workers_in_tf_config() -> int:

@@ -1,10 +1,12 @@
-"""Sample grids: one row per example, columns sketch | cue | output | target (uint8 RGB)."""
+"""Sample grids: one row per example, the experiment's input columns, then output and target.
+
+For experiments A and B the columns are sketch | cue | output | target (uint8 RGB); the
+experiment's `Conditioning.grid_columns` says what it shows of its input.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
-COLUMNS = ("sketch", "cue", "output", "target")
 
 
 def to_uint8(images) -> np.ndarray:
@@ -14,15 +16,20 @@ def to_uint8(images) -> np.ndarray:
     return np.repeat(out, 3, axis=-1) if out.shape[-1] == 1 else out
 
 
-def triplet_grid(inputs, outputs, targets, gap: int = 2) -> np.ndarray:
-    """A (rows, 4 columns) grid from model-space batches: inputs (B, S, S, 4), outputs/targets (B, S, S, 3)."""
-    inputs = np.asarray(inputs)
-    columns = [to_uint8(inputs[..., :1]), to_uint8(inputs[..., 1:4]), to_uint8(outputs),
-               to_uint8(targets)]
-    batch, size = inputs.shape[0], inputs.shape[1]
+def columns(conditioning, inputs, outputs, targets) -> list[tuple[str, np.ndarray]]:
+    """(title, (B, S, S, 3) uint8) per grid column."""
+    shown = [*conditioning.grid_columns(inputs), ("output", outputs), ("target", targets)]
+    return [(title, to_uint8(images)) for title, images in shown]
+
+
+def grid(conditioning, inputs, outputs, targets, gap: int = 2) -> np.ndarray:
+    """A (rows, columns) uint8 grid from model-space batches: inputs (B, S, S, C), outputs and
+    targets (B, S, S, 3), columns as `columns` says, white gaps between the cells."""
+    cells = [images for _, images in columns(conditioning, inputs, outputs, targets)]
+    batch, size = cells[0].shape[0], cells[0].shape[1]
     step = size + gap
-    grid = np.full((batch * step - gap, len(columns) * step - gap, 3), 255, np.uint8)
+    out = np.full((batch * step - gap, len(cells) * step - gap, 3), 255, np.uint8)
     for row in range(batch):
-        for col, images in enumerate(columns):
-            grid[row * step:row * step + size, col * step:col * step + size] = images[row]
-    return grid
+        for col, images in enumerate(cells):
+            out[row * step:row * step + size, col * step:col * step + size] = images[row]
+    return out

@@ -1,17 +1,11 @@
 """pix2pix training: a custom tf.function step with two GradientTapes, fed by the tf.data pipeline.
 
-A run folder holds everything a run produces:
-    config.json           the full TrainConfig
-    checkpoints/          tf.train.CheckpointManager: both models, both optimizers, step, epoch
-    logs/                 TensorBoard scalars and per-epoch image grids
-    samples/epoch_NNN.png held-out sketch | cue | output | target rows, one file per epoch
-    metrics.jsonl         per epoch: mean losses and held-out L1 / PSNR / SSIM
-    generator.keras       the trained generator, written at the end
+A run writes everything it produces into its run folder (`colorize.runfolder`): config, checkpoints,
+TensorBoard logs, sample grids, per-epoch metrics and the final generator.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import math
@@ -24,11 +18,12 @@ import keras
 import tensorflow as tf
 
 from colorize import data, fileio, kernels, records, runtime, samples
-from colorize.config import TrainConfig
+from colorize.config import TrainConfig, resumed
 from colorize.errors import ColorizeError
 from colorize.losses import discriminator_loss, generator_loss
-from colorize.metrics import MeanMetrics, to_unit
 from colorize.models import build_discriminator, build_generator
+from colorize.predictor import Predictor, evaluate
+from colorize.runfolder import RunFolder
 
 LOSSES = ("gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss")
 
@@ -38,7 +33,7 @@ class TrainingDiverged(ColorizeError):
 
 
 def make_optimizer(cfg: TrainConfig, precision: str) -> keras.optimizers.Optimizer:
-    adam = kernels.FusedAdam if cfg.kernels == "fused" else keras.optimizers.Adam
+    adam = kernels.adam_class() if cfg.kernels == "fused" else keras.optimizers.Adam
     optimizer = adam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2, epsilon=cfg.adam_epsilon)
     if precision == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -58,11 +53,11 @@ class Pix2Pix:
     def __init__(self, cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         self.cfg = cfg
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.precision = keras.mixed_precision.global_policy().name
+        self.precision = runtime.resolve_precision(cfg.precision)
         self.global_batch = cfg.batch_size * self.strategy.num_replicas_in_sync
         with self.strategy.scope():
-            self.generator = build_generator(cfg)
-            self.discriminator = build_discriminator(cfg)
+            self.generator = build_generator(cfg, self.precision)
+            self.discriminator = build_discriminator(cfg, self.precision)
             self.gen_optimizer = make_optimizer(cfg, self.precision)
             self.disc_optimizer = make_optimizer(cfg, self.precision)
             # Slots exist before any restore, so checkpoints restore optimizer state eagerly.
@@ -105,41 +100,6 @@ class Pix2Pix:
         return self._step_fn(batch)
 
 
-class Predictor:
-    """The generator at test time, in the run's test mode, without side effects on the model.
-
-    pix2pix mode runs the generator as in training (dropout on, batch statistics), as the paper did
-    at test time; it would also move the batch-norm averages and the dropout seeds, so those are
-    put back afterwards. deterministic mode uses the averages and no dropout.
-    """
-
-    def __init__(self, generator: keras.Model, test_mode: str):
-        self.generator = generator
-        self.training = test_mode == "pix2pix"
-        self._call = tf.function(lambda x: generator(x, training=self.training))
-
-    def __call__(self, inputs) -> tf.Tensor:
-        if not self.training:
-            return self._call(inputs)
-        state = [v.numpy() for v in self.generator.non_trainable_variables]
-        outputs = self._call(inputs)
-        for v, value in zip(self.generator.non_trainable_variables, state):
-            v.assign(value)
-        return outputs
-
-
-def evaluate(predictor: Predictor, dataset: tf.data.Dataset, max_images: int) -> dict:
-    """Mean L1 / PSNR / SSIM (images in [0, 1]) of the predictor over up to `max_images` images."""
-    meter = MeanMetrics()
-    for inputs, target in dataset:
-        if meter.count >= max_images:
-            break
-        keep = max_images - meter.count
-        outputs = predictor(inputs)[:keep]
-        meter.update(to_unit(outputs), to_unit(target[:keep]))
-    return meter.result()
-
-
 def default_run_dir(cfg: TrainConfig) -> str:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return os.path.join("runs", f"{cfg.experiment}-{stamp}")
@@ -150,14 +110,15 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, run_dir: str, *, log=print):
         self.log = log
-        self.precision = runtime.set_precision(cfg.precision)
         self.strategy = runtime.make_strategy(cfg.strategy)  # before any TF op (collectives)
         data.check_records(cfg.data, "train", cfg.image_size)  # before anything is written
         self.chief = runtime.is_chief(self.strategy)
         keras.utils.set_random_seed(cfg.seed)
         self.cfg = cfg
         self.run_dir = run_dir
+        self.run = RunFolder(run_dir)
         self.model = Pix2Pix(cfg, self.strategy)
+        self.precision = self.model.precision
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, name="step_in_epoch")
@@ -168,10 +129,10 @@ class Trainer:
         # Every worker takes part in saving (a collective under MultiWorkerMirroredStrategy); only
         # the chief's copy is kept, the others write to a temporary folder.
         self._scratch = None if self.chief else tempfile.mkdtemp(prefix="colorize-worker-")
-        checkpoint_dir = os.path.join(self._scratch or run_dir, "checkpoints")
+        checkpoint_dir = RunFolder(self._scratch).checkpoints if self._scratch else self.run.checkpoints
         self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir,
                                                   max_to_keep=cfg.keep_checkpoints)
-        self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, "logs")) if self.chief
+        self.writer = (tf.summary.create_file_writer(self.run.logs) if self.chief
                        else tf.summary.create_noop_writer())
         self.predictor = Predictor(self.model.generator, cfg.test_mode)
 
@@ -179,10 +140,14 @@ class Trainer:
 
     def restore(self) -> bool:
         """Restore the newest checkpoint of the run folder, if any."""
-        path = tf.train.latest_checkpoint(os.path.join(self.run_dir, "checkpoints"))
+        path = self.run.latest_checkpoint()
         if path is None:
             return False
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as err:
+            raise ColorizeError(f"{path}: does not fit this run's config ({type(err).__name__}: "
+                                f"{_first_line(err)[:200]})") from None
         self.log(f"Resumed from {path}: epoch {int(self.epoch) + 1}, step {int(self.step)}.")
         return True
 
@@ -224,7 +189,15 @@ class Trainer:
     # -- outputs -----------------------------------------------------------------------------
 
     def save_checkpoint(self) -> str | None:
-        path = self.manager.save(checkpoint_number=int(self.step))
+        """Save both models and optimizers; a failed write (disk full) is a one-line error and
+        leaves the last good checkpoint as it was (the manager writes under temporary names)."""
+        try:
+            path = self.manager.save(checkpoint_number=int(self.step))
+        except (OSError, tf.errors.OpError) as err:
+            raise ColorizeError(
+                f"{self.manager.directory}: could not write the checkpoint of step "
+                f"{int(self.step)} ({type(err).__name__}: {_first_line(err)}); the last good "
+                f"checkpoint is {self.manager.latest_checkpoint}") from None
         return path if self.chief else None
 
     def _log_scalars(self, losses: dict, images_per_sec: float) -> None:
@@ -240,7 +213,7 @@ class Trainer:
                       sample_batch, heldout) -> None:
         inputs, target = sample_batch
         outputs = self.predictor(inputs)
-        grid = samples.triplet_grid(inputs, outputs, target)
+        grid = samples.grid(self.cfg.conditioning, inputs, outputs, target)
         metrics = (evaluate(self.predictor, heldout, self.cfg.eval_images)
                    if self.cfg.eval_images > 0 else {})
         record = {"epoch": epoch + 1, "step": int(self.step), **epoch_losses,
@@ -248,14 +221,19 @@ class Trainer:
                   "heldout": {**metrics, "split": self._heldout, "test_mode": self.cfg.test_mode}}
         if not self.chief:
             return
-        fileio.write_image(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), grid)
+        try:
+            fileio.write_image(self.run.sample_path(epoch + 1), grid)
+            with open(self.run.metrics, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as err:
+            raise ColorizeError(f"{self.run_dir}: could not write the epoch's samples or metrics "
+                                f"({err}); the last good checkpoint is "
+                                f"{self.manager.latest_checkpoint}") from None
         with self.writer.as_default(step=int(self.step)):
             tf.summary.image(f"samples ({self.cfg.test_mode} test mode)", grid[None])
             for name, value in metrics.items():
                 if name != "images":
                     tf.summary.scalar(f"heldout_{name}", value)
-        with open(os.path.join(self.run_dir, "metrics.jsonl"), "a") as f:
-            f.write(json.dumps(record) + "\n")
         summary = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "images")
         self.log(f"epoch {epoch + 1}: {summary} on {metrics.get('images', 0)} held-out "
                  f"{self._heldout} images ({self.cfg.test_mode} test mode)")
@@ -263,10 +241,17 @@ class Trainer:
     def export_generator(self) -> str | None:
         if not self.chief:
             return None
-        path = os.path.join(self.run_dir, "generator.keras")
+        path = self.run.generator
         tmp = os.path.join(self.run_dir, "generator.tmp.keras")
-        kernels.stock(self.model.generator).save(tmp)
-        os.replace(tmp, path)
+        try:
+            kernels.stock(self.model.generator).save(tmp)
+            os.replace(tmp, path)
+        except OSError as err:
+            raise ColorizeError(f"{path}: could not write the generator ({err}); the run's "
+                                f"checkpoints hold it: {self.manager.latest_checkpoint}") from None
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
         return path
 
     # -- the loop ----------------------------------------------------------------------------
@@ -328,11 +313,14 @@ class Trainer:
 
 def prepare_run_dir(cfg: TrainConfig) -> str:
     """Create the run folder and write config.json (atomically, by the caller's chief)."""
-    run_dir = cfg.out
-    for sub in ("checkpoints", "logs", "samples"):
-        os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
-    fileio.write_text(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
-    return run_dir
+    run = RunFolder(cfg.out)
+    run.create()
+    run.write_config(cfg)
+    return run.path
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [""])[0]
 
 
 def train(cfg: TrainConfig, *, log=print) -> str | None:
@@ -345,13 +333,13 @@ def train(cfg: TrainConfig, *, log=print) -> str | None:
         cfg = cfg.replace(out=default_run_dir(cfg))
     run_dir = cfg.out
     trainer = Trainer(cfg, run_dir, log=log)
+    resuming = trainer.restore()  # before the config is (re)written: a failed restore changes nothing
     if trainer.chief:  # other workers write nothing into the run folder
         prepare_run_dir(cfg)
         log(f"Run folder: {run_dir}  (precision {trainer.precision}, "
             f"{trainer.strategy.num_replicas_in_sync} replica(s), global batch "
-            f"{trainer.model.global_batch})")
-        log(f"TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'logs')}")
-    trainer.restore()
+            f"{trainer.model.global_batch}{', resumed' if resuming else ''})")
+        log(f"TensorBoard: tensorboard --logdir {trainer.run.logs}")
     try:
         trainer.fit()
     except KeyboardInterrupt:
@@ -365,12 +353,10 @@ def train(cfg: TrainConfig, *, log=print) -> str | None:
 
 
 def has_checkpoints(run_dir: str) -> bool:
-    return tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints")) is not None
+    return RunFolder(run_dir).latest_checkpoint() is not None
 
 
 def config_for_resume(run_dir: str, **overrides) -> TrainConfig:
-    """The saved config of a run, with `overrides` (e.g. more epochs) applied."""
-    if not os.path.exists(os.path.join(run_dir, "config.json")):
-        raise ColorizeError(f"{run_dir}: not a run folder (no config.json)")
-    saved = TrainConfig.load(run_dir)
-    return dataclasses.replace(saved, **{**overrides, "out": run_dir})  # `--out RUN` may be given
+    """The saved config of a run with `overrides` (more epochs, ...); ColorizeError for fields a
+    resume cannot change (`config.RESUMABLE` lists those it can)."""
+    return resumed(RunFolder.open(run_dir).config(), run_dir, **overrides)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,13 +79,3 @@ def real_data() -> Path:
         pytest.skip("COLORIZE_REAL_DATA is not set")
     return Path(path)
 
-
-@pytest.fixture(autouse=True)
-def _float32_policy():
-    """Training sets the global Keras dtype policy; give every test a clean float32 one.
-
-    Tests that never load Keras (the scraper's) do not pay for importing it.
-    """
-    yield
-    if "keras" in sys.modules:
-        sys.modules["keras"].mixed_precision.set_global_policy("float32")

@@ -22,8 +22,8 @@ def test_defaults_are_the_papers():
 
 def test_presets_differ_only_in_the_cue():
     a, b = preset("A"), preset("B")
-    assert (a.use_cue, b.use_cue) == (False, True)
-    assert dataclasses.replace(a, experiment="B", use_cue=True) == b
+    assert (a.conditioning.name, b.conditioning.name) == ("A", "B")  # no cue / the blurred cue
+    assert dataclasses.replace(a, experiment="B") == b
 
 
 def test_config_is_frozen():
@@ -35,7 +35,7 @@ def test_every_field_is_a_flag_of_the_same_name():
     cfg = _parse("--experiment", "B", "--image-size", "64", "--batch-size", "2", "--epochs", "3",
                  "--steps-per-epoch", "5", "--seed", "7", "--precision", "float32",
                  "--strategy", "one", "--data", "d", "--out", "o", "--no-jitter")
-    assert (cfg.experiment, cfg.use_cue, cfg.image_size, cfg.batch_size) == ("B", True, 64, 2)
+    assert (cfg.experiment, cfg.conditioning.name, cfg.image_size, cfg.batch_size) == ("B", "B", 64, 2)
     assert (cfg.epochs, cfg.steps_per_epoch, cfg.seed, cfg.precision) == (3, 5, 7, "float32")
     assert (cfg.strategy, cfg.data, cfg.out, cfg.jitter) == ("one", "d", "o", False)
 
@@ -54,7 +54,7 @@ def test_non_defaults_lists_only_changes():
 
 
 @pytest.mark.parametrize("bad", [{"image_size": 48}, {"image_size": 16}, {"precision": "fp8"},
-                                 {"experiment": "C"}, {"batch_size": 0}])
+                                 {"experiment": "Z"}, {"batch_size": 0}])
 def test_invalid_values_are_refused(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)

@@ -170,3 +170,12 @@ def test_both_kernel_sets_train_the_same_model():
             np.testing.assert_allclose(a[name], b[name], rtol=1e-4)
     for a, b in zip(fused, stock, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_fused_adam_only_on_a_tested_keras_release(caplog):
+    import keras
+
+    assert kernels.adam_class() is kernels.FusedAdam  # the installed release is a tested one
+    with caplog.at_level("WARNING"):
+        assert kernels.adam_class("9.1.0") is keras.optimizers.Adam
+    assert "untested with Keras 9.1.0" in caplog.text

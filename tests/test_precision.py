@@ -32,8 +32,7 @@ def test_mixed_precision_trains(demo_records, tmp_path, precision):
 
 
 def test_float16_uses_loss_scaling():
-    runtime.set_precision("mixed_float16")
-    model = train_lib.Pix2Pix(preset("A", image_size=32, width=4))
+    model = train_lib.Pix2Pix(preset("A", image_size=32, width=4, precision="mixed_float16"))
     assert isinstance(model.gen_optimizer, tf.keras.optimizers.LossScaleOptimizer)
     assert model.generator.get_layer("down2_conv").compute_dtype == "float16"
     assert model.generator.output.dtype == "float32"

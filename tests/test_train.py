@@ -12,6 +12,7 @@ import tensorflow as tf
 from colorize import train as train_lib
 from colorize.config import TrainConfig, preset
 from colorize.models import build_generator
+from colorize.predictor import Predictor, evaluate
 from colorize.train import Pix2Pix, Trainer, TrainingDiverged, lr_factor
 
 TINY = dict(image_size=32, width=8, batch_size=4, precision="float32", eval_images=8, num_samples=2,
@@ -35,7 +36,7 @@ def _heldout_l1(cfg, run_dir=None):
         gen = tf.keras.models.load_model(os.path.join(run_dir, "generator.keras"))
     from colorize.data import make_dataset
     heldout = make_dataset(cfg, cfg.data, "test", training=False, batch_size=16)
-    return train_lib.evaluate(train_lib.Predictor(gen, "deterministic"), heldout, 1000)["l1"]
+    return evaluate(Predictor(gen, "deterministic"), heldout, 1000)["l1"]
 
 
 def test_run_folder_has_every_artifact(block_records, tmp_path):
@@ -205,3 +206,52 @@ def test_missing_records_fail_before_anything_is_written(tmp_path):
     with pytest.raises(ColorizeError, match="no 'train' records"):
         train_lib.train(_cfg(str(tmp_path), tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("override,field", [(["--width", "16"], "width"),
+                                            (["--experiment", "A"], "experiment"),
+                                            (["--image-size", "64"], "image-size")])
+def test_resume_refuses_changes_to_the_model_before_writing_anything(block_records, tmp_path,
+                                                                     capsys, override, field):
+    from colorize.cli import main
+
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, eval_images=0)
+    train_lib.train(cfg)
+    config = (tmp_path / "run" / "config.json").read_text()
+    assert main(["train", "--resume", cfg.out, *override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize train: error: ") and f"--{field}" in err and "\n" not in err
+    assert (tmp_path / "run" / "config.json").read_text() == config
+    # the run still resumes, with a change a resume may make
+    assert main(["train", "--resume", cfg.out, "--epochs", "2"]) == 0
+    assert TrainConfig.load(cfg.out).epochs == 2 and _metrics(cfg.out)[-1]["step"] == 4
+
+
+def test_a_failed_restore_leaves_the_config_alone(block_records, tmp_path):
+    from colorize.errors import ColorizeError
+
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, eval_images=0)
+    train_lib.train(cfg)
+    config = (tmp_path / "run" / "config.json").read_text()
+    with pytest.raises(ColorizeError, match="does not fit this run's config"):
+        train_lib.train(cfg.replace(width=16, epochs=2))  # the library path has no resume rules
+    assert (tmp_path / "run" / "config.json").read_text() == config
+
+
+def test_disk_full_at_a_checkpoint_is_one_error_and_keeps_the_last_good_one(block_records,
+                                                                            tmp_path,
+                                                                            monkeypatch):
+    from colorize.errors import ColorizeError
+
+    cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, eval_images=0)
+    train_lib.train(cfg)
+    good = tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints"))
+
+    def full(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", full)
+    with pytest.raises(ColorizeError, match="could not write the checkpoint of step 4.*"
+                                            "the last good checkpoint is .*ckpt-2"):
+        train_lib.train(cfg.replace(epochs=2))
+    assert tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints")) == good

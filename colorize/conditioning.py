@@ -1,0 +1,349 @@
+"""What the generator is conditioned on: one object per experiment, in the style of big_vision's tasks.
+
+Every place that needs to know what goes into the generator asks the experiment's `Conditioning`:
+- its input channels after the sketch (names, for the saved model and the serving signature);
+- how a training example becomes the generator input, inside tf.data (`training_input`);
+- how a user's input (nothing, a cue image, a hint layer) becomes it, at any sketch size: numpy
+  checks and conversions in `user_input`, then TensorFlow ops in `user_condition` that the
+  Python API and the exported SavedModel share, with `pad_value` filling the any-size padding;
+- what the sample grids show (`grid_columns`) and which baselines `evaluate` scores beside the model.
+
+A (no cue: all white) and B (the stored blurred cue) are the paper's experiments. A new experiment is
+one new `Conditioning` subclass registered in `EXPERIMENTS`, plus its tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from colorize import sketch
+from colorize.errors import ColorizeError
+
+# How far (as a log ratio, ~3 %) a condition image's aspect ratio may differ from the sketch's:
+# resizing rounds.
+ASPECT_TOLERANCE = 0.03
+WHITE_CUE = np.full((1, 1, 3), 255, np.uint8)  # one pixel is enough: it is stretched over any sketch
+
+
+def check_aspect(image: np.ndarray, shape: tuple[int, int], what: str) -> None:
+    """ColorizeError unless `image` has the aspect ratio of a sketch of `shape` (height, width)."""
+    aspect, other = shape[1] / shape[0], image.shape[1] / image.shape[0]
+    if abs(np.log(other / aspect)) > ASPECT_TOLERANCE:
+        raise ColorizeError(f"the {what} ({image.shape[1]}x{image.shape[0]}) does not have the "
+                            f"sketch's aspect ratio ({shape[1]}x{shape[0]})")
+
+
+def check_rgba(hints: np.ndarray) -> np.ndarray:
+    hints = np.asarray(hints)
+    if hints.dtype != np.uint8 or hints.ndim != 3 or hints.shape[2] != 4:
+        raise ColorizeError(f"a hint layer must be a uint8 RGBA image, got {hints.dtype} "
+                            f"{hints.shape}")
+    return hints
+
+
+def hints_to_cue(hints: np.ndarray, sigma: float) -> np.ndarray:
+    """A hint layer (H, W, 4) uint8 RGBA -> cue (H, W, 3): strokes on white paper, blurred."""
+    hints = check_rgba(hints)
+    alpha = hints[..., 3:].astype(np.float32) / 255.0  # (H, W, 1)
+    on_paper = hints[..., :3] * alpha + 255.0 * (1.0 - alpha)
+    return sketch.color_cue(np.rint(on_paper).astype(np.uint8), sigma)
+
+
+def _resize_cue(cue: tf.Tensor, height, width) -> tf.Tensor:
+    """A uint8 cue (h, w, 3) of any size -> (height, width, 3) in [-1, 1] (area-like antialias)."""
+    cue = tf.image.resize(tf.cast(cue, tf.float32), [height, width], antialias=True)
+    return cue / 127.5 - 1.0
+
+
+class Conditioning:
+    """What one experiment feeds the generator besides the sketch. Subclasses set the fields."""
+
+    name: str = ""
+    description: str = ""
+    channels: tuple[str, ...] = ()  # the condition channels after the sketch, in order
+    input_name: str = ""  # the Keras input layer's name
+    serving_input: str = ""  # the serving signature's name of the user's condition image
+    serving_channels: int = 3  # its channels (uint8)
+    pad_value: float = 1.0  # the condition around the image in the any-size square (model space)
+    takes: str = ""  # what a user gives it, for messages: "nothing", "a cue", "a hint layer"
+    baselines: tuple[str, ...] = ("cue", "white")  # evaluate's baselines (see evaluate.BASELINES)
+
+    @property
+    def input_channels(self) -> int:
+        return 1 + len(self.channels)
+
+    # -- training (inside tf.data, one example, model space [-1, 1]) --------------------------
+
+    def training_input(self, example: dict) -> tf.Tensor:
+        """The generator input (S, S, C) of an example {"sketch" (S, S, 1), "cue", "color" (S, S, 3),
+        "seed" (2,) int64: a per-example stateless seed}."""
+        return tf.concat([example["sketch"], self.training_condition(example)], axis=-1)
+
+    def training_condition(self, example: dict) -> tf.Tensor:
+        raise NotImplementedError
+
+    # -- use (any size) -----------------------------------------------------------------------
+
+    def user_input(self, shape: tuple[int, int], *, cue: np.ndarray | None = None,
+                   hints: np.ndarray | None = None,
+                   cue_sigma: Callable[[int, int], float] | None = None) -> np.ndarray:
+        """The uint8 condition image the serving graph takes, from what a user gave for a sketch
+        of `shape` (height, width); ColorizeError for input this experiment cannot use.
+        cue_sigma(height, width): the training cues' blur for an image of that size."""
+        raise NotImplementedError
+
+    def user_condition(self, image: tf.Tensor, height, width) -> tf.Tensor:
+        """The condition image from `user_input` -> (height, width, channels) in model space."""
+        raise NotImplementedError
+
+    def example_hints(self, example: dict) -> dict:
+        """The keyword arguments of `Colorizer.colorize` that a held-out example (uint8 numpy
+        "sketch", "cue", "color") gives this experiment at use time, as in training."""
+        return {}
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def grid_columns(self, inputs) -> list[tuple[str, np.ndarray]]:
+        """(title, (B, S, S, 1 or 3) images in [-1, 1]) per sample-grid column before the output."""
+        inputs = np.asarray(inputs)
+        return [("sketch", inputs[..., :1]), ("cue", inputs[..., 1:4])]
+
+
+class NoCue(Conditioning):
+    """Experiment A (the paper): the generator sees the sketch and an all-white cue."""
+
+    name = "A"
+    description = "no cue: the generator sees an all-white cue"
+    channels = ("cue_r", "cue_g", "cue_b")
+    input_name = "sketch_and_cue"
+    serving_input = "cue"  # accepted and ignored, so A and B exports share one signature
+    takes = "nothing"
+
+    def training_condition(self, example):
+        return tf.ones_like(example["color"])
+
+    def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
+        if cue is not None or hints is not None:
+            raise ColorizeError("an experiment-A run, trained without cues: colorize without a "
+                                "cue or hints, or use an experiment-B model")
+        return WHITE_CUE
+
+    def user_condition(self, image, height, width):
+        return _resize_cue(tf.constant(WHITE_CUE), height, width)  # whatever the caller passed
+
+
+class BlurredCue(Conditioning):
+    """Experiment B (the paper): the sketch and a Gaussian blur (sigma 20 px at 256) of the colors."""
+
+    name = "B"
+    description = "the stored blurred color cue"
+    channels = ("cue_r", "cue_g", "cue_b")
+    input_name = "sketch_and_cue"
+    serving_input = "cue"
+    takes = "a cue (a colored reference, or a hint layer laid on white and blurred)"
+
+    def training_condition(self, example):
+        return example["cue"]
+
+    def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
+        if cue is not None and hints is not None:
+            raise ColorizeError("give a cue or a hint layer, not both")
+        if hints is not None:
+            hints = check_rgba(hints)
+            check_aspect(hints, shape, "hint layer")
+            return hints_to_cue(hints, cue_sigma(*hints.shape[:2]))
+        if cue is None:
+            return WHITE_CUE
+        cue = np.asarray(cue)
+        if cue.dtype != np.uint8 or cue.ndim != 3 or cue.shape[2] != 3:
+            raise ColorizeError(f"a cue must be a uint8 RGB image, got {cue.dtype} {cue.shape}")
+        check_aspect(cue, shape, "cue")
+        return cue
+
+    def user_condition(self, image, height, width):
+        return _resize_cue(image, height, width)
+
+    def example_hints(self, example):
+        return {"cue": example["cue"]}
+
+
+EXPERIMENTS: dict[str, Conditioning] = {c.name: c for c in (NoCue(), BlurredCue())}
+
+
+def of(experiment: str) -> Conditioning:
+    """The conditioning of an experiment name."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {sorted(EXPERIMENTS)}, not {experiment!r}")
+    return EXPERIMENTS[experiment]
+
+
+def for_channels(channels: int) -> Conditioning:
+    """The conditioning of a generator file of unknown experiment, from its input channels.
+
+    Four channels are A or B, the same network: B's conditioning serves both (no cue is white).
+    """
+    matches = [c for c in EXPERIMENTS.values() if c.input_channels == channels]
+    if not matches:
+        raise ColorizeError(f"no experiment takes {channels} input channels")
+    return EXPERIMENTS["B"] if EXPERIMENTS["B"] in matches else matches[0]
+
+
+# -- experiment C: simulated highlighter strokes with a mask (this project's extension) -----------
+
+@dataclasses.dataclass(frozen=True)
+class StrokeRecipe:
+    """How training simulates an artist's hint strokes, at 256 px (scaled with the image size).
+
+    Count: none for `p_none` of the examples (the model must also work without hints), else
+    Geometric(1 / mean_count) (mean 8, a long tail), capped at `max_count`. Each stroke is a thick
+    polyline of 1-3 segments, `width` and total `length` in px drawn uniformly, starting anywhere
+    in the image, and one flat color: the per-channel median of the ground truth at `samples`
+    points along it (a stroke that crosses a line or a region edge takes the majority's color
+    instead of mixing two regions into mud). Later strokes cover earlier ones.
+    """
+
+    p_none: float = 0.25
+    mean_count: float = 8.0
+    max_count: int = 32
+    width: tuple[float, float] = (6.0, 24.0)
+    length: tuple[float, float] = (10.0, 100.0)
+    max_segments: int = 3
+    samples: int = 33
+
+
+def stroke_count(seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe()) -> tf.Tensor:
+    """How many strokes `simulate_strokes` draws for `seed`: 0 with p_none, else geometric
+    (inverse CDF) with mean `mean_count`, capped at `max_count` (a float scalar)."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+    u0, u1 = (tf.random.stateless_uniform([], seeds[i]) for i in (0, 1))
+    geometric = tf.math.floor(tf.math.log(1.0 - u0) / tf.math.log(1.0 - 1.0 / recipe.mean_count))
+    return tf.where(u1 < recipe.p_none, 0.0, tf.minimum(geometric + 1.0, float(recipe.max_count)))
+
+
+def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
+                     count: int | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Hint strokes over a ground-truth color image (S, S, 3) in [-1, 1], deterministic in the
+    stateless `seed` (2,): (colors (S, S, 3) in [-1, 1], zero where unpainted; mask (S, S, 1)).
+    `count`: exactly this many strokes (at most max_count) instead of the recipe's random count."""
+    size = color.shape[0]
+    scale = size / 256.0
+    n, k = recipe.max_count, recipe.max_segments
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+    u = lambda i, shape, lo=0.0, hi=1.0: tf.random.stateless_uniform(shape, seeds[i], lo, hi)
+    drawn = stroke_count(seed, recipe) if count is None else tf.constant(float(min(count, n)))
+    # polylines: a start point, then k segments of a random heading that turns a little
+    segments = tf.cast(tf.floor(u(2, [n], 1.0, k + 1.0 - 1e-6)), tf.float32)  # 1..k per stroke
+    total = u(3, [n], *recipe.length) * scale
+    width = u(4, [n], *recipe.width) * scale
+    heading = u(5, [n, 1], 0.0, 2 * np.pi) + tf.cumsum(u(6, [n, k], -0.8, 0.8), axis=1)
+    used = tf.cast(tf.range(k)[None] < tf.cast(segments[:, None], tf.int32), tf.float32)  # (n, k)
+    step = (total / segments)[:, None] * used  # (n, k): unused segments have length 0
+    start = u(7, [n, 2], 0.0, float(size))  # (n, 2) as (y, x)
+    moves = tf.stack([tf.sin(heading), tf.cos(heading)], -1) * step[..., None]  # (n, k, 2)
+    points = tf.concat([start[:, None], start[:, None] + tf.cumsum(moves, axis=1)], axis=1)
+    points = tf.clip_by_value(points, 0.0, size - 1.0)  # (n, k + 1, 2): strokes stay inside
+    # rasterize with OpenCV (thick polylines, later strokes over earlier ones): index i + 1 of
+    # the last stroke covering a pixel, 0 where unpainted
+    top = tf.numpy_function(_draw_strokes, [points, segments, width, drawn, size], tf.int32,
+                            stateful=False)
+    top = tf.ensure_shape(top, [size, size])
+    # each stroke's color: per-channel median of the ground truth at points along it
+    along = tf.linspace(0.0, 1.0, recipe.samples)  # (m,)
+    seg_of = tf.minimum(tf.cast(along[None] * segments[:, None], tf.int32), k - 1)  # (n, m)
+    frac = along[None] * segments[:, None] - tf.cast(seg_of, tf.float32)
+    p0 = tf.gather(points[:, :-1], seg_of, batch_dims=1)  # (n, m, 2): segment starts
+    p1 = tf.gather(points[:, 1:], seg_of, batch_dims=1)  # ... and ends
+    at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)
+    samples = tf.gather_nd(color, at)  # (n, m, 3)
+    median = tf.sort(samples, axis=1)[:, recipe.samples // 2]  # (n, 3)
+    palette = tf.concat([tf.zeros([1, 3]), median], 0)  # row 0: unpainted
+    colors = tf.gather(palette, top)  # (S, S, 3)
+    mask = tf.cast(top > 0, tf.float32)[..., None]  # (S, S, 1)
+    return colors * mask, mask
+
+
+def _draw_strokes(points, segments, width, count, size) -> np.ndarray:
+    """(size, size) int32: stroke i + 1 where drawn (numpy side of simulate_strokes)."""
+    canvas = np.zeros((int(size), int(size)), np.int32)
+    for i in range(int(count)):
+        xy = np.rint(points[i, :int(segments[i]) + 1, ::-1]).astype(np.int32)  # (y, x) -> (x, y)
+        cv2.polylines(canvas, [xy], False, i + 1, max(1, int(round(width[i]))), cv2.LINE_8)
+    return canvas
+
+
+def hint_layer(colors: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Model-space hint colors (H, W, 3) and mask (H, W, 1) -> an RGBA uint8 hint layer."""
+    rgb = np.clip(np.rint((np.asarray(colors) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    alpha = (np.asarray(mask) > 0.5).astype(np.uint8) * 255
+    return np.concatenate([rgb * (alpha > 0), alpha], axis=-1)
+
+
+def simulated_hint_layer(color: np.ndarray, strokes: int, seed: int = 0,
+                         recipe: StrokeRecipe = StrokeRecipe()) -> np.ndarray:
+    """An RGBA hint layer of exactly `strokes` strokes simulated from a square uint8 color image
+    (S, S, 3), as training simulates them (fixed seed: the same strokes for every model)."""
+    color = tf.constant(color, tf.float32) / 127.5 - 1.0
+    colors, mask = simulate_strokes(color, tf.constant([seed, strokes], tf.int64), recipe,
+                                    count=strokes)
+    return hint_layer(colors, mask)
+
+
+class HintStrokes(Conditioning):
+    """Experiment C (this project's extension): sketch, hint colors (RGB, 0 where unpainted) and a
+    hint mask (1 where painted); strokes simulated from the ground truth in training, an artist's
+    hint layer at use time. Unpainted means "no hint", not white."""
+
+    name = "C"
+    description = "simulated highlighter strokes: hint colors and a hint mask"
+    channels = ("hint_r", "hint_g", "hint_b", "hint_mask")
+    input_name = "sketch_and_hints"
+    serving_input = "hints"
+    serving_channels = 4
+    pad_value = 0.0  # around the image: no hint
+    takes = "a hint layer"
+    strokes = StrokeRecipe()
+
+    def training_condition(self, example):
+        colors, mask = simulate_strokes(example["color"], example["seed"], self.strokes)
+        return tf.concat([colors, mask], axis=-1)
+
+    def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
+        if cue is not None:
+            raise ColorizeError("an experiment-C model takes a hint layer (strokes on a "
+                                "transparent layer), not a cue")
+        if hints is None:
+            return np.zeros((1, 1, 4), np.uint8)  # nothing painted
+        hints = check_rgba(hints)
+        check_aspect(hints, shape, "hint layer")
+        return hints
+
+    def user_condition(self, image, height, width):
+        """RGBA -> colors x mask and mask at (height, width): opaque pixels (alpha >= 128) are
+        strokes; resized by area so that a stroke's color stays its own (no mixing with white)."""
+        image = tf.cast(image, tf.float32)
+        mask = tf.cast(image[..., 3:] >= 128.0, tf.float32)  # (h, w, 1)
+        colors = (image[..., :3] / 127.5 - 1.0) * mask
+        both = tf.image.resize(tf.concat([colors, mask], -1), [height, width], antialias=True,
+                               method="area")
+        coverage = both[..., 3:]
+        painted = tf.cast(coverage >= 0.5, tf.float32)
+        colors = both[..., :3] / tf.maximum(coverage, 1e-6) * painted
+        return tf.concat([colors, painted], axis=-1)
+
+    def example_hints(self, example, strokes: int = 8, seed: int = 0):
+        """A held-out example's hints: `strokes` strokes simulated from its colors, fixed seed."""
+        return {"hints": simulated_hint_layer(example["color"], strokes, seed, self.strokes)}
+
+    def grid_columns(self, inputs):
+        inputs = np.asarray(inputs)
+        mask = inputs[..., 4:5]
+        shown = inputs[..., 1:4] * mask + (1.0 - mask)  # the strokes on white paper
+        return [("sketch", inputs[..., :1]), ("hints", shown)]
+
+
+EXPERIMENTS["C"] = HintStrokes()

@@ -1,0 +1,165 @@
+"""Experiment C: simulated hint strokes with a mask, and hint layers at use time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize import conditioning, demo, train
+from colorize.conditioning import StrokeRecipe, simulate_strokes, stroke_count
+from colorize.config import preset
+from colorize.data import make_dataset
+from colorize.infer import Colorizer
+
+from test_conditioning import tfrun
+from test_infer import demo_sketch, hue_distance, mean_hue
+
+RED, BLUE = (230, 30, 30), (30, 60, 230)
+
+
+def _color(size: int = 64, index: int = 0) -> np.ndarray:
+    return demo.render(0, index, size).astype(np.float32) / 127.5 - 1.0
+
+
+def test_strokes_are_deterministic_per_seed_and_differ_between_seeds():
+    color = _color()
+    first = simulate_strokes(color, tf.constant([1, 2], tf.int64), count=6)
+    again = simulate_strokes(color, tf.constant([1, 2], tf.int64), count=6)
+    other = simulate_strokes(color, tf.constant([1, 3], tf.int64), count=6)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[1], other[1])
+
+
+@pytest.mark.parametrize("count", [0, 1, 8, 32])
+def test_masks_and_colors_are_consistent_and_stay_inside(count):
+    colors, mask = (np.asarray(t) for t in simulate_strokes(
+        _color(), tf.constant([4, count], tf.int64), count=count))
+    assert colors.shape == (64, 64, 3) and mask.shape == (64, 64, 1)
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    assert (colors[mask[..., 0] == 0] == 0).all()  # mask 0 means color 0
+    assert (mask.sum() > 0) == (count > 0)
+    # every painted color is one of the image's own colors (a median of samples under the stroke)
+    painted = colors[mask[..., 0] == 1]
+    assert (np.abs(painted) <= 1.0).all()
+
+
+def test_stroke_colors_are_the_regions_not_mud():
+    color = np.full((64, 64, 3), -1.0, np.float32)
+    color[:, 32:] = (1.0, -1.0, -1.0)  # black left half, red right half
+    colors, mask = simulate_strokes(color, tf.constant([0, 0], tf.int64), count=32)
+    painted = np.unique(np.asarray(colors)[np.asarray(mask)[..., 0] == 1], axis=0)
+    # each stroke takes one of the two colors, never a mix of them
+    assert {tuple(c) for c in painted.tolist()} <= {(-1.0, -1.0, -1.0), (1.0, -1.0, -1.0)}
+
+
+def test_counts_follow_the_recipe_on_many_seeds():
+    recipe = StrokeRecipe()
+    counts = np.array([float(stroke_count(tf.constant([i, 7], tf.int64), recipe))
+                       for i in range(2000)])
+    assert abs((counts == 0).mean() - recipe.p_none) < 0.04
+    some = counts[counts > 0]
+    assert abs(some.mean() - recipe.mean_count) < 0.8 and some.max() <= recipe.max_count
+    assert (some >= 1).all() and (some == recipe.max_count).any()  # a long, capped tail
+
+
+def test_strokes_scale_with_the_image_size():
+    small = [float(np.asarray(simulate_strokes(_color(64), tf.constant([i, 1], tf.int64),
+                                               count=4)[1]).mean()) for i in range(20)]
+    big = [float(np.asarray(simulate_strokes(_color(256), tf.constant([i, 1], tf.int64),
+                                             count=4)[1]).mean()) for i in range(20)]
+    assert np.mean(small) == pytest.approx(np.mean(big), rel=0.35)  # the same share painted
+
+
+def test_strokes_are_the_same_eagerly_and_in_tf_data():
+    fn = lambda color, seed: simulate_strokes(color, seed)
+    eager, in_data = tfrun(fn, _color(), np.array([9, 9], np.int64))
+    for a, b in zip(eager, in_data):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
+    cfg = preset("C", image_size=32, batch_size=8, jitter=False)
+    first = next(iter(make_dataset(cfg, demo_records, epoch=0)))[0].numpy()
+    again = next(iter(make_dataset(cfg, demo_records, epoch=0)))[0].numpy()
+    other = next(iter(make_dataset(cfg, demo_records, epoch=1)))[0].numpy()
+    assert first.shape == (8, 32, 32, 5)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first[..., 4], other[..., 4])
+    assert ((first[..., 1:4] == 0) | (first[..., 4:] == 1)).all()  # no hint: colors are 0
+
+
+def test_a_hint_layer_becomes_colors_and_mask_at_any_size():
+    cond = conditioning.of("C")
+    layer = np.zeros((128, 64, 4), np.uint8)  # a tall layer, 4x the model's 32 px
+    layer[:64] = (*RED, 255)
+    x = tf.constant(np.full((128, 64, 1), 255, np.uint8))
+    inputs = anysize_input(x, layer, cond)
+    assert inputs.shape == (32, 32, 5)
+    window = inputs[:, 8:24]  # a 32 x 16 window, centered
+    np.testing.assert_allclose(window[:16, :, 1:4], np.broadcast_to(
+        np.array(RED) / 127.5 - 1.0, (16, 16, 3)), atol=1e-5)
+    assert (window[:16, :, 4] == 1).all() and (window[16:, :, 1:] == 0).all()
+    assert (inputs[:, :8, 1:] == 0).all()  # the padding: no hint
+
+
+def anysize_input(sketch, layer, cond):
+    from colorize import anysize
+
+    return anysize.model_input(sketch, tf.constant(layer), 32, cond).numpy()
+
+
+@pytest.fixture(scope="module")
+def c_run(demo_records, tmp_path_factory) -> str:
+    """A tiny experiment-C model trained briefly on demo data (as test_infer's B model)."""
+    cfg = preset("C", data=demo_records, out=str(tmp_path_factory.mktemp("c_run")),
+                 image_size=32, width=8, epochs=1, steps_per_epoch=250, learning_rate=5e-4,
+                 eval_images=0, num_samples=1, precision="float32", test_mode="deterministic")
+    return train.train(cfg, log=lambda *a: None)
+
+
+def _stroke(shape, color, box) -> np.ndarray:
+    layer = np.zeros((*shape, 4), np.uint8)
+    (y0, y1), (x0, x1) = box
+    layer[y0:y1, x0:x1] = (*color, 255)
+    return layer
+
+
+def test_a_c_model_follows_red_and_blue_strokes_where_they_are(c_run):
+    colorizer = Colorizer.from_run(c_run)
+    assert colorizer.experiment == "C" and colorizer.generator.input_shape[-1] == 5
+    red_hue, blue_hue = mean_hue(np.array([RED], np.uint8)), mean_hue(np.array([BLUE], np.uint8))
+    lines = demo_sketch(160, 120, 1)
+    inside = ((40, 120), (30, 90))  # the hinted region
+    region = np.zeros(lines.shape, bool)
+    region[40:120, 30:90] = True
+    paper = (lines == 255) & region
+    red, blue = (colorizer.colorize(lines, hints=_stroke(lines.shape, c, inside))
+                 for c in (RED, BLUE))
+    assert hue_distance(mean_hue(red[paper]), red_hue) < hue_distance(mean_hue(blue[paper]),
+                                                                      red_hue)
+    assert hue_distance(mean_hue(blue[paper]), blue_hue) < hue_distance(mean_hue(red[paper]),
+                                                                        blue_hue)
+    # painting elsewhere changes the region less than painting inside it
+    none = colorizer.colorize(lines).astype(float)
+    outside = colorizer.colorize(lines, hints=_stroke(lines.shape, RED, ((0, 30), (0, 120))))
+    change = lambda out: np.abs(out.astype(float) - none)[region].mean()
+    assert change(outside) < change(red)
+
+
+def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
+    from colorize.errors import ColorizeError
+    from colorize.export import export
+
+    colorizer = Colorizer.from_run(c_run, precision="float32")
+    with pytest.raises(ColorizeError, match="takes a hint layer"):
+        colorizer.colorize(demo_sketch(40, 40), np.full((40, 40, 3), 200, np.uint8))
+    serve = tf.saved_model.load(export(c_run, "savedmodel", str(tmp_path / "c"))).signatures[
+        "serving_default"]
+    specs = serve.structured_input_signature[1]
+    assert specs["hints"].shape.as_list() == [None, None, 4] and specs["hints"].dtype == tf.uint8
+    lines = demo_sketch(50, 70)
+    layer = _stroke(lines.shape, BLUE, ((10, 40), (10, 60)))
+    rgb = serve(sketch=tf.constant(lines[..., None]), hints=tf.constant(layer))["rgb"].numpy()
+    np.testing.assert_array_equal(rgb, colorizer.colorize(lines, hints=layer))
