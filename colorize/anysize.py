@@ -5,12 +5,19 @@ aspect ratio kept (long side = S), the sketch is re-binarized with the training 
 only ever saw binary sketches from an adaptive Gaussian threshold, so gray, anti-aliased or resized
 line art is mapped back onto that distribution), and both are centered on white paper.
 
-Out (`composite`): the content window of the output is cropped (no padding is ever shown), the
-model's own low-resolution lines are painted over with the neighbouring colors, the flat colors are
-upsampled to the input's size, and the input sketch is laid over them at its own resolution with a
-"multiply" blend (color x sketch / 255), the way artists put line art over flat colors. So only the
-colors are resized: the lines are exactly the input's, as sharp and as dark, and black sketch pixels
-stay black.
+Out (`composite`): the content window of the output is cropped (no padding is ever shown) and
+brought to the input's size in one of three ways (`LINES`; docs/inference.md measures them):
+- "model": the generator's own picture, its lines included, upsampled (bicubic). At the model's
+  size this is exactly the generator's output.
+- "guided": two layers from the generator's picture, mixed at the input's resolution by the input
+  sketch: flat colors (the model's lines painted over with the neighbouring paper colors) where the
+  sketch is paper, the model's own line colors (paper painted over with the neighbouring line
+  colors) where it has lines, in proportion to its darkness. Colored lines keep their color, and
+  edges are as sharp as the input sketch instead of blurred by the upsampling.
+- "keep": the artist's lines exactly: flat colors upsampled, and the input sketch laid over them
+  with a "multiply" blend (color x sketch / 255), the way artists put line art over flat colors.
+  Lines are as sharp and as dark as the input's, and black sketch pixels stay black.
+"auto" (the default) is "model" at the model's size and "guided" at any other.
 
 Everything is TensorFlow ops on one image of dynamic height and width, so the Python API and the
 exported SavedModel run the very same graph.
@@ -68,23 +75,25 @@ def adaptive_threshold(gray: tf.Tensor, block_size: int = 7, c: float = 2.0) -> 
     return tf.where(gray > tf.round(mean) - float(np.ceil(c)), 255.0, 0.0)
 
 
-def model_input(sketch: tf.Tensor, cue: tf.Tensor, size: int, block_size: int = 7,
-                c: float = 2.0) -> tf.Tensor:
-    """Sketch (H, W, 1) and cue (h, w, 3) uint8 -> the generator's (size, size, 4) input in [-1, 1].
+def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning,
+                block_size: int = 7, c: float = 2.0) -> tf.Tensor:
+    """Sketch (H, W, 1) and the experiment's condition image (h, w, k) uint8 -> the generator's
+    (size, size, C) input in [-1, 1].
 
-    The cue is stretched onto the sketch's window, so it may have any size (a 1x1 white cue is the
-    experiment-A cue); callers check that its aspect ratio matches.
+    The condition is mapped onto the sketch's window by `conditioning.user_condition`, so it may
+    have any size (a 1x1 white cue is "no cue"); callers check that its aspect ratio matches.
+    Around the window: white paper, and the conditioning's `pad_value`.
     """
     shape = tf.shape(sketch)
     h, w, top, left = fit(shape[0], shape[1], size)
     gray = tf.image.resize(tf.cast(sketch, tf.float32), [h, w], antialias=True)  # (h, w, 1)
     gray = tf.round(tf.clip_by_value(gray, 0.0, 255.0))  # what an 8-bit resize would give
-    lines = adaptive_threshold(gray, block_size, c)
-    cue = tf.image.resize(tf.cast(cue, tf.float32), [h, w], antialias=True)  # (h, w, 3)
-    x = tf.concat([lines, cue], axis=-1) / 127.5 - 1.0  # (h, w, 4)
+    lines = adaptive_threshold(gray, block_size, c) / 127.5 - 1.0  # (h, w, 1)
+    cond = conditioning.user_condition(condition, h, w)  # (h, w, C - 1)
     paddings = [[top, size - h - top], [left, size - w - left], [0, 0]]
-    x = tf.pad(x, paddings, constant_values=1.0)  # white paper and white cue around the image
-    return tf.ensure_shape(x, [size, size, 4])
+    x = tf.concat([tf.pad(lines, paddings, constant_values=1.0),  # white paper around the image
+                   tf.pad(cond, paddings, constant_values=conditioning.pad_value)], axis=-1)
+    return tf.ensure_shape(x, [size, size, conditioning.input_channels])
 
 
 def fill_lines(colors: tf.Tensor, paper: tf.Tensor, sigma: float = FILL_SIGMA) -> tf.Tensor:
@@ -99,14 +108,41 @@ def fill_lines(colors: tf.Tensor, paper: tf.Tensor, sigma: float = FILL_SIGMA) -
     return tf.where((paper > 0.5) | (weight < 1e-6), colors, spread)
 
 
-def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor) -> tf.Tensor:
-    """Model input (S, S, 4), output (S, S, 3) in [-1, 1], sketch (H, W, 1) -> (H, W, 3) uint8."""
+LINES = ("auto", "model", "guided", "keep")
+
+
+def _upsample(image: tf.Tensor, shape) -> tf.Tensor:
+    """(h, w, 3) -> (H, W, 3): bicubic, and exactly `image` when the size does not change."""
+    same = tf.reduce_all(tf.equal(tf.shape(image)[:2], shape))
+    return tf.cond(same, lambda: image, lambda: tf.image.resize(image, shape, method="bicubic",
+                                                                antialias=True))
+
+
+def _to_uint8(unit: tf.Tensor) -> tf.Tensor:
+    return tf.cast(tf.round(tf.clip_by_value(unit * 255.0, 0.0, 255.0)), tf.uint8)
+
+
+def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
+              lines: str = "auto") -> tf.Tensor:
+    """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1) -> (H, W, 3) uint8."""
+    if lines not in LINES:
+        raise ValueError(f"lines must be one of {LINES}, not {lines!r}")
     size = inputs.shape[0]
-    shape = tf.shape(sketch)
+    shape = tf.shape(sketch)[:2]
     h, w, top, left = fit(shape[0], shape[1], size)
     colors = (tf.cast(outputs[top:top + h, left:left + w], tf.float32) + 1.0) / 2.0  # (h, w, 3)
+    colors = tf.clip_by_value(colors, 0.0, 1.0)
     paper = (inputs[top:top + h, left:left + w, :1] + 1.0) / 2.0  # (h, w, 1): 1 paper, 0 line
-    colors = fill_lines(tf.clip_by_value(colors, 0.0, 1.0), paper)
-    colors = tf.image.resize(colors, shape[:2], antialias=True)  # (H, W, 3): only colors resized
-    rgb = colors * tf.cast(sketch, tf.float32)  # multiply blend, in 0..255
-    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 255.0)), tf.uint8)
+    ink = 1.0 - tf.cast(sketch, tf.float32) / 255.0  # (H, W, 1): how dark the input sketch is
+    if lines == "model":
+        return _to_uint8(_upsample(colors, shape))
+    if lines == "keep":
+        flat = tf.image.resize(fill_lines(colors, paper), shape, antialias=True)  # (H, W, 3)
+        return _to_uint8(flat * (1.0 - ink))  # multiply blend
+    flat = _upsample(fill_lines(colors, paper), shape)  # the model's colors without its lines
+    line_colors = _upsample(fill_lines(colors, 1.0 - paper), shape)  # ... and of its lines
+    guided = _to_uint8(flat * (1.0 - ink) + line_colors * ink)
+    if lines == "guided":
+        return guided
+    at_model_size = tf.logical_and(tf.equal(h, shape[0]), tf.equal(w, shape[1]))
+    return tf.cond(at_model_size, lambda: _to_uint8(colors), lambda: guided)

@@ -4,6 +4,12 @@ Images are compared in [0, 1]; PSNR and SSIM are tf.image's with data range (max
 over images (PSNR of an exact match capped at 100 dB). The baselines are scored on the same images:
 the stored cue itself as the output (what the blur alone gets right) and a flat white output.
 `--compare RUN_A RUN_B` scores two runs on the same images and puts them side by side.
+
+`--user-path` also scores what `colorize predict` hands the user: `Colorizer.colorize` on the
+sketch and what the experiment takes (B: the cue), at the image's own size, once per `--lines`
+way, beside the raw generator. `--images DIR` does it on a folder of colored images of any size:
+each is sketchified with the training recipe at its own size, its cue made from itself, and the
+output compared with it ("lines model" is then the generator's picture upsampled, bicubic).
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ import json
 import os
 
 from colorize import fileio
-from colorize.config import EXPERIMENTS, TEST_MODES
+from colorize.config import EXPERIMENTS, PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
+from colorize.runfolder import RunFolder
 
+LINES = ("auto", "model", "guided", "keep")  # colorize.anysize.LINES
 DATA_RANGE = "images scaled to [0, 1]; PSNR and SSIM by tf.image with data range 1.0"
 BASELINES = {"cue": "cue as output", "white": "flat white"}
+SKETCHES = ("recipe", "colored")  # the user path's line art: the recipe's black lines, or colored
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,17 +34,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     runs.add_argument("--run", metavar="RUN_DIR", help="the run to score (its newest checkpoint)")
     runs.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                       help="score two runs on the same images, side by side")
+    runs.add_argument("--hint-sweep", nargs="+", metavar="RUN_DIR",
+                      help="score runs (A, B, C) against 0-32 strokes simulated from each held-"
+                           "out image, through Colorizer.colorize; writes a table and a plot")
     parser.add_argument("--data", metavar="RECORDS_DIR",
                         help="records folder from `colorize build`, of the run's image size "
                              "(default: the (first) run's training data)")
     parser.add_argument("--split", default="test", help="records split (default: test)")
-    parser.add_argument("--experiment", choices=sorted(EXPERIMENTS), default=None,
-                        help="the cue fed to the model: A all white, B the stored cue "
-                             "(default: the run's)")
+    parser.add_argument("--experiment", choices=EXPERIMENTS, default=None,
+                        help="the conditioning fed to the model (A all white, B the stored cue, "
+                             "...; one with the model's input channels; default: the run's)")
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
                         help="default: the run's")
     parser.add_argument("--max-images", type=int, default=0, metavar="N",
                         help="score at most N images (0: all)")
+    parser.add_argument("--user-path", action="store_true",
+                        help="also score Colorizer.colorize (what `colorize predict` gives) at the "
+                             "images' own size, per --lines")
+    parser.add_argument("--images", metavar="DIR", default=None,
+                        help="score the user path on colored images of any size instead of "
+                             "records (sketch and cue made from each image)")
+    parser.add_argument("--lines", nargs="+", choices=LINES, default=list(LINES[1:]),
+                        help="the Colorizer's ways to the image's size to score (default: model "
+                             "guided keep)")
+    parser.add_argument("--sketches", choices=SKETCHES, default="recipe",
+                        help="the user path's line art: the recipe's black sketch, or colored "
+                             "line art (the image's own colors on the sketch's lines, white "
+                             "paper) (default: recipe)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="the user path's precision, as `colorize predict` (default: auto)")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="where to write the results (default: RUN_DIR/evaluation-SPLIT-"
                              "EXPERIMENT.json in each run folder)")
@@ -53,7 +80,7 @@ def evaluate_run(run_dir: str, records_dir: str | None = None, split: str = "tes
     from colorize import data
     from colorize.infer import load_run
     from colorize.metrics import MeanMetrics, to_unit
-    from colorize.train import Predictor
+    from colorize.predictor import Predictor
 
     generator, cfg = load_run(run_dir)
     records_dir = records_dir or cfg.data
@@ -61,29 +88,101 @@ def evaluate_run(run_dir: str, records_dir: str | None = None, split: str = "tes
         raise ColorizeError(f"{run_dir}: its config names no records folder; pass --data")
     experiment = experiment or cfg.experiment
     test_mode = test_mode or cfg.test_mode
-    use_cue = EXPERIMENTS[experiment]["use_cue"]
-    # Read the stored cue whatever the experiment, for the cue baseline; A's model gets white.
-    dataset = data.make_dataset(cfg.replace(use_cue=True), records_dir, split, training=False)
+    cfg = cfg.replace(experiment=experiment)
+    if cfg.conditioning.input_channels != generator.input_shape[-1]:
+        raise ColorizeError(f"{run_dir}: its generator takes {generator.input_shape[-1]} input "
+                            f"channels, experiment {experiment} gives {cfg.conditioning.input_channels}")
+    # The stored cue comes along whatever the experiment, for the cue baseline.
+    dataset = data.make_dataset(cfg, records_dir, split, training=False, keep_cue=True)
     predictor = Predictor(generator, test_mode)
-    meters = {name: MeanMetrics() for name in ("model", *BASELINES)}
-    for inputs, target in dataset:  # (B, S, S, 4), (B, S, S, 3)
+    baselines = {"cue": lambda cue, target: to_unit(cue),
+                 "white": lambda cue, target: tf.ones_like(target)}
+    names = [name for name in cfg.conditioning.baselines if name in BASELINES]
+    meters = {name: MeanMetrics() for name in ("model", *names)}
+    for inputs, target, cue in dataset:  # (B, S, S, C), (B, S, S, 3), (B, S, S, 3)
         done = meters["model"].count
         if max_images and done >= max_images:
             break
         keep = max_images - done if max_images else None
-        inputs, target = inputs[:keep], to_unit(target[:keep])
-        cue = inputs[..., 1:]
-        if not use_cue:
-            inputs = tf.concat([inputs[..., :1], tf.ones_like(cue)], axis=-1)
+        inputs, target, cue = inputs[:keep], to_unit(target[:keep]), cue[:keep]
         meters["model"].update(to_unit(predictor(inputs)), target)
-        meters["cue"].update(to_unit(cue), target)
-        meters["white"].update(tf.ones_like(target), target)
+        for name in names:
+            meters[name].update(baselines[name](cue, target), target)
     results = {name: meter.result() for name, meter in meters.items()}
     images = results["model"].pop("images")
-    for name in BASELINES:
+    for name in names:
         results[name].pop("images")
     return {"run": run_dir, "data": records_dir, "split": split, "experiment": experiment,
             "test_mode": test_mode, "images": images, "range": DATA_RANGE, "metrics": results}
+
+
+def colored_lines(sketch, color):
+    """Colored line art: the color image (H, W, 3) on the sketch's (H, W) lines, white paper."""
+    import numpy as np
+
+    return np.where(sketch[..., None] < 128, color, np.uint8(255))
+
+
+def user_examples(records_dir: str | None, split: str, images_dir: str | None, colorizer,
+                  max_images: int, sketches: str = "recipe"):
+    """(name, {"sketch", "cue", "color"} uint8) pairs: a records split as stored, or colored images
+    of any size with their sketch and cue made as the records' were, at the image's own size.
+    `sketches="colored"` gives colored line art instead of the black sketch."""
+    for name, ex in _user_examples(records_dir, split, images_dir, colorizer, max_images):
+        if sketches == "colored":
+            ex["sketch"] = colored_lines(ex["sketch"], ex["color"])
+        yield name, ex
+
+
+def _user_examples(records_dir, split, images_dir, colorizer, max_images):
+    from colorize.records import read_records
+
+    if images_dir:
+        from colorize.infer import read_image
+        from colorize.predict_cli import list_images
+
+        paths = list_images(images_dir)
+        if not paths:
+            raise ColorizeError(f"{images_dir}: no images in it")
+        for path in paths[:max_images or None]:
+            rgb = read_image(path)
+            yield path, {"sketch": colorizer.sketchify(rgb), "color": rgb,
+                         "cue": colorizer.cue_from_reference(rgb)}
+        return
+    for i, ex in enumerate(read_records(records_dir, split)):
+        if max_images and i >= max_images:
+            return
+        yield ex["source"], {"sketch": ex["sketch"][..., 0], "cue": ex["cue"], "color": ex["color"]}
+
+
+def evaluate_user_path(run_dir: str, records_dir: str | None = None, split: str = "test", *,
+                       images_dir: str | None = None, test_mode: str | None = None,
+                       lines=LINES[1:], precision: str = "auto", max_images: int = 0,
+                       sketches: str = "recipe") -> dict:
+    """Mean metrics of `Colorizer.colorize` per way to the image's size, each output scored
+    against the color image at the image's own size."""
+    import numpy as np
+
+    from colorize.infer import Colorizer
+    from colorize.metrics import MeanMetrics
+
+    colorizer = Colorizer.from_run(run_dir, test_mode=test_mode, precision=precision)
+    meters = {way: MeanMetrics() for way in lines}
+    sizes = set()
+    for _, ex in user_examples(records_dir, split, images_dir, colorizer, max_images, sketches):
+        target = ex["color"][None].astype(np.float32) / 255.0
+        sizes.add(ex["color"].shape[:2])
+        for way in lines:
+            rgb = colorizer.colorize(ex["sketch"], lines=way,
+                                     **colorizer.conditioning.example_hints(ex))
+            meters[way].update(rgb[None].astype(np.float32) / 255.0, target)
+    results = {f"user path, lines {way}": meter.result() for way, meter in meters.items()}
+    images = next(iter(results.values())).pop("images")
+    for r in results.values():
+        r.pop("images", None)
+    return {"images": images, "source": images_dir or f"{records_dir} ({split} split)",
+            "sketches": sketches, "precision": precision, "test_mode": colorizer.test_mode,
+            "sizes": sorted(f"{w}x{h}" for h, w in sizes)[:8], "metrics": results}
 
 
 def format_table(rows: list[tuple[str, dict]]) -> str:
@@ -98,8 +197,13 @@ def format_table(rows: list[tuple[str, dict]]) -> str:
 def report(results: list[dict]) -> str:
     """The metric table of one or more runs scored on the same images, with the baselines."""
     first = results[0]
-    rows = [(r["run"], r["metrics"]["model"]) for r in results]
-    rows += [(f"baseline: {label}", first["metrics"][name]) for name, label in BASELINES.items()]
+    rows = []
+    for r in results:
+        rows.append((r["run"] if "user_path" not in r else f"{r['run']}: raw generator",
+                     r["metrics"]["model"]))
+        rows += list(r.get("user_path", {}).get("metrics", {}).items())
+    rows += [(f"baseline: {label}", first["metrics"][name]) for name, label in BASELINES.items()
+             if name in first["metrics"]]
     runs = "\n".join(f"  {r['run']}: experiment {r['experiment']}, {r['test_mode']} test mode"
                      for r in results)
     return (f"{format_table(rows)}\n{first['images']} images of {first['data']} "
@@ -110,24 +214,71 @@ def write_json(path: str, value: dict) -> None:
     fileio.write_text(path, json.dumps(value, indent=2) + "\n")
 
 
+def run_hint_sweep(args: argparse.Namespace) -> int:
+    """`--hint-sweep`: every run on the same held-out images and strokes; table, JSON and plot."""
+    from colorize import hint_sweep
+    from colorize.infer import Colorizer
+
+    colorizers = {}
+    for run_dir in args.hint_sweep:
+        c = Colorizer.from_run(run_dir, test_mode=args.test_mode, precision=args.precision)
+        colorizers[f"{c.experiment} {os.path.basename(os.path.normpath(run_dir))}"] = c
+    first = next(iter(colorizers.values()))
+    records_dir = args.data or RunFolder(args.hint_sweep[0]).config().data
+    examples = user_examples(records_dir, args.split, args.images, first, args.max_images)
+    result = {"runs": args.hint_sweep, "source": args.images or f"{records_dir} ({args.split} split)",
+              "precision": args.precision, "test_mode": first.test_mode,
+              **hint_sweep.hint_sweep(colorizers, examples)}
+    for metric in ("psnr", "ssim", "l1", "adherence"):
+        print(hint_sweep.format_sweep(result, metric) + "\n")
+    print(f"{result['images']} images of {result['source']}; {DATA_RANGE}; adherence: mean |output "
+          "- stroke color| on the painted pixels.")
+    path = args.json or RunFolder(args.hint_sweep[0]).evaluation(args.split, "hint-sweep")
+    plot = os.path.splitext(path)[0] + ".png"
+    write_json(path, result)
+    hint_sweep.plot_sweep(result, plot)
+    print(f"wrote {path} and {plot}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_images < 0:
         raise ColorizeError(f"--max-images must be at least 0, got {args.max_images}")
+    if args.hint_sweep:
+        return run_hint_sweep(args)
     runs = args.compare or [args.run]
     if args.json and os.path.isdir(args.json):
         raise ColorizeError(f"{args.json}: is a folder, expected a JSON file path")
+    if args.images:
+        if args.compare:
+            raise ColorizeError("--images scores one --run")
+        result = {"run": args.run, **evaluate_user_path(
+            args.run, images_dir=args.images, test_mode=args.test_mode, lines=args.lines,
+            precision=args.precision, max_images=args.max_images, sketches=args.sketches)}
+        print(format_table(list(result["metrics"].items())))
+        print(f"{result['images']} images of {args.images} at their own sizes, {args.sketches} "
+              f"sketches; {DATA_RANGE}.")
+        path = args.json or RunFolder(args.run).evaluation(
+            "images", "user-path" if args.sketches == "recipe" else f"user-path-{args.sketches}")
+        write_json(path, result)
+        print(f"wrote {path}")
+        return 0
     results, records_dir = [], args.data
     for run_dir in runs:  # the second run of --compare is scored on the first one's records
         results.append(evaluate_run(run_dir, records_dir, args.split, experiment=args.experiment,
                                     test_mode=args.test_mode, max_images=args.max_images))
         records_dir = results[-1]["data"]
+        if args.user_path:
+            user = evaluate_user_path(run_dir, records_dir, args.split, test_mode=args.test_mode,
+                                      lines=args.lines, precision=args.precision,
+                                      max_images=args.max_images, sketches=args.sketches)
+            results[-1]["user_path"] = user
     print(report(results))
     if args.json:
         write_json(args.json, results[0] if len(results) == 1 else {"runs": results})
         written = [args.json]
     else:
-        written = [os.path.join(r["run"], f"evaluation-{r['split']}-{r['experiment']}.json")
-                   for r in results]
+        written = [RunFolder(r["run"]).evaluation(r["split"], r["experiment"]) for r in results]
         for path, result in zip(written, results):
             write_json(path, result)
     print("wrote " + ", ".join(written))

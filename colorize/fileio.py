@@ -9,10 +9,15 @@ import numpy as np
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a UTF-8 text file under a temporary name, then rename it into place."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write a file under a temporary name, then rename it into place."""
     tmp = f"{os.fspath(path)}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -127,12 +127,13 @@ def held_out(records_dir: str, split: str = "test", count: int = 6) -> list[dict
 def results_gallery(colorizers: dict, examples: Sequence[dict]) -> Figure:
     """Rows of sketch | cue | one output per named Colorizer | ground truth.
 
-    Each model gets the cue it was trained with: the stored cue (experiment B) or white (A).
+    Each model gets what its experiment takes from the example, as in training (B: the stored
+    cue; A: nothing, a white cue).
     """
     rows = []
     for ex in examples:
         lines = ex["sketch"][..., 0]
-        outputs = [c.colorize(lines, ex["cue"] if c.use_cue is not False else None)
+        outputs = [c.colorize(lines, **c.conditioning.example_hints(ex))
                    for c in colorizers.values()]
         rows.append([lines, ex["cue"], *outputs, ex["color"]])
     return image_grid(rows, ["sketch", "cue", *colorizers, "ground truth"])

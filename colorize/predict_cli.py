@@ -10,10 +10,11 @@ import argparse
 import os
 
 import numpy as np
-from PIL import Image, ImageOps
 
-from colorize import fileio, sketch
+from colorize import fileio
 from colorize.recipe import IMAGE_EXTENSIONS
+
+LINES = ("auto", "model", "guided", "keep")  # colorize.anysize.LINES, without importing TensorFlow
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 
@@ -40,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="deterministic mode's arithmetic (auto: bfloat16 on CPUs that have it, "
                              "float16 on tensor-core GPUs, else float32; default: auto)")
+    parser.add_argument("--lines", choices=LINES, default="auto",
+                        help="how the output gets the sketch's size and lines: model (the "
+                             "generator's picture, upsampled), guided (its colors and line colors "
+                             "mixed by the sketch at full resolution), keep (the sketch's own "
+                             "lines exactly, multiplied over flat colors), auto (model at the "
+                             "model's size, else guided; default). See docs/inference.md")
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
                         help="default: the run's (deterministic for --model)")
     parser.add_argument("--out", required=True, metavar="OUT",
@@ -55,36 +62,6 @@ def list_images(folder: str) -> list[str]:
 
 def stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
-
-
-def _require_file(path: str) -> None:
-    if not os.path.isfile(path):
-        raise ColorizeError(f"{path}: no such file")
-
-
-def read_rgb(path: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of an image file; a ColorizeError naming the file if it is not one."""
-    _require_file(path)
-    try:
-        return sketch.load_image(path)
-    except sketch.ImageError as err:
-        raise ColorizeError(f"{path}: not a readable image ({err})") from None
-
-
-def read_hints(path: str) -> np.ndarray:
-    """(H, W, 4) uint8 RGBA of a hint layer, which must have transparent pixels."""
-    _require_file(path)
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
-            rgba = np.asarray(im.convert("RGBA"))
-    except Exception as err:  # Pillow's decoders raise many types
-        raise ColorizeError(f"{path}: not a readable image ({type(err).__name__}: {err})") from None
-    if not has_alpha or rgba[..., 3].min() == 255:
-        raise ColorizeError(f"{path}: not a hint layer (it has no transparent pixels; draw the "
-                            "strokes on a transparent layer and save it as PNG)")
-    return rgba
 
 
 def check_extension(path: str) -> None:
@@ -124,7 +101,24 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
     else:
         raise ColorizeError(f"{args.sketch}: no such file or folder")
     cue_arg = next((getattr(args, k) for k in CUE_OPTIONS if getattr(args, k)), None)
-    return [(s, _cue_for(s, cue_arg), o) for s, o in zip(sketches, outputs)]
+    jobs = [(s, _cue_for(s, cue_arg), o) for s, o in zip(sketches, outputs)]
+    _refuse_overwriting_inputs(args, jobs)
+    return jobs
+
+
+def _refuse_overwriting_inputs(args: argparse.Namespace, jobs: list) -> None:
+    """An output may never be one of the inputs, nor go into a folder of inputs (the artist's
+    line art, cues and hint layers are never overwritten)."""
+    inputs = {os.path.realpath(p) for job in jobs for p in job[:2] if p}
+    folders = {os.path.realpath(p) for p in (args.sketch, *(getattr(args, k) for k in CUE_OPTIONS))
+               if p and os.path.isdir(p)}
+    for _, _, out in jobs:
+        real = os.path.realpath(out)
+        if real in inputs:
+            raise ColorizeError(f"{out}: is one of the inputs; choose another --out")
+        if os.path.dirname(real) in folders:
+            raise ColorizeError(f"{out}: would be written into the input folder "
+                                f"{os.path.dirname(out) or '.'}; choose another --out")
 
 
 def _cue_for(sketch_path: str, cue_arg: str | None) -> str | None:
@@ -139,30 +133,28 @@ def _cue_for(sketch_path: str, cue_arg: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from colorize.infer import Colorizer  # TensorFlow is imported only once the inputs are sane
+    # TensorFlow is imported only once the inputs are sane
+    from colorize.infer import Colorizer, read_hints, read_image
 
     jobs = plan(args)
     if args.run:
         colorizer = Colorizer.from_run(args.run, test_mode=args.test_mode,
-                                       precision=args.precision)
+                                       precision=args.precision, lines=args.lines)
     else:
         colorizer = Colorizer.from_model(args.model, test_mode=args.test_mode or "deterministic",
-                                         precision=args.precision)
-    if colorizer.use_cue is False and any(cue for _, cue, _ in jobs):
-        raise ColorizeError(f"{args.run}: an experiment-A run, trained without cues; drop the cue "
-                            "option or use an experiment-B run")
+                                         precision=args.precision, lines=args.lines)
     for sketch_path, cue_path, out_path in jobs:
-        image = read_rgb(sketch_path)
+        image = read_image(sketch_path)
         lines = colorizer.sketchify(image) if args.from_color else image
-        cue = None
+        cue = hints = None
         if cue_path and args.hints:
-            cue = colorizer.cue_from_hints(read_hints(cue_path))
+            hints = read_hints(cue_path)
         elif cue_path and args.cue_from:
-            cue = colorizer.cue_from_reference(read_rgb(cue_path))
+            cue = colorizer.cue_from_reference(read_image(cue_path))
         elif cue_path:
-            cue = read_rgb(cue_path)
+            cue = read_image(cue_path)
         try:
-            rgb = colorizer.colorize(lines, cue)
+            rgb = colorizer.colorize(lines, cue, hints=hints)
         except ColorizeError as err:
             raise ColorizeError(f"{cue_path or sketch_path}: {err}") from None
         os.makedirs(os.path.dirname(out_path) or ".", exist_ok=True)

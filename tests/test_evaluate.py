@@ -9,10 +9,11 @@ import shutil
 import numpy as np
 import pytest
 
-from colorize import data, train
+from colorize import data
 from colorize.cli import main
 from colorize.evaluate import evaluate_run
 from colorize.infer import load_run
+from colorize.predictor import Predictor, evaluate
 from colorize.records import read_records
 
 
@@ -55,7 +56,7 @@ def test_baselines_equal_a_numpy_computation(run_b, demo_records):
 def test_model_scores_equal_the_trainers_held_out_evaluation(run_b, demo_records):
     result = evaluate_run(run_b, demo_records, test_mode="deterministic")
     generator, cfg = load_run(run_b)
-    expected = train.evaluate(train.Predictor(generator, "deterministic"),
+    expected = evaluate(Predictor(generator, "deterministic"),
                               data.make_dataset(cfg, demo_records, "test", training=False), 10**6)
     for name in ("l1", "psnr", "ssim"):
         assert result["metrics"]["model"][name] == pytest.approx(expected[name], rel=1e-5)

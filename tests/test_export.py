@@ -54,7 +54,7 @@ OUT_NAME = {"keras": "model.keras", "savedmodel": "model", "tflite": "model.tfli
 
 @pytest.fixture(scope="module")
 def colorizer(run_b) -> Colorizer:
-    return Colorizer.from_run(run_b, test_mode="deterministic")
+    return Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")
 
 
 def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
@@ -113,12 +113,48 @@ def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(exporte
 
 def test_export_replaces_an_existing_path_only_when_asked(run_b, tmp_path, capsys):
     out = tmp_path / "model.keras"
-    out.write_text("old")
+    assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out)]) == 0
+    before = out.stat().st_mtime_ns
     assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out)]) == 2
-    assert "exists (pass --overwrite" in capsys.readouterr().err and out.read_text() == "old"
+    assert "exists (pass --overwrite" in capsys.readouterr().err
+    assert out.stat().st_mtime_ns == before
     assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out),
                  "--overwrite"]) == 0
     assert Colorizer.from_model(str(out)).image_size == 32
+    assert sorted(os.listdir(tmp_path)) == ["model.keras"]
+
+
+def _fake_run(tmp_path, run_b):
+    run = shutil.copytree(run_b, tmp_path / "run")
+    return run, sorted(p.name for p in run.rglob("*"))
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "keras"])
+def test_overwrite_never_replaces_a_run_folder_or_other_files(run_b, tmp_path, capsys, fmt):
+    run, listing = _fake_run(tmp_path, run_b)
+    other = tmp_path / "models"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    (tmp_path / "old.keras").write_text("not a model")
+    targets = {"savedmodel": [run, other], "keras": [tmp_path / "old.keras"]}[fmt]
+    for out in targets:
+        code = main(["export", "--run", str(run), "--format", fmt, "--out", str(out),
+                     "--overwrite"])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.startswith("colorize export: error: ") and "\n" not in err
+    assert sorted(p.name for p in run.rglob("*")) == listing  # the run is untouched
+    assert (other / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "old.keras").read_text() == "not a model"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]
+
+
+def test_overwrite_replaces_a_previous_savedmodel_export(run_b, tmp_path):
+    out = tmp_path / "serving"
+    for _ in range(2):
+        assert main(["export", "--run", run_b, "--format", "savedmodel", "--out", str(out),
+                     "--overwrite"]) == 0
+    assert "saved_model.pb" in os.listdir(out)
+    assert sorted(os.listdir(tmp_path)) == ["serving"]
 
 
 @pytest.mark.parametrize("case", ["wrong suffix", "no checkpoints"])

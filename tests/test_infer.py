@@ -16,7 +16,8 @@ from colorize import anysize, demo, sketch, train
 from colorize.cli import main
 from colorize.config import preset
 from colorize.errors import ColorizeError
-from colorize.infer import Colorizer, Recipe, hints_to_cue
+from colorize.infer import Colorizer, hints_to_cue
+from colorize.recipe import Recipe
 
 SIZES = [(257, 300), (1944, 1276), (100, 1000), (64, 64)]
 RED, BLUE = (230, 30, 30), (30, 60, 230)
@@ -113,7 +114,7 @@ def test_lines_keep_the_inputs_resolution():
     lines[1000, :] = 128  # a gray, anti-aliased line
     lines[:, 600] = 0  # a 1-px black one: 0.02 px at the model's size
     cue = np.full((1944, 1276, 3), (90, 160, 220), np.uint8)
-    out = Colorizer(copy_cue()).colorize(lines, cue).astype(int)
+    out = Colorizer(copy_cue(), lines="keep").colorize(lines, cue).astype(int)
     assert (out[:, 600] == 0).all()
     np.testing.assert_allclose(out[1000, 700], np.rint(np.array([90, 160, 220]) * 128 / 255),
                                atol=1)
@@ -126,15 +127,51 @@ def test_lines_keep_the_inputs_resolution():
 @pytest.mark.parametrize("height,width", SIZES)
 def test_any_size_gives_the_sketch_size_and_dark_lines(colorizer, height, width):
     lines = demo_sketch(height, width)
-    out = colorizer.colorize(lines)
-    assert out.shape == (height, width, 3) and out.dtype == np.uint8
-    assert (out[lines == 0] == 0).all()
-    assert out[lines == 255].mean() > 64  # paper is colored, not dark
+    for way in anysize.LINES:
+        out = colorizer.colorize(lines, lines=way)
+        assert out.shape == (height, width, 3) and out.dtype == np.uint8
+        assert out[lines == 255].mean() > 64  # paper is colored, not dark
+        if way == "keep":  # the artist's lines exactly
+            assert (out[lines == 0] == 0).all()
+
+
+def test_at_the_models_size_the_user_gets_the_generators_picture(cue_run):
+    colorizer = Colorizer.from_run(cue_run, precision="float32")
+    lines = demo_sketch(32, 32)
+    cue = np.full((32, 32, 3), (200, 90, 60), np.uint8)
+    inputs = colorizer._model_input(lines[..., None], cue)
+    raw = colorizer.generator(inputs[None], training=False).numpy()[0]
+    expected = np.clip(np.rint((raw + 1.0) * 127.5), 0, 255)
+    for way in ("auto", "model", "guided"):
+        np.testing.assert_allclose(colorizer.colorize(lines, cue, lines=way), expected, atol=1)
+    # a non-square sketch at the model's size: its window of the generator's picture
+    wide = demo_sketch(16, 32)
+    out = colorizer.colorize(wide, lines="auto")
+    inputs = colorizer._model_input(wide[..., None], colorizer.conditioning.user_input(
+        wide.shape, cue_sigma=colorizer.cue_sigma))
+    raw = colorizer.generator(inputs[None], training=False).numpy()[0, 8:24]
+    np.testing.assert_allclose(out, np.clip(np.rint((raw + 1.0) * 127.5), 0, 255), atol=1)
+
+
+def test_guided_lines_follow_the_input_sketch_at_full_resolution():
+    lines = np.full((256, 256), 255, np.uint8)
+    lines[:, 100:102] = 0  # a 2-px line: a quarter of a pixel at the model's 32 px
+    cue = np.full((256, 256, 3), (90, 160, 220), np.uint8)
+    out = Colorizer(copy_cue(), lines="guided").colorize(lines, cue).astype(int)
+    # paper next to the line keeps the flat color, at full resolution: no blurred halo
+    np.testing.assert_array_equal(out[:, 90], np.broadcast_to([90, 160, 220], (256, 3)))
+    np.testing.assert_array_equal(out[:, 112], np.broadcast_to([90, 160, 220], (256, 3)))
+
+
+def test_predict_and_anysize_offer_the_same_ways():
+    from colorize import evaluate, predict_cli
+
+    assert predict_cli.LINES == anysize.LINES == evaluate.LINES
 
 
 def test_outputs_never_are_lighter_than_gray_line_art(colorizer):
     gray = cv2.GaussianBlur(demo_sketch(300, 200), (3, 3), 0)  # anti-aliased line art
-    out = colorizer.colorize(gray)
+    out = colorizer.colorize(gray, lines="keep")
     assert (out <= gray[..., None]).all()
 
 
@@ -150,7 +187,7 @@ def test_deterministic_mode_repeats_and_pix2pix_mode_leaves_the_model_unchanged(
 
 
 def test_run_config_and_records_manifest_set_mode_and_recipe(cue_run, colorizer):
-    assert colorizer.test_mode == "deterministic" and colorizer.use_cue is True
+    assert colorizer.test_mode == "deterministic" and colorizer.experiment == "B"
     assert colorizer.recipe == Recipe(block_size=7, threshold_c=2.0, cue_sigma=20 * 32 / 256)
     assert colorizer.cue_sigma(64, 32) == pytest.approx(2 * colorizer.recipe.cue_sigma)
 
@@ -208,7 +245,7 @@ def test_predict_writes_the_colorized_sketch_at_its_size(cue_run, tmp_path):
     hints = write_png(tmp_path / "hints.png", hint(lines.shape, RED))
     out = tmp_path / "out" / "colored.png"
     assert main(["predict", "--run", cue_run, "--sketch", src, "--hints", hints, "--out", str(out),
-                 "--test-mode", "deterministic"]) == 0
+                 "--test-mode", "deterministic", "--lines", "keep"]) == 0
     rgb = sketch.load_image(str(out))
     assert rgb.shape == (90, 150, 3)
     assert (rgb[lines == 0] == 0).all()
@@ -297,7 +334,7 @@ def test_real_illustrations_are_colorized_at_their_own_sizes(cue_run, real_data,
         os.symlink(real_data / "fullbody" / name, src / name)
     out = tmp_path / "out"
     assert main(["predict", "--run", cue_run, "--sketch", str(src), "--from-color",
-                 "--cue-from", str(src), "--out", str(out)]) == 0
+                 "--cue-from", str(src), "--out", str(out), "--lines", "keep"]) == 0
     colorizer = Colorizer.from_run(cue_run)
     for name in names:
         color = sketch.load_image(str(src / name))
@@ -305,3 +342,20 @@ def test_real_illustrations_are_colorized_at_their_own_sizes(cue_run, real_data,
         assert rgb.shape == color.shape
         lines = colorizer.sketchify(color)
         assert (rgb[lines == 0] == 0).all()
+
+
+@pytest.mark.parametrize("layout", ["same file", "same folder", "output is the cue"])
+def test_predict_never_overwrites_its_inputs(cue_run, tmp_path, capsys, layout):
+    folder = tmp_path / "art"
+    folder.mkdir()
+    src = write_png(folder / "a.png", demo_sketch(40, 40))
+    cue = write_png(tmp_path / "cue.png", np.full((40, 40, 3), 200, np.uint8))
+    args = {"same file": ["--sketch", src, "--out", src],
+            "same folder": ["--sketch", str(folder), "--out", str(folder)],
+            "output is the cue": ["--sketch", src, "--cue", cue, "--out", cue]}[layout]
+    before = {p: open(p, "rb").read() for p in (src, cue)}
+    assert main(["predict", "--run", cue_run, *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize predict: error: ") and "\n" not in err
+    assert {p: open(p, "rb").read() for p in (src, cue)} == before
+    assert os.listdir(folder) == ["a.png"]

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from colorize import build, sketch
-from colorize.config import KERNELS
+from colorize.config import EXPERIMENTS, KERNELS
 
 COLUMNS = ("benchmark", "name", "precision", "kernels", "batch", "image_size", "workers", "images",
            "ms", "images_per_s", "per_worker", "vs_recipe", "vs_float32", "vs_keras_float32",
@@ -145,7 +145,7 @@ def _train_child(args: argparse.Namespace) -> dict:
     from colorize.config import TrainConfig
     from colorize.train import Pix2Pix
 
-    precision = runtime.set_precision(args.precision)
+    precision = runtime.resolve_precision(args.precision)
     cfg = TrainConfig(image_size=args.image_size, batch_size=args.batch_size, precision=precision,
                       jit=args.jit, kernels=args.kernel_set)
     model = Pix2Pix(cfg)
@@ -358,14 +358,18 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict]:
 
     with tempfile.TemporaryDirectory() as tmp:
         records = _records_folder(args, tmp)
-        cfg = preset("B", image_size=args.image_size, batch_size=args.batch_size)
-        dataset = make_dataset(cfg, records, "train", training=True, repeat=True)
-        iterator = iter(dataset)
-        consume = lambda: [next(iterator) for _ in range(args.batches)]
-        timing = timed(consume, args.repeat)
-    return [measurement("pipeline", "decode+jitter+batch", images=args.batches * args.batch_size,
-                        timing=timing, workers=len(os.sched_getaffinity(0)),
-                        batch=args.batch_size, image_size=args.image_size)]
+        rows = []
+        for experiment in args.experiments:
+            cfg = preset(experiment, image_size=args.image_size, batch_size=args.batch_size)
+            iterator = iter(make_dataset(cfg, records, "train", training=True, repeat=True))
+            consume = lambda: [next(iterator) for _ in range(args.batches)]
+            timing = timed(consume, args.repeat)
+            rows.append(measurement(
+                "pipeline", f"decode+jitter+{cfg.conditioning.name}+batch",
+                images=args.batches * args.batch_size, timing=timing,
+                workers=len(os.sched_getaffinity(0)), batch=args.batch_size,
+                image_size=args.image_size))
+    return rows
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser):
@@ -374,6 +378,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--batches", type=int, default=250, help="batches per timed run")
+    parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS), choices=EXPERIMENTS,
+                        help="whose generator inputs to make (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
 
 

@@ -1,0 +1,137 @@
+"""The hint sweep of `colorize evaluate --hint-sweep`: how well runs follow an artist's strokes.
+
+For 0, 1, 2, 4, ... strokes simulated from each held-out image's ground truth (the training recipe
+of experiment C, `conditioning.simulated_hint_layer`, with a seed fixed per image so that every model
+gets the same strokes), each run colorizes the sketch through `Colorizer.colorize`, the picture the
+user receives:
+- a C run takes the strokes as its hint layer (colors and mask);
+- a B run takes the same strokes as a hint layer too, which B turns into a cue by laying them on
+  white paper and blurring them (`cue_from_hints`: what an artist gets from B today); B with the
+  image's full blurred cue (the oracle no artist has) is a reference line;
+- an A run takes no hints: a reference line.
+Scores: L1, PSNR, SSIM against the original, and hint adherence, the mean absolute color error
+(in [0, 1], over RGB) of the output on the painted pixels against the strokes' colors.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from colorize import fileio
+from colorize.metrics import MeanMetrics
+
+STROKES = (0, 1, 2, 4, 8, 16, 32)
+
+
+def adherence(output: np.ndarray, layer: np.ndarray) -> float | None:
+    """Mean |output - stroke color| in [0, 1] over the painted pixels of an RGBA hint layer; None
+    when nothing is painted."""
+    painted = layer[..., 3] >= 128
+    if not painted.any():
+        return None
+    diff = np.abs(output.astype(np.float32) - layer[..., :3].astype(np.float32)) / 255.0
+    return float(diff[painted].mean())
+
+
+class _Meter:
+    """Mean L1 / PSNR / SSIM of one curve point, and mean adherence where there were strokes."""
+
+    def __init__(self):
+        self.metrics = MeanMetrics()
+        self.adherence: list[float] = []
+
+    def update(self, output: np.ndarray, target: np.ndarray, layer: np.ndarray | None) -> None:
+        self.metrics.update(output[None].astype(np.float32) / 255.0,
+                            target[None].astype(np.float32) / 255.0)
+        if layer is not None and (a := adherence(output, layer)) is not None:
+            self.adherence.append(a)
+
+    def result(self) -> dict:
+        r = self.metrics.result()
+        r.pop("images")
+        return r | {"adherence": float(np.mean(self.adherence)) if self.adherence else None}
+
+
+def curves_of(colorizer) -> list[str]:
+    """The curves a run gives: per stroke count for B and C, a reference line for A and for B's
+    full cue."""
+    experiment = colorizer.experiment or colorizer.conditioning.name
+    return {"A": ["no hints"], "B": ["strokes as cue", "full blurred cue"],
+            "C": ["strokes"]}.get(experiment, ["strokes"])
+
+
+def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0,
+               lines: str | None = None) -> dict:
+    """Scores of `runs` ({label: Colorizer}) on `examples` ((name, {"sketch", "cue", "color"})).
+
+    Returns {"strokes": [...], "images": n, "curves": {"<label>: <curve>": [point per count]}},
+    reference lines repeated at every count so that all curves plot over the same x axis.
+    """
+    meters = {(label, curve): {n: _Meter() for n in strokes}
+              for label, c in runs.items() for curve in curves_of(c)}
+    images = 0
+    for index, (_, ex) in enumerate(examples):
+        images += 1
+        layers = {n: _layer(ex["color"], n, seed + index) for n in strokes}
+        for label, colorizer in runs.items():
+            for curve in curves_of(colorizer):
+                if curve in ("no hints", "full blurred cue"):  # one picture, every count
+                    cue = ex["cue"] if curve == "full blurred cue" else None
+                    out = colorizer.colorize(ex["sketch"], cue, lines=lines)
+                    for n in strokes:
+                        meters[label, curve][n].update(out, ex["color"], layers[n])
+                    continue
+                for n in strokes:
+                    out = colorizer.colorize(ex["sketch"], hints=layers[n], lines=lines)
+                    meters[label, curve][n].update(out, ex["color"], layers[n])
+    return {"strokes": list(strokes), "images": images, "seed": seed,
+            "curves": {f"{label}: {curve}": [m[n].result() for n in strokes]
+                       for (label, curve), m in meters.items()}}
+
+
+def _layer(color: np.ndarray, strokes: int, seed: int) -> np.ndarray:
+    from colorize.conditioning import simulated_hint_layer
+
+    return simulated_hint_layer(color, strokes, seed=seed)
+
+
+def format_sweep(result: dict, metric: str = "psnr") -> str:
+    """A text table: one row per curve, one column per stroke count, of `metric`."""
+    counts = result["strokes"]
+    width = max(len(name) for name in result["curves"]) + 2
+    head = f"{metric + ' by strokes':<{width}}" + "".join(f"{n:>8}" for n in counts)
+    rows = [head]
+    for name, points in result["curves"].items():
+        cells = "".join(f"{p[metric]:>8.3f}" if p[metric] is not None else f"{'-':>8}"
+                        for p in points)
+        rows.append(f"{name:<{width}}" + cells)
+    return "\n".join(rows)
+
+
+def plot_sweep(result: dict, path: str) -> None:
+    """PSNR against the number of strokes, one line per curve (PNG, atomic write)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = result["strokes"]
+    x = [max(n, 0.5) for n in counts]  # 0 strokes sits left of 1 on the log axis
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for name, points in result["curves"].items():
+        ax.plot(x, [p["psnr"] for p in points], marker="o" if "stroke" in name else None,
+                linestyle="-" if "stroke" in name else "--", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(x, [str(n) for n in counts])
+    ax.set_xlabel("simulated strokes per image")
+    ax.set_ylabel("PSNR (dB) against the original")
+    ax.set_title(f"hint sweep, {result['images']} held-out images")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    fileio.write_bytes(path, png.getvalue())
