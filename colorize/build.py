@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -39,6 +40,11 @@ from colorize.recipe import IMAGE_EXTENSIONS, MANIFEST, BuildParams  # noqa: F40
 
 REJECTED = "rejected.jsonl"
 HISTOGRAM_BIN = 5  # percent of line pixels per complexity-histogram bin
+MAX_FILE_BYTES = 256 * 2**20  # a bigger "image" is refused unread (the boards cap uploads lower)
+STAGING_PREFIX = ".build-"  # the folder inside the output where a build stages its files
+# (magic bytes, what it is) of the formats the decoder could read but the builder does not take
+OTHER_FORMATS = ((b"II*\0", "a TIFF file"), (b"MM\0*", "a TIFF file"), (b"GIF8", "a GIF file"),
+                 (b"\0\0\0\x0cjP  ", "a JPEG 2000 file"), (b"8BPS", "a Photoshop file"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +67,29 @@ class Part:
     def shard_prefix(self, split: str) -> str:
         """`train` for a whole build, `train-p01of04` for a part, so parts' shards never collide."""
         return split if self.count == 1 else f"{split}-p{self.index:02d}of{self.count:02d}"
+
+
+def display_name(name: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 become U+FFFD (for JSON, logs)."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def name_fields(key: str, name: str) -> dict[str, str]:
+    """`{key: name}` for JSON; a name that is not UTF-8 also gets its bytes, as hex, in key_hex."""
+    shown = display_name(name)
+    return {key: shown} if shown == name else {key: shown, f"{key}_hex": os.fsencode(name).hex()}
+
+
+def stored_name(entry: dict, key: str) -> str:
+    """The exact file name that `name_fields` stored under `key` (the inverse of name_fields)."""
+    raw = entry.get(f"{key}_hex")
+    return entry[key] if raw is None else os.fsdecode(bytes.fromhex(raw))
+
+
+def manifest_inputs(manifest: dict) -> list[str]:
+    """The exact input folders of a manifest (names that are not UTF-8 included)."""
+    raw = manifest.get("inputs_hex")
+    return manifest["inputs"] if raw is None else [os.fsdecode(bytes.fromhex(h)) for h in raw]
 
 
 def split_of(image_id: str, test_fraction: float) -> str:
@@ -94,22 +123,72 @@ def make_triplet(rgb: np.ndarray,
     return color, lines, sketch.color_cue(color, params.cue_sigma), busy
 
 
+def _not_a_file(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def read_file(path: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; `ImageError` otherwise, unread.
+
+    Checked before reading, so that a FIFO cannot block the build and a huge file cannot fill the
+    memory; the read is capped too, in case the file grows meanwhile.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once instead of blocking
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise sketch.ImageError("not_a_file", _not_a_file(info.st_mode))
+        if info.st_size > MAX_FILE_BYTES:
+            raise sketch.ImageError("file_too_big", f"{info.st_size} bytes, more than "
+                                                    f"{MAX_FILE_BYTES}")
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise sketch.ImageError("file_too_big", f"more than {MAX_FILE_BYTES} bytes")
+    return data
+
+
+def check_format(data: bytes) -> None:
+    """`ImageError` for formats the builder does not take: TIFF, GIF, ... and animations.
+
+    The scraper refuses animated files too; unknown bytes are left to the decoder
+    ("undecodable").
+    """
+    for magic, what in OTHER_FORMATS:
+        if data.startswith(magic):
+            raise sketch.ImageError("unsupported_format", what)
+    animated = (data.startswith(b"\x89PNG") and b"acTL" in data[:data.find(b"IDAT")]
+                or data.startswith(b"RIFF") and data[8:12] == b"WEBP" and data[12:16] == b"VP8X"
+                and len(data) > 20 and data[20] & 0x02)
+    if animated:
+        kind = "PNG" if data.startswith(b"\x89PNG") else "WebP"
+        raise sketch.ImageError("animated", f"an animated {kind}")
+
+
 def process_file(task: tuple[str, str], params: BuildParams, part: Part = Part()) -> Outcome:
     """Hash, decode, transform and encode one (path, source) file. Runs in worker processes."""
     path, source = task
     outcome = Outcome(path, source)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as err:  # no content to hash: reported by part 0 alone
-        outcome.reason = "unreadable" if part.index == 0 else "other_part"
-        outcome.detail = err.strerror or str(err)
+        data = read_file(path)
+    except (OSError, sketch.ImageError) as err:  # no content to hash: reported by part 0 alone
+        if isinstance(err, sketch.ImageError):
+            outcome.reason, outcome.detail = err.reason, err.detail
+        else:
+            outcome.reason, outcome.detail = "unreadable", err.strerror or str(err)
+        if part.index != 0:
+            outcome.reason = "other_part"
         return outcome
     outcome.id = hashlib.sha1(data).hexdigest()
     if not part.contains(outcome.id):
         outcome.reason = "other_part"
         return outcome
     try:
+        check_format(data)
         rgb = sketch.load_image(data, min_size=params.min_size, draft_size=params.size)
         color, lines, cue, outcome.complexity = make_triplet(rgb, params)
     except sketch.ImageError as err:
@@ -239,13 +318,73 @@ def remove_dataset(out: str):
             os.remove(path)
 
 
-def prepare_output(out: str, overwrite: bool):
-    """Create `out`; a non-empty folder is refused unless `overwrite`."""
+def _leftovers(out: str) -> list[str]:
+    """What an interrupted build or merge left in `out`: staging folders and temporary files."""
+    return [os.path.join(out, name) for name in os.listdir(out)
+            if name.startswith(STAGING_PREFIX) or name in (f"{MANIFEST}.tmp", f"{REJECTED}.tmp")]
+
+
+def prepare_output(out: str, overwrite: bool) -> bool:
+    """Make `out` ready for a dataset; True if this call created it.
+
+    A folder holding anything but an interrupted build's leftovers (which are removed) is refused
+    unless `overwrite`; the dataset in it is replaced only once the new one is complete.
+    """
     if os.path.exists(out) and not os.path.isdir(out):
         raise ColorizeError(f"{out}: exists and is not a folder")
-    if os.path.isdir(out) and os.listdir(out) and not overwrite:
+    if not os.path.isdir(out):
+        os.makedirs(out)
+        return True
+    for path in _leftovers(out):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+    if os.listdir(out) and not overwrite:
         raise ColorizeError(f"{out}: folder is not empty (use --overwrite to replace its dataset)")
-    os.makedirs(out, exist_ok=True)
+    return False
+
+
+def install_dataset(staging: str, out: str) -> None:
+    """Replace the dataset in `out` by the complete one in `staging` (a folder inside `out`).
+
+    Only renames happen here, which need no space, so a full disk cannot leave half a dataset;
+    the manifest moves last, so a reader never takes the folder for complete too early.
+    """
+    remove_dataset(out)
+    names = sorted(os.listdir(staging), key=lambda name: name == MANIFEST)
+    for name in names:
+        os.replace(os.path.join(staging, name), os.path.join(out, name))
+    os.rmdir(staging)
+
+
+@contextlib.contextmanager
+def staged_output(out: str, overwrite: bool) -> Iterator[str]:
+    """A staging folder inside `out` for a new dataset, installed when the block ends cleanly.
+
+    On any failure the staging folder goes (and `out` too, if this build created it), so the
+    previous dataset stays whole and nothing partial is left; a full disk or another write
+    error is a one-line `ColorizeError` naming `out`.
+    """
+    created = prepare_output(out, overwrite)
+    installed = False
+    try:
+        staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out)
+        try:
+            yield staging
+            install_dataset(staging, out)
+            installed = True
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as err:
+        raise ColorizeError(f"{out}: {err.strerror or err}") from err
+    except Exception as err:
+        if type(err).__module__.startswith("tensorflow"):  # a TFRecordWriter's write error
+            raise ColorizeError(f"{out}: {getattr(err, 'message', err)}") from err
+        raise
+    finally:
+        if created and not installed:
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildParams(), *,
@@ -261,34 +400,47 @@ def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildPa
     if workers < 1:
         raise ColorizeError("workers must be at least 1")
     files = find_images(inputs)
-    prepare_output(out, overwrite)
-    tmp_dir = tempfile.mkdtemp(prefix=".build-", dir=out)
-    try:
+    with staged_output(out, overwrite) as staging:
         bar = Progress(len(files), progress)
         work = functools.partial(process_file, params=params, part=part)
         with _processed(files, work, workers) as outcomes:  # workers start before TF is imported
-            writer = ShardWriter(tmp_dir, params.shard_size)
-            summary = _consume(outcomes, writer, params, bar)
-        remove_dataset(out)
-        shards = writer.finish(out, part)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    rejected, histogram, n_files = summary
+            writer = ShardWriter(staging, params.shard_size)
+            rejected, histogram, n_files = _consume(outcomes, writer, params, bar)
+        shards = writer.finish(staging, part)
+        manifest = _manifest(inputs, params, part, writer.counts, rejected, histogram, n_files,
+                             shards)
+        write_lists(staging, manifest, rejected)
+    return manifest
+
+
+def write_lists(folder: str, manifest: dict, rejected: list[dict]) -> None:
+    """`rejected.jsonl`, then `manifest.json` (last: it marks a dataset complete), atomically."""
+    lines = "".join(json.dumps(r) + "\n" for r in rejected)
+    fileio.write_text(os.path.join(folder, REJECTED), lines)
+    fileio.write_text(os.path.join(folder, MANIFEST), json.dumps(manifest, indent=2) + "\n")
+
+
+def _manifest(inputs: list[str], params: BuildParams, part: Part, counts: dict[str, int],
+              rejected: list[dict], histogram: list[int], n_files: int,
+              shards: dict[str, list[str]]) -> dict:
+    """The manifest of a finished build (docs/data.md lists its fields)."""
+    folders = [os.path.abspath(p) for p in inputs]
+    shown = [display_name(p) for p in folders]
     manifest = {
         "tool": "manga-colorize",
         "version": __version__,
-        "inputs": [os.path.abspath(p) for p in inputs],
+        "inputs": shown,
         "part": {"index": part.index, "count": part.count},
         "params": dataclasses.asdict(params),
         "image_size": [params.size, params.size],
         "encodings": records.ENCODINGS,
-        "counts": {"files": n_files, **writer.counts, "rejected": len(rejected)},
+        "counts": {"files": n_files, **counts, "rejected": len(rejected)},
         "rejected": _count_reasons(rejected),
         "complexity_histogram": {"bin_percent": HISTOGRAM_BIN, "counts": histogram},
         "shards": shards,
     }
-    fileio.write_text(os.path.join(out, REJECTED), "".join(json.dumps(r) + "\n" for r in rejected))
-    fileio.write_text(os.path.join(out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
+    if shown != folders:  # names that are not UTF-8: their bytes too, losslessly
+        manifest["inputs_hex"] = [os.fsencode(p).hex() for p in folders]
     return manifest
 
 
@@ -302,19 +454,38 @@ def _consume(outcomes: Iterable[Outcome], writer: ShardWriter, params: BuildPara
             continue
         n_files += 1
         if outcome.id in first_seen:
-            outcome.reason, outcome.detail = "duplicate", f"same bytes as {first_seen[outcome.id]}"
+            mark_duplicate(outcome, first_seen[outcome.id])
         elif outcome.id:
             first_seen[outcome.id] = outcome.path
         if outcome.reason:
-            rejected.append({"path": outcome.path, "reason": outcome.reason,
-                             "detail": outcome.detail})
+            rejected.append(rejection(outcome))
             continue
-        example = records.make_example(outcome.encoded, complexity=outcome.complexity,
-                                       id=outcome.id, source=outcome.source,
-                                       height=params.size, width=params.size)
-        writer.write(split_of(outcome.id, params.test_fraction), example)
-        histogram[min(int(outcome.complexity // HISTOGRAM_BIN), len(histogram) - 1)] += 1
+        writer.write(split_of(outcome.id, params.test_fraction), example_of(outcome, params))
+        histogram[histogram_bin(outcome.complexity)] += 1
     return rejected, histogram, n_files
+
+
+def mark_duplicate(outcome: Outcome, kept_path: str) -> None:
+    """Reject `outcome` as a copy of the file at `kept_path`, the first in input order."""
+    outcome.reason = "duplicate"
+    outcome.detail = f"same bytes as {display_name(kept_path)}"
+
+
+def rejection(outcome: Outcome) -> dict:
+    """The `rejected.jsonl` entry of a rejected outcome."""
+    return {**name_fields("path", outcome.path), "reason": outcome.reason,
+            "detail": outcome.detail}
+
+
+def example_of(outcome: Outcome, params: BuildParams) -> bytes:
+    """The serialized record of an accepted outcome (imports TensorFlow)."""
+    return records.make_example(outcome.encoded, complexity=outcome.complexity, id=outcome.id,
+                                source=outcome.source, height=params.size, width=params.size)
+
+
+def histogram_bin(complexity: float) -> int:
+    """The complexity-histogram bin of a sketch with `complexity` percent of line pixels."""
+    return min(int(complexity // HISTOGRAM_BIN), 100 // HISTOGRAM_BIN - 1)
 
 
 def _count_reasons(rejected: list[dict]) -> dict[str, int]:

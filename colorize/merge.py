@@ -76,22 +76,43 @@ def merge_parts(part_dirs: list[str], out: str, *, link: bool = False,
     _check_parts(part_dirs, manifests)
     order = sorted(range(len(manifests)), key=lambda i: manifests[i]["part"]["index"])
     part_dirs, manifests = [part_dirs[i] for i in order], [manifests[i] for i in order]
-    build.prepare_output(out, overwrite)
-    build.remove_dataset(out)
-    rejected = []
-    for part_dir, manifest in zip(part_dirs, manifests):
-        for name in manifest["shards"]["train"] + manifest["shards"]["test"]:
-            source, target = os.path.join(part_dir, name), os.path.join(out, name)
-            if link:
-                os.symlink(os.path.abspath(source), target)
-            else:
-                shutil.move(source, target)
-        with open(os.path.join(part_dir, build.REJECTED), encoding="utf-8") as f:
-            rejected += f.readlines()
-    joined = _joined(manifests)
-    fileio.write_text(os.path.join(out, build.REJECTED), "".join(rejected))
-    fileio.write_text(os.path.join(out, build.MANIFEST), json.dumps(joined, indent=2) + "\n")
+    _refuse_a_part_as_output(part_dirs, out)
+    moved = []
+    with build.staged_output(out, overwrite) as staging:  # the parts stay whole until it is done
+        rejected = []
+        for part_dir, manifest in zip(part_dirs, manifests):
+            for name in manifest["shards"]["train"] + manifest["shards"]["test"]:
+                source, target = os.path.join(part_dir, name), os.path.join(staging, name)
+                if link:
+                    os.symlink(os.path.abspath(source), target)
+                else:
+                    _link_or_copy(source, target)
+                    moved.append(source)
+            with open(os.path.join(part_dir, build.REJECTED), encoding="utf-8") as f:
+                rejected += f.readlines()
+        joined = _joined(manifests)
+        fileio.write_text(os.path.join(staging, build.REJECTED), "".join(rejected))
+        fileio.write_text(os.path.join(staging, build.MANIFEST),
+                          json.dumps(joined, indent=2) + "\n")
+    for source in moved:  # a move: the shards now live in `out` only
+        os.remove(source)
     return joined
+
+
+def _refuse_a_part_as_output(part_dirs: list[str], out: str) -> None:
+    """Writing the merge into one of its parts would delete that part's shards before use."""
+    target = os.path.realpath(out)
+    for part_dir in part_dirs:
+        if os.path.realpath(part_dir) == target:
+            raise ColorizeError(f"{out}: is one of the parts; give the merge its own --out folder")
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the file system allows one (no copy), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def add_arguments(parser: argparse.ArgumentParser):

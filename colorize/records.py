@@ -72,7 +72,7 @@ def make_example(encoded: dict[str, bytes], *, complexity: float, id: str, sourc
         "cue": b(encoded["cue"]),
         "complexity": tf.train.Feature(float_list=tf.train.FloatList(value=[complexity])),
         "id": b(id.encode()),
-        "source": b(source.encode()),
+        "source": b(os.fsencode(source)),  # the file name's bytes, UTF-8 or not
         "height": i(height),
         "width": i(width),
     }
@@ -128,5 +128,5 @@ def read_records(records_dir: str, split: str = "train") -> Iterator[dict]:
 
     for path in shard_paths(records_dir, split):
         for serialized in tf.data.TFRecordDataset(path):
-            yield {k: (v.numpy().decode() if v.dtype == tf.string else v.numpy())
+            yield {k: (os.fsdecode(v.numpy()) if v.dtype == tf.string else v.numpy())
                    for k, v in decode_example(serialized).items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import json
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from colorize import build, cli, merge, records, sketch
+from colorize import build, cli, fileio, merge, records, sketch
 from colorize.errors import ColorizeError
 
 REAL_DATA = os.environ.get("COLORIZE_REAL_DATA")
@@ -377,3 +378,165 @@ def test_cli_part_argument_is_validated(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["build", str(tmp_path), "--out", str(tmp_path / "o"), "--part", "3/3"])
     assert "expected I/N with 0 <= I < N" in capsys.readouterr().err
+
+
+# --- hostile and careless inputs (issue #12) --------------------------------------------------
+
+
+def _fsname(raw: bytes) -> str:
+    """The str name Python gives a file whose name is the bytes `raw` (surrogate escapes)."""
+    return os.fsdecode(raw)
+
+
+def test_names_that_are_not_utf8_are_kept_losslessly(tmp_path):
+    folder = tmp_path / _fsname(b"in\xff")  # the input folder's name is not UTF-8 either
+    folder.mkdir()
+    good, bad = _fsname(b"caf\xe9.png"), _fsname(b"bad\xfe.png")
+    cv2.imwrite(str(tmp_path / "tmp.png"), _picture(0))
+    os.replace(tmp_path / "tmp.png", folder / good)
+    (folder / bad).write_text("not an image\n")
+    shutil.copy(folder / good, folder / _fsname(b"z\xe9copy.png"))
+    out = str(tmp_path / "out")
+    params = build.BuildParams(size=32, min_size=16, test_fraction=0.0)
+    manifest = build.build_dataset([str(folder)], out, params, workers=1, progress=False)
+    (example,) = _examples(out).values()
+    assert example["source"] == good and os.fsencode(example["source"]) == b"caf\xe9.png"
+
+    def decoded(text: bytes):  # strict UTF-8 and plain JSON: any JSON reader can take the files
+        assert b"\\ud" not in text
+        return text.decode("utf-8")
+
+    with open(os.path.join(out, build.REJECTED), "rb") as f:
+        rejected = [json.loads(decoded(line)) for line in f]
+    assert [build.stored_name(r, "path") for r in rejected] == [
+        str(folder / bad), str(folder / _fsname(b"z\xe9copy.png"))]
+    assert [r["reason"] for r in rejected] == ["undecodable", "duplicate"]
+    assert rejected[0]["path"] == str(tmp_path / "in\ufffd" / "bad\ufffd.png")  # for display
+    with open(os.path.join(out, build.MANIFEST), "rb") as f:
+        on_disk = json.loads(decoded(f.read()))
+    assert on_disk == manifest and build.manifest_inputs(manifest) == [str(folder)]
+
+
+def _fifo_writer(path: str, data: bytes, stop) -> None:
+    """Feed `data` to a reader of the FIFO `path` if one shows up before `stop` is set."""
+    while not stop.wait(0.05):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while nobody reads
+        except OSError:
+            continue
+        os.set_blocking(fd, True)
+        os.write(fd, data)
+        os.close(fd)
+        return
+
+
+def test_files_that_are_not_plain_still_images_are_rejected(tmp_path):
+    import threading
+
+    from PIL import Image
+
+    folder = tmp_path / "in"
+    _write_pictures(folder, 2)
+    frames = [Image.fromarray(_picture(60 + i)) for i in range(2)]
+    frames[0].save(folder / "animated.png", save_all=True, append_images=frames[1:])
+    frames[0].save(folder / "animated.webp", save_all=True, append_images=frames[1:])
+    frames[0].save(folder / "tiff.png", format="TIFF")
+    with open(folder / "huge.png", "wb") as f:
+        f.truncate(2**30 + 1)  # sparse: a 1 GiB file on disk in no time
+    os.mkfifo(folder / "fifo.png")
+    os.symlink(folder / "p000.png", folder / "z_link.png")  # a link to a file is fine
+    ok, png = cv2.imencode(".png", _picture(70))
+    stop = threading.Event()  # today's builder would block forever reading the FIFO: feed it
+    feeder = threading.Thread(target=_fifo_writer, args=(str(folder / "fifo.png"), png.tobytes(),
+                                                          stop), daemon=True)
+    feeder.start()
+    out = str(tmp_path / "out")
+    try:
+        manifest = build.build_dataset([str(folder)], out, TINY, workers=1, progress=False)
+    finally:
+        stop.set()
+    assert _reasons(out) == {"animated.png": "animated", "animated.webp": "animated",
+                             "tiff.png": "unsupported_format", "huge.png": "file_too_big",
+                             "fifo.png": "not_a_file", "z_link.png": "duplicate"}
+    with open(os.path.join(out, build.REJECTED)) as f:
+        details = {os.path.basename(r["path"]): r["detail"] for r in map(json.loads, f)}
+    assert details["tiff.png"] == "a TIFF file" and "FIFO" in details["fifo.png"]
+    assert manifest["counts"]["train"] + manifest["counts"]["test"] == 2
+
+
+def test_files_that_are_not_images_are_reported_by_part_zero_only(tmp_path):
+    folder = tmp_path / "in"
+    _write_pictures(folder, 2)
+    os.mkfifo(folder / "fifo.png")
+    reasons = [build.process_file((str(folder / "fifo.png"), "fifo.png"), TINY,
+                                  build.Part(i, 2)).reason for i in range(2)]
+    assert reasons == ["not_a_file", "other_part"]
+
+
+def test_a_killed_build_does_not_block_the_rerun(pictures, tmp_path):
+    out = tmp_path / "out"
+    (out / ".build-k1ll3d").mkdir(parents=True)  # what `kill -9` during a build leaves
+    (out / ".build-k1ll3d" / "train-00000").write_bytes(b"half a shard")
+    (out / "manifest.json.tmp").write_text("{")
+    manifest = build.build_dataset([pictures], str(out), TINY, workers=1, progress=False)
+    shards = manifest["shards"]["train"] + manifest["shards"]["test"]
+    assert sorted(os.listdir(out)) == sorted(shards + [build.MANIFEST, build.REJECTED])
+    (out / ".build-again").mkdir()
+    build.build_dataset([pictures], str(out), TINY, workers=1, progress=False, overwrite=True)
+    assert sorted(os.listdir(out)) == sorted(shards + [build.MANIFEST, build.REJECTED])
+
+
+def _snapshot(folder: str) -> dict[str, bytes]:
+    return {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)}
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("where", ["shards", "rejected", "manifest"])
+def test_disk_full_is_a_one_line_error_and_keeps_the_previous_dataset(pictures, tmp_path,
+                                                                      monkeypatch, capsys, where):
+    out = str(tmp_path / "out")
+    build.build_dataset([pictures], out, TINY, workers=1, progress=False)
+    before = _snapshot(out)
+    if where == "shards":
+        if not os.path.exists("/dev/full"):
+            pytest.skip("no /dev/full")
+        monkeypatch.setattr(build.ShardWriter, "_tmp_path", lambda self, split, i: "/dev/full")
+    else:
+        real = fileio.write_text
+        name = build.REJECTED if where == "rejected" else build.MANIFEST
+        monkeypatch.setattr(fileio, "write_text", lambda path, text: (
+            _no_space() if os.path.basename(path) == name else real(path, text)))
+    argv = ["build", pictures, "--out", out, "--size", "32", "--min-size", "16", "--workers",
+            "1", "--shard-size", "5", "--overwrite"]
+    assert cli.main(argv) == 2
+    *progress, err = capsys.readouterr().err.splitlines()  # progress lines, then the error
+    assert err.startswith(f"colorize build: error: {out}: ") and "error" not in "".join(progress)
+    assert "No space left on device" in err
+    assert _snapshot(out) == before  # the previous dataset, whole; no temporary folder
+
+
+def test_disk_full_in_a_new_folder_leaves_nothing(pictures, tmp_path, monkeypatch):
+    monkeypatch.setattr(fileio, "write_text", _no_space)
+    with pytest.raises(ColorizeError, match="No space left on device"):
+        build.build_dataset([pictures], str(tmp_path / "out"), TINY, workers=1, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_merge_refuses_an_output_that_is_one_of_its_parts(pictures, tmp_path, monkeypatch,
+                                                           capsys):
+    monkeypatch.chdir(tmp_path)
+    for i in range(2):
+        build.build_dataset([pictures], f"p{i}", TINY, workers=1, part=build.Part(i, 2),
+                            progress=False)
+    before = _snapshot("p0")
+    os.symlink("p1", "also_p1")
+    for out in ("p0", "p0/", "./p0", str(tmp_path / "p0"), "also_p1"):
+        argv = ["merge-manifests", "p0", "p1", "--out", out, "--overwrite"]
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is one of the parts" in err, err
+    assert _snapshot("p0") == before
+    assert cli.main(["merge-manifests", "p0", "p1", "--out", "joined", "--link"]) == 0

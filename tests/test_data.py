@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -101,5 +103,46 @@ def test_records_of_another_size_fail_clearly(tmp_path):
 
 def test_garbage_shard_fails_clearly(tmp_path):
     (tmp_path / "train-00000-of-00001").write_bytes(b"not a tfrecord at all")
-    with pytest.raises(ColorizeError, match="not a readable triplet record"):
+    with pytest.raises(ColorizeError, match="train-00000-of-00001: .*rebuild the dataset"):
         make_dataset(CFG, str(tmp_path))
+
+
+def _shards(tmp_path, size_of_shard):
+    """Two train shards of 8 block triplets each, of the given image sizes."""
+    rng = np.random.default_rng(0)
+    for i, size in enumerate(size_of_shard):
+        paths = write_records(tmp_path / "parts", [block_triplet(size, rng) for _ in range(8)])
+        os.replace(paths[0], tmp_path / f"train-{i:05d}-of-{len(size_of_shard):05d}")
+    return tmp_path
+
+
+def test_a_flipped_byte_in_any_shard_fails_before_training_naming_the_shard(tmp_path):
+    folder = _shards(tmp_path, [32, 32])
+    good = make_dataset(CFG, str(folder))  # the intact folder is accepted
+    assert next(iter(good))[0].shape == (4, 32, 32, 4)
+    shard = folder / "train-00001-of-00002"
+    data = bytearray(shard.read_bytes())
+    data[len(data) * 3 // 4] ^= 0x10  # inside a late record's payload, past the first record
+    shard.write_bytes(bytes(data))
+    with pytest.raises(ColorizeError, match=r"train-00001-of-00002: corrupted after about \d+ good"):
+        make_dataset(CFG, str(folder))
+
+
+def test_a_shard_of_another_size_among_good_ones_fails_naming_it(tmp_path):
+    folder = _shards(tmp_path, [32, 64])
+    with pytest.raises(ColorizeError, match="train-00001-of-00002: record 0 holds a 64x64 image"):
+        make_dataset(CFG, str(folder))
+
+
+def test_the_training_command_reports_a_damaged_shard_in_one_line(tmp_path, capsys):
+    from colorize import cli
+
+    folder = _shards(tmp_path, [32, 32])
+    shard = folder / "train-00000-of-00002"
+    shard.write_bytes(shard.read_bytes()[:-7])  # cut inside the last record
+    argv = ["train", "--experiment", "A", "--data", str(folder), "--out", str(tmp_path / "run"),
+            "--image-size", "32", "--width", "4", "--epochs", "1", "--steps-per-epoch", "1"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("colorize train: error: ") and "train-00000-of-00002" in err[-1]
+    assert not (tmp_path / "run").exists()
