@@ -528,6 +528,12 @@ def add_arguments(parser: argparse.ArgumentParser):
                              "parts with `colorize merge-manifests`")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the dataset in a non-empty output folder")
+    parser.add_argument("--runner", choices=("local", "beam"), default="local",
+                        help="local: worker processes on this machine; beam: an Apache Beam "
+                             "pipeline (docs/distributed.md), the same dataset")
+    parser.add_argument("--beam-option", action="append", default=[], metavar="OPTION",
+                        help="a Beam pipeline option for --runner beam, e.g. "
+                             "--beam-option=--runner=FlinkRunner (repeatable)")
 
 
 def _part_argument(text: str) -> Part:
@@ -544,8 +550,17 @@ def run(args: argparse.Namespace) -> int:
         max_complexity=args.max_complexity, cue_sigma=args.cue_sigma, min_size=args.min_size,
         min_color_percent=args.min_color_percent, keep_gray=args.keep_gray,
         test_fraction=args.test_fraction, shard_size=args.shard_size)
-    manifest = build_dataset(args.inputs, args.out, params, workers=args.workers,
-                             overwrite=args.overwrite, part=args.part)
+    if args.runner == "beam":
+        if args.part.count != 1:
+            raise ColorizeError("--part is for the local runner; Beam spreads the work itself")
+        from colorize import beam_build
+
+        manifest = beam_build.build_dataset(args.inputs, args.out, params,
+                                            beam_args=args.beam_option, workers=args.workers,
+                                            overwrite=args.overwrite)
+    else:
+        manifest = build_dataset(args.inputs, args.out, params, workers=args.workers,
+                                 overwrite=args.overwrite, part=args.part)
     counts = manifest["counts"]
     reasons = ", ".join(f"{reason}: {n}" for reason, n in manifest["rejected"].items())
     summary = (f"{counts['train']} train + {counts['test']} test examples, "
