@@ -153,7 +153,11 @@ def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildPa
     options = pipeline_options(beam_args, workers)
     files = build.find_images(inputs)
     with build.staged_output(out, overwrite) as staging:
-        run_pipeline(files, staging, params, options)
+        try:
+            run_pipeline(files, staging, params, options)
+        except Exception as err:  # a worker's traceback: one line here, the whole in the cause
+            lines = str(err).strip().splitlines() or [type(err).__name__]
+            raise ColorizeError(f"{out}: the Beam pipeline failed: {lines[-1]}") from err
         with open(os.path.join(staging, SUMMARY), encoding="utf-8") as f:
             summary = json.load(f)
         os.remove(os.path.join(staging, SUMMARY))

@@ -149,3 +149,10 @@ def test_cli_runner_beam(images, tmp_path, capsys):
     assert "train +" in capsys.readouterr().out
     assert cli.main(argv + ["--part", "0/2", "--overwrite"]) == 2
     assert "--part" in capsys.readouterr().err
+
+
+def test_a_failed_pipeline_is_one_line_and_leaves_nothing(images, tmp_path):
+    out = tmp_path / "failed"
+    with pytest.raises(ColorizeError, match="the Beam pipeline failed"):
+        beam_build.build_dataset(images, str(out), TINY, beam_args=["--runner=NoSuchRunner"])
+    assert not out.exists()

@@ -4,7 +4,8 @@
     python tools/benchmark.py kernels  [--dtypes bfloat16 float32]
     python tools/benchmark.py infer    [--precision auto]
     python tools/benchmark.py pipeline [--records DIR]
-    python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...]
+    python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...] [--no-beam]
+    python tools/benchmark.py app      [--run RUN_DIR] [--size 1024] [--chromium PATH]
     python tools/benchmark.py all      (each of the above with its defaults)
 
 Each subcommand is one `bench_*` function returning measurements (dicts); `emit` prints them as a
@@ -35,9 +36,9 @@ from colorize import build, sketch
 from colorize.config import EXPERIMENTS, KERNELS
 
 COLUMNS = ("benchmark", "name", "precision", "kernels", "batch", "image_size", "workers", "images",
-           "ms", "images_per_s", "per_worker", "vs_recipe", "vs_float32", "vs_keras_float32",
-           "gflop_per_image", "gflop_s", "peak_fraction", "parent_cpu_ms", "peak_rss_mb",
-           "rss_vs_float32")
+           "ms", "images_per_s", "per_worker", "vs_recipe", "vs_builder", "vs_float32",
+           "vs_keras_float32", "gflop_per_image", "gflop_s", "peak_fraction", "parent_cpu_ms",
+           "peak_rss_mb", "rss_vs_float32")
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -427,7 +428,8 @@ def _input_folder(args: argparse.Namespace, tmp: str) -> str:
 
 
 def bench_build(args: argparse.Namespace) -> list[dict]:
-    """Images/s of the straightforward recipe (one core) and of `build_dataset` per worker count."""
+    """Images/s of the straightforward recipe (one core), and of the local builder and the Beam
+    pipeline (DirectRunner, multi_processing) per worker count, on the same inputs."""
     cv2.setNumThreads(1)  # one core per process, for the recipe and the in-process 1-worker build
     params = build.BuildParams()
     rows = []
@@ -446,7 +448,23 @@ def bench_build(args: argparse.Namespace) -> list[dict]:
                               workers=workers, image_size=params.size)
             row["vs_recipe"] = round(row["per_worker"] / base["images_per_s"], 2)
             rows.append(row)
+            if not args.no_beam:
+                rows.append(_bench_beam(folder, out, params, workers, len(paths), row, args))
     return rows
+
+
+def _bench_beam(folder: str, out: str, params: build.BuildParams, workers: int, images: int,
+                local: dict, args: argparse.Namespace) -> dict:
+    """Images/s of `colorize build --runner beam` on the DirectRunner with `workers` processes."""
+    from colorize import beam_build
+
+    beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    timing = timed(lambda: beam_build.build_dataset([folder], out, params, beam_args=beam_args,
+                                                    overwrite=True), args.repeat)
+    row = measurement("build", "beam-direct", images=images, timing=timing, workers=workers,
+                      image_size=params.size)
+    row["vs_builder"] = round(row["images_per_s"] / local["images_per_s"], 2)
+    return row
 
 
 def add_build_arguments(parser: argparse.ArgumentParser):
@@ -456,7 +474,129 @@ def add_build_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--workers", type=int, nargs="+",
                         default=sorted({1, build.usable_cores()}),
                         help="worker counts to measure the builder with")
+    parser.add_argument("--no-beam", action="store_true",
+                        help="skip the Beam pipeline (which needs the beam extra)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+
+
+def _app_choices(args: argparse.Namespace) -> dict:
+    """The app's model choices: --run, else an untrained full-size generator of --experiment."""
+    from colorize import app
+    from colorize.config import preset
+    from colorize.infer import Colorizer
+    from colorize.models import build_generator
+
+    if args.run:
+        return app.load_choices([args.run], [], args.precision, test_modes=("deterministic",))
+    cfg = preset(args.experiment, image_size=args.image_size)  # the paper's width 64
+    colorizer = Colorizer(build_generator(cfg), conditioning=cfg.conditioning,
+                          precision=args.precision, experiment=cfg.experiment)
+    label = f"{cfg.experiment} · untrained {args.image_size} px"
+    return {label: app.Choice(label, cfg.experiment, {"deterministic": colorizer})}
+
+
+def _app_inputs(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A size x size demo sketch and a hint layer with three opaque strokes."""
+    from colorize import demo
+
+    lines = sketch.sketchify(demo.render(0, 0, size))
+    hints = np.zeros((size, size, 4), np.uint8)
+    for i, color in enumerate([(230, 30, 30), (30, 60, 230), (240, 192, 32)]):
+        y = size * (i + 1) // 4
+        cv2.line(hints, (size // 8, y), (7 * size // 8, y + size // 16), (*color, 255), size // 40)
+    return lines, hints
+
+
+def _browser_stroke_to_picture(args, choices, lines: np.ndarray) -> list[float]:
+    """Seconds from the end of each mouse stroke to the new picture loaded in headless Chromium."""
+    import socket
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    from colorize import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    page_app = app.serve(choices, "127.0.0.1", port, block=False)
+    times = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            path = os.path.join(tmp, "sketch.png")
+            Image.fromarray(lines).save(path)
+            browser = p.chromium.launch(executable_path=args.chromium, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            with page.expect_file_chooser() as chooser:
+                page.click("#open-sketch")
+            chooser.value.set_files(path)
+            wait = ("prev => { const img = document.querySelector('#output img');"
+                    " return img && img.complete && img.naturalWidth > 0 && img.src !== prev; }")
+            page.wait_for_function(wait, arg=None, timeout=120_000)
+            box = page.locator("#editor canvas").first.bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            for i in range(args.strokes + 1):  # the first one warms up
+                src = page.locator("#output img").get_attribute("src")
+                y = cy - 100 + 200 * i / args.strokes
+                page.mouse.move(cx - 80, y)
+                page.mouse.down()
+                page.mouse.move(cx + 80, y + 10, steps=8)
+                start = time.perf_counter()
+                page.mouse.up()
+                page.wait_for_function(wait, arg=src, timeout=120_000)
+                times.append(time.perf_counter() - start)
+            browser.close()
+    finally:
+        page_app.close()
+    return times[1:]
+
+
+def bench_app(args: argparse.Namespace) -> list[dict]:
+    """`colorize app`: the server's colorization of a sketch + hint layer (the page's handler),
+    and from the end of a stroke to the new picture in a real browser."""
+    from colorize import app
+
+    choices = _app_choices(args)
+    (choice,) = choices.values()
+    colorizer = choice.colorizers["deterministic"]
+    lines, hints = _app_inputs(args.size)
+    value = app.editor_value(lines, hints)
+    timing = timed(lambda: [app.colorize_page(colorizer, value) for _ in range(args.steps)],
+                   args.repeat)
+    from colorize import runtime
+
+    common = dict(precision=runtime.resolve_precision(args.precision),
+                  image_size=colorizer.image_size, size=args.size, model=choice.label)
+    rows = [measurement("app", "server: sketch + hints -> picture", images=args.steps,
+                        timing=timing, workers=1, ms=round(1e3 * timing["seconds"] / args.steps, 1),
+                        goal_ms=150, **common)]
+    if args.chromium:
+        times = _browser_stroke_to_picture(args, choices, lines)
+        median = statistics.median(times)
+        rows.append(measurement("app", "browser: stroke end -> new picture", images=len(times),
+                                timing={"seconds": sum(times), "cpu": 0.0}, workers=1,
+                                ms=round(1e3 * median, 1), max_ms=round(1e3 * max(times), 1),
+                                goal_ms=600, **common))
+    return rows
+
+
+def add_app_arguments(parser: argparse.ArgumentParser):
+    import shutil
+
+    parser.add_argument("--run", help="a run to serve (default: an untrained full-size generator)")
+    parser.add_argument("--experiment", default="C", choices=list(EXPERIMENTS),
+                        help="of the untrained generator (default C)")
+    parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
+    parser.add_argument("--precision", default="auto", help="of the folded generator")
+    parser.add_argument("--size", type=int, default=1024, help="sketch side in pixels")
+    parser.add_argument("--steps", type=int, default=10, help="pictures per timed run")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument("--strokes", type=int, default=10, help="strokes timed in the browser")
+    debian = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/chromium script
+    parser.add_argument("--chromium", default=debian if os.path.isfile(debian) else
+                        shutil.which("chromium"), help="the browser binary (default: the system "
+                        "Chromium; without one, no browser measurement)")
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -470,6 +610,7 @@ BENCHMARKS = {
                 "each convolution's three passes; weight gradient: TensorFlow vs patch matmul"),
     "infer": (bench_infer, add_infer_arguments, "generator inference, plain vs folded"),
     "pipeline": (bench_pipeline, add_pipeline_arguments, "the tf.data input pipeline"),
+    "app": (bench_app, add_app_arguments, "colorize app: server picture and browser stroke latency"),
 }
 
 
