@@ -100,3 +100,59 @@ def test_a_run_without_checkpoints_fails_with_one_line(run_b, demo_records, tmp_
     shutil.copy(os.path.join(run_b, "config.json"), tmp_path)
     assert main(["evaluate", "--run", str(tmp_path), "--data", demo_records]) == 2
     assert "no checkpoints" in capsys.readouterr().err
+
+
+# --- the user path (#13): what `colorize predict` hands over, scored ------------------------------
+
+
+def test_user_path_at_the_model_size_scores_what_colorize_returns(run_b, demo_records, capsys):
+    from colorize.evaluate import evaluate_user_path
+    from colorize.infer import Colorizer
+    from colorize.metrics import MeanMetrics
+
+    result = evaluate_user_path(run_b, demo_records, test_mode="deterministic",
+                                lines=("model", "keep"), precision="float32", max_images=6)
+    colorizer = Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")
+    meter = MeanMetrics()
+    for ex in list(read_records(demo_records, "test"))[:6]:
+        rgb = colorizer.colorize(ex["sketch"][..., 0], ex["cue"], lines="keep")
+        meter.update(rgb[None] / 255.0, ex["color"][None] / 255.0)
+    expected = meter.result()
+    got = result["metrics"]["user path, lines keep"]
+    assert result["images"] == 6 and result["sketches"] == "recipe"
+    assert got["psnr"] == pytest.approx(expected["psnr"], abs=1e-4)
+    assert got["ssim"] == pytest.approx(expected["ssim"], abs=1e-4)
+    # at the model's own size, lines="model" hands over the generator's own picture
+    raw = evaluate_run(run_b, demo_records, test_mode="deterministic", max_images=6)
+    model = result["metrics"]["user path, lines model"]
+    assert model["psnr"] == pytest.approx(raw["metrics"]["model"]["psnr"], abs=0.05)
+
+
+def test_colored_line_art_paints_the_lines_in_the_image_colors():
+    from colorize.evaluate import colored_lines
+
+    sketch = np.full((4, 4), 255, np.uint8)
+    sketch[1, :] = 0
+    color = np.zeros((4, 4, 3), np.uint8)
+    color[..., 0] = 200
+    out = colored_lines(sketch, color)
+    assert (out[1] == (200, 0, 0)).all() and (out[[0, 2, 3]] == 255).all()
+
+
+def test_user_path_on_image_files_with_colored_sketches(run_b, demo_records, tmp_path, capsys):
+    from colorize.fileio import write_image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, ex in enumerate(list(read_records(demo_records, "test"))[:3]):
+        big = np.kron(ex["color"], np.ones((2, 3, 1), np.uint8))  # 64x96: not the model's size
+        write_image(str(folder / f"{i}.png"), big)
+    out = tmp_path / "user.json"
+    argv = ["evaluate", "--run", run_b, "--images", str(folder), "--sketches", "colored",
+            "--lines", "model", "guided", "--json", str(out), "--test-mode", "deterministic"]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["images"] == 3 and result["sketches"] == "colored"
+    assert result["sizes"] == ["96x64"]
+    assert set(result["metrics"]) == {"user path, lines model", "user path, lines guided"}
+    assert "colored sketches" in capsys.readouterr().out

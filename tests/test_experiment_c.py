@@ -163,3 +163,57 @@ def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
     layer = _stroke(lines.shape, BLUE, ((10, 40), (10, 60)))
     rgb = serve(sketch=tf.constant(lines[..., None]), hints=tf.constant(layer))["rgb"].numpy()
     np.testing.assert_array_equal(rgb, colorizer.colorize(lines, hints=layer))
+
+
+# --- the hint sweep of `colorize evaluate` ----------------------------------------------------------
+
+
+def test_adherence_is_the_mean_color_error_on_painted_pixels():
+    from colorize.hint_sweep import adherence
+
+    output = np.zeros((2, 2, 3), np.uint8)
+    layer = np.zeros((2, 2, 4), np.uint8)
+    assert adherence(output, layer) is None  # nothing painted
+    layer[0, 0] = (255, 0, 0, 255)
+    layer[1, 1] = (51, 51, 51, 255)
+    output[1, 0] = 255  # unpainted: does not count
+    assert adherence(output, layer) == pytest.approx(((1 + 0 + 0) / 3 + 0.2) / 2)
+
+
+def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_run, run_b, demo_records):
+    from colorize.evaluate import user_examples
+    from colorize.hint_sweep import hint_sweep
+
+    runs = {"C": Colorizer.from_run(c_run, precision="float32"),
+            "B": Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")}
+    examples = list(user_examples(demo_records, "test", None, runs["C"], 4))
+    result = hint_sweep(runs, examples, strokes=(0, 2, 16))
+    again = hint_sweep(runs, examples, strokes=(0, 2, 16))
+    assert result == again  # fixed strokes per image: every model, every time
+    assert set(result["curves"]) == {"C: strokes", "B: strokes as cue", "B: full blurred cue"}
+    strokes, full = result["curves"]["C: strokes"], result["curves"]["B: full blurred cue"]
+    assert result["images"] == 4 and len(strokes) == 3
+    assert strokes[0]["adherence"] is None and strokes[2]["adherence"] is not None
+    assert strokes[0]["psnr"] != strokes[2]["psnr"]  # the strokes reach the model
+    assert len({p["psnr"] for p in full}) == 1  # a reference line: the same at every count
+    # the C model follows its strokes better with many of them than a B model painted the same
+    assert strokes[2]["adherence"] < result["curves"]["B: strokes as cue"][2]["adherence"]
+
+
+def test_hint_sweep_command_writes_the_table_json_and_plot(c_run, run_b, demo_records, tmp_path,
+                                                           capsys):
+    import json
+
+    from colorize.cli import main
+
+    out = tmp_path / "sweep.json"
+    argv = ["evaluate", "--hint-sweep", c_run, run_b, "--data", demo_records, "--max-images", "2",
+            "--json", str(out), "--test-mode", "deterministic"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "psnr by strokes" in printed and "adherence by strokes" in printed
+    result = json.loads(out.read_text())
+    assert result["strokes"] == [0, 1, 2, 4, 8, 16, 32] and result["images"] == 2
+    assert any(name.startswith("C ") for name in result["curves"])
+    png = (tmp_path / "sweep.png").read_bytes()
+    assert png.startswith(b"\x89PNG")

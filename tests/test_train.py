@@ -143,8 +143,9 @@ def test_sigkill_loses_at_most_the_work_since_the_last_checkpoint(block_records,
            "--steps-per-epoch", "2", "--eval-images", "0", "--num-samples", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 600  # generous: a loaded 2-core machine starts TensorFlow slowly
         while time.time() < deadline and len(list((run / "checkpoints").glob("*.index"))) < 2:
+            assert proc.poll() is None, "the training process ended early"
             time.sleep(0.2)
         time.sleep(0.3)  # let it be in the middle of something
     finally:

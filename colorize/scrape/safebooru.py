@@ -76,6 +76,8 @@ def parse_dapi(body: bytes, base_url: str = DEFAULT_URL) -> tuple[list[Post | Sk
         if root.tag != "posts":
             raise ValueError(f"root element <{root.tag}>, expected <posts>")
         count = root.get("count")
+        if any(len(post) and "id" not in post.attrib for post in root.iter("post")):
+            raise ValueError("posts hold child elements, not attributes (Danbooru's XML?)")
         return parse_each((post.attrib for post in root.iter("post")), parse), int(count) if count else None
     except (ET.ParseError, TypeError) as err:
         raise ValueError(f"not a dapi post list ({err!r})") from err
