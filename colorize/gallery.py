@@ -153,6 +153,22 @@ def hint_layer(shape: tuple[int, int], strokes: Sequence[tuple[tuple[int, int, i
     return layer
 
 
+def stroke_gallery(colorizer, example: dict, counts: Sequence[int] = (0, 2, 8, 32),
+                   seed: int = 0) -> Figure:
+    """One held-out sketch colorized with 0, 2, 8, 32 strokes simulated from its ground truth
+    (experiment C's training recipe): rows of the strokes over the sketch, and the output."""
+    from colorize.conditioning import simulated_hint_layer
+
+    lines = example["sketch"][..., 0]
+    layers = [simulated_hint_layer(example["color"], n, seed=seed) for n in counts]
+    shown = []
+    for layer in layers:  # the strokes painted over the line art, as an artist sees them
+        alpha = layer[..., 3:] / 255.0
+        shown.append((layer[..., :3] * alpha + lines[..., None] * (1 - alpha)).astype(np.uint8))
+    outputs = [colorizer.colorize(lines, hints=layer) for layer in layers]
+    return image_grid([shown, outputs], [f"{n} strokes" for n in counts], ["hints", "output"])
+
+
 def control_gallery(colorizer, lines: np.ndarray, cues: dict) -> Figure:
     """One sketch colorized with each named cue: rows of cue over output."""
     outputs = [colorizer.colorize(lines, cue) for cue in cues.values()]

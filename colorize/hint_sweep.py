@@ -110,16 +110,14 @@ def format_sweep(result: dict, metric: str = "psnr") -> str:
     return "\n".join(rows)
 
 
-def plot_sweep(result: dict, path: str) -> None:
-    """PSNR against the number of strokes, one line per curve (PNG, atomic write)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def sweep_figure(result: dict):
+    """A matplotlib Figure of PSNR against the number of strokes, one line per curve."""
+    from matplotlib.figure import Figure
 
     counts = result["strokes"]
     x = [max(n, 0.5) for n in counts]  # 0 strokes sits left of 1 on the log axis
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    fig = Figure(figsize=(6.4, 4.0), dpi=120)
+    ax = fig.subplots()
     for name, points in result["curves"].items():
         ax.plot(x, [p["psnr"] for p in points], marker="o" if "stroke" in name else None,
                 linestyle="-" if "stroke" in name else "--", label=name)
@@ -131,7 +129,11 @@ def plot_sweep(result: dict, path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_sweep(result: dict, path: str) -> None:
+    """The sweep figure as a PNG file (atomic write)."""
     png = io.BytesIO()
-    fig.savefig(png, format="png")
-    plt.close(fig)
+    sweep_figure(result).savefig(png, format="png")
     fileio.write_bytes(path, png.getvalue())

@@ -18,8 +18,8 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture(scope="module")
-def runs(demo_records, tmp_path_factory) -> tuple[str, str]:
-    """A tiny experiment-B run and the same weights under an experiment-A config."""
+def runs(demo_records, tmp_path_factory) -> tuple[str, str, str]:
+    """A tiny experiment-B run, the same weights under an experiment-A config, a tiny C run."""
     root = tmp_path_factory.mktemp("runs")
     cfg = preset("B", data=demo_records, out=str(root / "B"), image_size=32, width=8, epochs=1,
                  steps_per_epoch=20, eval_images=0, num_samples=1, precision="float32",
@@ -28,7 +28,8 @@ def runs(demo_records, tmp_path_factory) -> tuple[str, str]:
     run_a = shutil.copytree(run_b, root / "A")
     config = json.loads((run_a / "config.json").read_text())
     (run_a / "config.json").write_text(json.dumps({**config, "experiment": "A", "use_cue": False}))
-    return str(run_a), run_b
+    run_c = train.train(cfg.replace(experiment="C", out=str(root / "C")), log=lambda *a: None)
+    return str(run_a), run_b, run_c
 
 
 def execute(name: str, parameters: dict, cwd) -> nbformat.NotebookNode:
@@ -67,14 +68,17 @@ def test_dataset_notebook_reads_a_records_folders_sources(demo_records, tmp_path
 
 
 def test_gallery_notebook_shows_two_runs_metrics_and_control(runs, demo_records, tmp_path):
-    run_a, run_b = runs
+    run_a, run_b, run_c = runs
     saved = tmp_path / "gallery.png"
-    notebook = execute("gallery.ipynb", {"RUN": run_a, "RUN_B": run_b, "RECORDS": demo_records,
-                                         "COUNT": 2, "SAVE": str(saved)}, tmp_path)
-    assert len(outputs(notebook, "image/png")) == 2  # the gallery and the control figure
+    notebook = execute("gallery.ipynb", {"RUN": run_a, "RUN_B": run_b, "RUN_C": run_c,
+                                         "RECORDS": demo_records, "COUNT": 2, "SAVE": str(saved)},
+                       tmp_path)
+    # the gallery, the control figure, the hint sweep's plot and the C model's stroke row
+    assert len(outputs(notebook, "image/png")) == 4
     text = "".join(outputs(notebook, "stream"))
     assert "baseline: flat white" in text and run_a in text and run_b in text
-    height, width = sketch.load_image(str(saved)).shape[:2]  # 5 columns, 2 rows
+    assert "psnr by strokes" in text and "C: strokes" in text and "B: full blurred cue" in text
+    height, width = sketch.load_image(str(saved)).shape[:2]  # 6 columns, 2 rows
     assert width > height
 
 
