@@ -1,0 +1,262 @@
+"""`colorize app`: the page's handlers without a browser, and the page in a real headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("gradio", reason='the app extra is not installed (pip install -e ".[app]")')
+
+from colorize import app, train  # noqa: E402
+from colorize.config import preset  # noqa: E402
+from colorize.errors import ColorizeError  # noqa: E402
+
+from test_infer import demo_sketch  # noqa: E402
+
+RED, BLUE = (230, 30, 30), (30, 60, 230)
+CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "")
+                 if p and os.path.isfile(p)), None)
+
+
+@pytest.fixture(scope="module")
+def hint_run(demo_records, tmp_path_factory) -> str:
+    """A deterministic experiment-B model trained briefly on demo data, where strokes matter
+    (as test_infer's cue_run)."""
+    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("app_run")),
+                 image_size=32, width=8, epochs=1, steps_per_epoch=250, learning_rate=5e-4,
+                 eval_images=0, num_samples=1, precision="float32", test_mode="deterministic")
+    return train.train(cfg, log=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def choices(hint_run):
+    return app.load_choices([hint_run], [])
+
+
+def redness(rgb: np.ndarray) -> float:
+    """Mean red minus mean blue of (N, 3) pixels."""
+    rgb = rgb.reshape(-1, 3).astype(float)
+    return float(rgb[:, 0].mean() - rgb[:, 2].mean())
+
+
+def stroke(shape, color, box=None) -> np.ndarray:
+    layer = np.zeros((*shape, 4), np.uint8)
+    h, w = shape
+    (y0, y1), (x0, x1) = box or ((h // 4, 3 * h // 4), (w // 4, 3 * w // 4))
+    layer[y0:y1, x0:x1] = (*color, 255)
+    return layer
+
+
+def snapshot(folder: str) -> dict:
+    return {os.path.join(d, n): os.stat(os.path.join(d, n)).st_mtime_ns
+            for d, _, names in os.walk(folder) for n in names}
+
+
+# -- the handlers -----------------------------------------------------------------------------
+
+
+def test_labels_name_experiment_step_and_date(choices, hint_run):
+    (label,) = choices
+    assert label.startswith("B · step 250 · ") and label.endswith(os.path.basename(hint_run))
+    assert set(choices[label].colorizers) == {"pix2pix", "deterministic"}
+
+
+def test_the_handler_colorizes_at_full_size_and_follows_the_strokes(choices):
+    colorizer = next(iter(choices.values())).colorizers["deterministic"]
+    lines = demo_sketch(160, 120, 1)
+    value = app.editor_value(lines)
+    empty = app.colorize_page(colorizer, value)
+    assert empty.shape == (160, 120, 3) and empty.dtype == np.uint8
+    red, blue = (app.colorize_page(colorizer, app.editor_value(lines, stroke(lines.shape, c)))
+                 for c in (RED, BLUE))
+    assert red.shape == blue.shape == (160, 120, 3)
+    paper = lines == 255
+    assert redness(red[paper]) > redness(blue[paper]) + 5
+    # the same strokes on a half-size layer (the editor's canvas) give the same picture
+    small = app.editor_value(lines, stroke((80, 60), RED))
+    np.testing.assert_array_equal(app.colorize_page(colorizer, small), red)
+    assert app.colorize_page(colorizer, None) is None
+
+
+def test_a_colored_reference_is_the_cue_of_a_b_run(choices):
+    colorizer = next(iter(choices.values())).colorizers["deterministic"]
+    lines = demo_sketch(160, 120, 1)
+    value = app.editor_value(lines, stroke(lines.shape, BLUE))
+    reference = np.broadcast_to(np.array(RED, np.uint8), (80, 60, 3)).copy()
+    with_reference = app.colorize_page(colorizer, value, reference)
+    assert redness(with_reference[lines == 255]) > redness(
+        app.colorize_page(colorizer, value)[lines == 255]) + 5
+
+
+def test_layers_are_laid_over_one_another():
+    below, above = stroke((4, 4), RED, ((0, 4), (0, 4))), stroke((4, 4), BLUE, ((0, 2), (0, 4)))
+    merged = app.hint_layer([below, above], (4, 4))
+    assert (merged[:2, :, :3] == BLUE).all() and (merged[2:, :, :3] == RED).all()
+    assert (merged[..., 3] == 255).all()
+    assert app.hint_layer([np.zeros((4, 4, 4), np.uint8)], (4, 4)) is None
+
+
+def test_a_hint_layer_saves_as_transparent_png_and_loads_back(tmp_path):
+    lines = demo_sketch(60, 40)
+    hints = stroke(lines.shape, RED)
+    path = app.save_hints(app.editor_value(lines, hints), str(tmp_path))
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.mode == "RGBA"
+    loaded = app.load_hints(app.editor_value(lines), path)
+    np.testing.assert_array_equal(loaded["layers"][0], hints)
+    np.testing.assert_array_equal(loaded["background"][..., 0], lines)
+    opaque = tmp_path / "opaque.png"
+    Image.new("RGB", (40, 60), "red").save(opaque)
+    with pytest.raises(ColorizeError, match="no transparent pixels"):
+        app.load_hints(app.editor_value(lines), str(opaque))
+
+
+def test_uploads_are_capped_and_bad_ones_named(tmp_path, monkeypatch, choices):
+    choice = next(iter(choices.values()))
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
+    with pytest.raises(ColorizeError, match="corrupt.png: not a readable image"):
+        app.open_sketch(choice, str(corrupt), False)
+    big = tmp_path / "big.png"
+    Image.new("L", (300, 200), 255).save(big)
+    monkeypatch.setattr(app, "MAX_PIXELS", 100 * 100)
+    with pytest.raises(ColorizeError, match="300x200 is over the 0.0 megapixel limit"):
+        app.open_sketch(choice, str(big), False)
+    monkeypatch.setattr(app, "MAX_UPLOAD_BYTES", 10)
+    with pytest.raises(ColorizeError, match="big.png: .* MB is over the 0 MB limit"):
+        app.open_sketch(choice, str(big), False)
+
+
+def test_a_colored_picture_becomes_a_sketch_by_the_training_recipe(tmp_path, choices):
+    from colorize import demo
+
+    path = tmp_path / "colored.png"
+    Image.fromarray(demo.render(0, 0, 64)).save(path)
+    background = app.open_sketch(next(iter(choices.values())), str(path), True)["background"]
+    assert background.shape == (64, 64, 4) and set(np.unique(background[..., 0])) <= {0, 255}
+
+
+def test_without_gradio_the_command_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gradio", None)
+    with pytest.raises(ColorizeError, match=r'pip install -e "\.\[app\]"'):
+        app.import_gradio()
+
+
+# -- the page in a real browser ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser test: install Debian's chromium")
+        pytest.skip("no system Chromium (apt-get install chromium); CI runs this test")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(choices):
+    port = _free_port()
+    page = app.serve(choices, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    page.close()
+
+
+class Page:
+    """The app page driven like a user: file chooser, mouse strokes on the canvas."""
+
+    def __init__(self, page, url: str):
+        self.page = page
+        page.goto(url)
+        page.wait_for_selector("#open-sketch")
+
+    def output_src(self) -> str | None:
+        img = self.page.locator("#output img")
+        return img.get_attribute("src") if img.count() else None
+
+    def open(self, path: str) -> None:
+        with self.page.expect_file_chooser() as chooser:
+            self.page.click("#open-sketch")
+        chooser.value.set_files(path)
+
+    def wait_for_new_output(self, previous: str | None) -> tuple[np.ndarray, str]:
+        """The next colorized picture the page shows after `previous` (an img src), and its src."""
+        self.page.wait_for_function(
+            "prev => { const img = document.querySelector('#output img');"
+            " return img && img.complete && img.src !== prev; }", arg=previous, timeout=30_000)
+        src = self.output_src()
+        body = self.page.request.get(src).body()
+        return np.asarray(Image.open(io.BytesIO(body)).convert("RGB")), src
+
+    def stroke(self, color: tuple[int, int, int]) -> None:
+        """Pick a swatch and paint a zig-zag over the middle of the sketch."""
+        self.page.click("#editor button[aria-label='Color']")
+        r, g, b = color
+        self.page.click(f"#editor menu.swatch button[style*='rgb({r}, {g}, {b})']")
+        box = self.page.locator("#editor canvas").first.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        self.page.mouse.move(cx - 40, cy - 60)
+        self.page.mouse.down()
+        for i in range(1, 5):  # few moves: each one redraws the canvas in software WebGL
+            self.page.mouse.move(cx + (40 if i % 2 else -40), cy - 60 + 30 * i)
+        self.page.mouse.up()
+
+    def undo(self) -> None:
+        self.page.click("#editor button[aria-label='Undo']")
+
+
+@pytest.mark.slow
+def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_run, tmp_path):
+    before = snapshot(hint_run)
+    lines = demo_sketch(160, 120, 1)
+    sketch_path, corrupt = tmp_path / "sketch.png", tmp_path / "corrupt.png"
+    Image.fromarray(lines).save(sketch_path)
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
+    ui = Page(browser.new_page(viewport={"width": 1400, "height": 1000}), server)
+
+    ui.open(str(sketch_path))
+    plain, src = ui.wait_for_new_output(None)
+    assert plain.shape == (160, 120, 3)
+    ui.stroke(RED)
+    red, src = ui.wait_for_new_output(src)
+    ui.undo()
+    undone, src = ui.wait_for_new_output(src)  # the undo is an edit too: wait for its picture
+    np.testing.assert_allclose(undone, plain, atol=2)
+    ui.stroke(BLUE)
+    blue, src = ui.wait_for_new_output(src)
+    assert red.shape == blue.shape == (160, 120, 3)
+    middle = np.zeros(lines.shape, bool)
+    middle[30:130, 20:100] = True
+    region = middle & (lines == 255)
+    assert redness(red[region]) > redness(blue[region]) + 5
+
+    ui.page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+    artifacts = os.environ.get("COLORIZE_ARTIFACTS")
+    if artifacts:
+        os.makedirs(artifacts, exist_ok=True)
+        shutil.copy(tmp_path / "app.png", os.path.join(artifacts, "app.png"))
+
+    # a corrupt upload shows an error in the page; the next good upload still works
+    ui.open(str(corrupt))
+    ui.page.get_by_text("corrupt.png: not a readable image").first.wait_for(timeout=30_000)
+    ui.open(str(sketch_path))
+    again, _ = ui.wait_for_new_output(src)
+    assert again.shape == (160, 120, 3)
+    assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
