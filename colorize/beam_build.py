@@ -1,8 +1,8 @@
 """`colorize build --runner beam`: the dataset builder as an Apache Beam pipeline.
 
 The same dataset as the local builder (`colorize.build`), made by the same per-image function
-(`build.process_file`), on any Beam runner (DirectRunner or Prism here; Dataflow, Flink, Spark
-with their pipeline options):
+(`build.process_file`), on any Beam runner (the DirectRunner in the tests; Dataflow, Flink,
+Spark with their pipeline options, untested):
 
     files --Reshuffle--> process_file --key by (split, bucket) of the content hash--> GroupByKey
           --> one shard per group: duplicates dropped, examples written in id order
