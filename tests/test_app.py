@@ -260,3 +260,13 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     again, _ = ui.wait_for_new_output(src)
     assert again.shape == (160, 120, 3)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
+
+
+def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):
+    from colorize import cli
+
+    assert cli.main(["app"]) == 2
+    assert "give at least one --run RUN_DIR or --model FILE" in capsys.readouterr().err
+    assert cli.main(["app", "--run", str(tmp_path), "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "anyone who can reach this machine" in err and "not a run folder" in err
