@@ -106,6 +106,25 @@ def as_gray(image: np.ndarray) -> np.ndarray:
     return image.reshape(image.shape[:2])
 
 
+COLORED_LINES_CHROMA = 24  # mean chroma (max - min of RGB) of the inked pixels of colored line art
+
+
+def is_colored_line_art(image: np.ndarray) -> bool:
+    """Whether an RGB sketch's inked pixels are colored rather than black or gray.
+
+    Measured on real illustrations (docs/inference.md), such line art keeps more of the picture
+    with lines="keep" than with "guided" at sizes other than the model's.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        return False
+    rgb = image.astype(np.int16)
+    inked = sketch.to_gray(image) < 224  # not paper
+    if inked.mean() < 0.001:
+        return False
+    return float((rgb.max(-1) - rgb.min(-1))[inked].mean()) >= COLORED_LINES_CHROMA
+
+
 def _inference_fn(generator: keras.Model, test_mode: str, precision: str):
     """The generator call of a test mode; deterministic mode runs with batch norm folded in."""
     if test_mode == "pix2pix":
@@ -200,12 +219,16 @@ class Colorizer:
         `cue`: an RGB cue image of the sketch's aspect ratio and any size (experiment B).
         `hints`: an RGBA hint layer of the sketch's aspect ratio, opaque pixels are strokes.
         Neither: what the experiment reads as no hint (B: a white cue).
-        `lines`: this call's way to the input's size (default: the Colorizer's `lines`).
+        `lines`: this call's way to the input's size (default: the Colorizer's `lines`); "auto" is
+        "model" at the model's size, else "keep" for colored line art and "guided" for the rest.
         """
         lines = lines or self.lines
         if lines not in anysize.LINES:
             raise ColorizeError(f"lines must be one of {anysize.LINES}, not {lines!r}")
         gray = as_gray(sketch_image)
+        if (lines == "auto" and gray.shape != (self.image_size, self.image_size)
+                and is_colored_line_art(sketch_image)):
+            lines = "keep"
         condition = self.conditioning.user_input(gray.shape, cue=cue, hints=hints,
                                                  cue_sigma=self.cue_sigma)
         inputs = self._model_input(gray[..., None], condition)  # (S, S, C)

@@ -359,3 +359,20 @@ def test_predict_never_overwrites_its_inputs(cue_run, tmp_path, capsys, layout):
     assert err.startswith("colorize predict: error: ") and "\n" not in err
     assert {p: open(p, "rb").read() for p in (src, cue)} == before
     assert os.listdir(folder) == ["a.png"]
+
+
+def test_auto_keeps_the_lines_of_colored_line_art_away_from_the_model_size(colorizer):
+    from colorize.infer import is_colored_line_art
+
+    lines = demo_sketch(64, 48)
+    color = cv2.resize(demo.render(0, 0, 256), (48, 64), interpolation=cv2.INTER_AREA)
+    colored = np.where(lines[..., None] < 128, color, np.uint8(255))  # colored line art
+    black = np.repeat(lines[..., None], 3, axis=-1)
+    assert is_colored_line_art(colored) and not is_colored_line_art(black)
+    assert not is_colored_line_art(lines)  # a gray sketch is never colored
+    np.testing.assert_array_equal(colorizer.colorize(colored), colorizer.colorize(colored, lines="keep"))
+    np.testing.assert_array_equal(colorizer.colorize(black), colorizer.colorize(black, lines="guided"))
+    at_model_size = np.where(demo_sketch(32, 32)[..., None] < 128,
+                             cv2.resize(color, (32, 32)), np.uint8(255))
+    np.testing.assert_array_equal(colorizer.colorize(at_model_size),
+                                  colorizer.colorize(at_model_size, lines="model"))

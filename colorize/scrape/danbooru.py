@@ -1,6 +1,6 @@
 """Danbooru: `/posts.json` listing with `page=b<id>` deep paging, and `/posts?tags=` HTML ids.
 
-See ../shared/booru/API_NOTES.md for the limits and edge cases handled here.
+docs/scrape.md describes the limits and edge cases handled here.
 """
 
 from __future__ import annotations

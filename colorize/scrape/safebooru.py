@@ -1,6 +1,6 @@
 """Safebooru.org (Gelbooru 0.2 engine): the `dapi` listing (XML, or a JSON list) with `pid` paging.
 
-See ../shared/booru/API_NOTES.md for the fields and edge cases handled here.
+docs/scrape.md describes the fields and edge cases handled here.
 """
 
 from __future__ import annotations
