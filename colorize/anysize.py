@@ -17,7 +17,8 @@ brought to the input's size in one of three ways (`LINES`; docs/inference.md mea
 - "keep": the artist's lines exactly: flat colors upsampled, and the input sketch laid over them
   with a "multiply" blend (color x sketch / 255), the way artists put line art over flat colors.
   Lines are as sharp and as dark as the input's, and black sketch pixels stay black.
-"auto" (the default) is "model" at the model's size and "guided" at any other.
+"auto" (the default) is "model" at the model's size and "guided" at any other (`Colorizer` picks
+"keep" instead for colored line art, which measures best there).
 
 Everything is TensorFlow ops on one image of dynamic height and width, so the Python API and the
 exported SavedModel run the very same graph.
