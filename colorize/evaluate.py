@@ -149,6 +149,10 @@ def _user_examples(records_dir, split, images_dir, colorizer, max_images):
             yield path, {"sketch": colorizer.sketchify(rgb), "color": rgb,
                          "cue": colorizer.cue_from_reference(rgb)}
         return
+    from colorize.records import shard_paths
+
+    if not records_dir or not shard_paths(records_dir, split):
+        raise ColorizeError(f"{records_dir}: no '{split}' records to score")
     for i, ex in enumerate(read_records(records_dir, split)):
         if max_images and i >= max_images:
             return

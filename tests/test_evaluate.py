@@ -156,3 +156,15 @@ def test_user_path_on_image_files_with_colored_sketches(run_b, demo_records, tmp
     assert result["sizes"] == ["96x64"]
     assert set(result["metrics"]) == {"user path, lines model", "user path, lines guided"}
     assert "colored sketches" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", [["--user-path"], ["--hint-sweep"]])
+def test_user_path_and_hint_sweep_refuse_a_folder_without_records(run_b, tmp_path, capsys, mode):
+    (tmp_path / "empty").mkdir()
+    runs = ["--run", run_b] if mode == ["--user-path"] else []
+    argv = ["evaluate", *runs, *mode, *([run_b] if mode == ["--hint-sweep"] else []),
+            "--data", str(tmp_path / "empty"), "--json", str(tmp_path / "out.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize evaluate: error: ") and "no 'test' records" in err
+    assert not (tmp_path / "out.json").exists()
