@@ -379,8 +379,9 @@ def staged_output(out: str, overwrite: bool) -> Iterator[str]:
     except OSError as err:
         raise ColorizeError(f"{out}: {err.strerror or err}") from err
     except Exception as err:
-        if type(err).__module__.startswith("tensorflow"):  # a TFRecordWriter's write error
-            raise ColorizeError(f"{out}: {getattr(err, 'message', err)}") from err
+        tf = sys.modules.get("tensorflow")  # imported by the shard writer, if it ran
+        if tf is not None and isinstance(err, tf.errors.OpError):  # e.g. a full disk under TF
+            raise ColorizeError(f"{out}: {err.message}") from err
         raise
     finally:
         if created and not installed:
