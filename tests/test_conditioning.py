@@ -39,8 +39,10 @@ def test_runs_from_before_the_refactor_give_the_same_outputs(legacy, experiment)
     expected = np.load(legacy / "expected.npz")
     colorizer = Colorizer.from_run(str(legacy / f"run_{experiment}"), precision="float32")
     assert colorizer.experiment == experiment
-    np.testing.assert_array_equal(colorizer.generator(expected["x"], training=False).numpy(),
-                                  expected[f"{experiment}_raw"])
+    # raw float32 outputs: equal up to the rounding of the CPU's convolution kernels (another CPU
+    # model may pick other oneDNN kernels: seen 2e-9 apart); the uint8 pictures: identical
+    np.testing.assert_allclose(colorizer.generator(expected["x"], training=False).numpy(),
+                               expected[f"{experiment}_raw"], rtol=0, atol=1e-6)
     cue = expected["cue"] if experiment == "B" else None
     # the any-size method of that time is today's lines="keep"
     np.testing.assert_array_equal(colorizer.colorize(expected["sketch"], cue, lines="keep"),
@@ -71,7 +73,7 @@ def test_new_exports_of_old_runs_keep_the_signature_and_outputs(legacy, tmp_path
     colorizer = Colorizer.from_run(str(legacy / "run_B"), precision="float32")
     np.testing.assert_array_equal(rgb, colorizer.colorize(expected["sketch"], expected["cue"]))
     raw = colorizer.generator(expected["x"], training=False).numpy()  # the same weights
-    np.testing.assert_array_equal(raw, expected["B_raw"])
+    np.testing.assert_allclose(raw, expected["B_raw"], rtol=0, atol=1e-6)
 
 
 def test_old_configs_with_use_cue_still_load(legacy):
