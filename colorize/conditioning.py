@@ -247,32 +247,34 @@ def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = S
     moves = tf.stack([tf.sin(heading), tf.cos(heading)], -1) * step[..., None]  # (n, k, 2)
     points = tf.concat([start[:, None], start[:, None] + tf.cumsum(moves, axis=1)], axis=1)
     points = tf.clip_by_value(points, 0.0, size - 1.0)  # (n, k + 1, 2): strokes stay inside
-    # rasterize with OpenCV (thick polylines, later strokes over earlier ones): index i + 1 of
-    # the last stroke covering a pixel, 0 where unpainted
-    top = tf.numpy_function(_draw_strokes, [points, segments, width, drawn, size], tf.int32,
-                            stateful=False)
-    top = tf.ensure_shape(top, [size, size])
-    # each stroke's color: per-channel median of the ground truth at points along it
+    # where each stroke's color is read: `samples` points evenly along it
     along = tf.linspace(0.0, 1.0, recipe.samples)  # (m,)
     seg_of = tf.minimum(tf.cast(along[None] * segments[:, None], tf.int32), k - 1)  # (n, m)
     frac = along[None] * segments[:, None] - tf.cast(seg_of, tf.float32)
     p0 = tf.gather(points[:, :-1], seg_of, batch_dims=1)  # (n, m, 2): segment starts
     p1 = tf.gather(points[:, 1:], seg_of, batch_dims=1)  # ... and ends
-    at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)
-    samples = tf.gather_nd(color, at)  # (n, m, 3)
-    median = tf.sort(samples, axis=1)[:, recipe.samples // 2]  # (n, 3)
-    palette = tf.concat([tf.zeros([1, 3]), median], 0)  # row 0: unpainted
-    colors = tf.gather(palette, top)  # (S, S, 3)
-    mask = tf.cast(top > 0, tf.float32)[..., None]  # (S, S, 1)
-    return colors * mask, mask
+    at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)  # (n, m, 2) as (y, x)
+    # color and rasterize in one numpy step (OpenCV's thick polylines): per-pixel gathers and a
+    # small sort are several times slower as TensorFlow ops inside tf.data
+    hints = tf.numpy_function(_draw_strokes, [color, points, segments, width, at, drawn],
+                              tf.float32, stateful=False)
+    hints = tf.ensure_shape(hints, [size, size, 4])
+    return hints[..., :3], hints[..., 3:]
 
 
-def _draw_strokes(points, segments, width, count, size) -> np.ndarray:
-    """(size, size) int32: stroke i + 1 where drawn (numpy side of simulate_strokes)."""
-    canvas = np.zeros((int(size), int(size)), np.int32)
-    for i in range(int(count)):
+def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
+    """(S, S, 4) float32: each stroke's color (the per-channel median of `color` at its sample
+    points `at`) and 1 where drawn, later strokes over earlier ones; 0 where unpainted (the numpy
+    side of simulate_strokes)."""
+    size = color.shape[0]
+    canvas = np.zeros((size, size, 4), np.float32)
+    count = int(count)
+    samples = color[at[:count, :, 0], at[:count, :, 1]]  # (count, m, 3)
+    median = np.sort(samples, axis=1)[:, samples.shape[1] // 2]  # (count, 3)
+    for i in range(count):
         xy = np.rint(points[i, :int(segments[i]) + 1, ::-1]).astype(np.int32)  # (y, x) -> (x, y)
-        cv2.polylines(canvas, [xy], False, i + 1, max(1, int(round(width[i]))), cv2.LINE_8)
+        cv2.polylines(canvas, [xy], False, (*map(float, median[i]), 1.0),
+                      max(1, int(round(width[i]))), cv2.LINE_8)
     return canvas
 
 

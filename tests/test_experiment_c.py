@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -77,6 +78,51 @@ def test_strokes_are_the_same_eagerly_and_in_tf_data():
     eager, in_data = tfrun(fn, _color(), np.array([9, 9], np.int64))
     for a, b in zip(eager, in_data):
         np.testing.assert_array_equal(a, b)
+
+
+def _reference_strokes(color, seed, recipe=StrokeRecipe(), count=None):
+    """The plain TensorFlow formulation that `simulate_strokes` speeds up: a stroke-index raster
+    from OpenCV, then TensorFlow gathers for each stroke's median color and each pixel's color."""
+    size, n, k = color.shape[0], recipe.max_count, recipe.max_segments
+    scale = size / 256.0
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+    u = lambda i, shape, lo=0.0, hi=1.0: tf.random.stateless_uniform(shape, seeds[i], lo, hi)
+    drawn = stroke_count(seed, recipe) if count is None else float(min(count, n))
+    segments = tf.cast(tf.floor(u(2, [n], 1.0, k + 1.0 - 1e-6)), tf.float32)
+    total = u(3, [n], *recipe.length) * scale
+    width = u(4, [n], *recipe.width) * scale
+    heading = u(5, [n, 1], 0.0, 2 * np.pi) + tf.cumsum(u(6, [n, k], -0.8, 0.8), axis=1)
+    used = tf.cast(tf.range(k)[None] < tf.cast(segments[:, None], tf.int32), tf.float32)
+    step = (total / segments)[:, None] * used
+    start = u(7, [n, 2], 0.0, float(size))
+    moves = tf.stack([tf.sin(heading), tf.cos(heading)], -1) * step[..., None]
+    points = tf.concat([start[:, None], start[:, None] + tf.cumsum(moves, axis=1)], axis=1)
+    points = tf.clip_by_value(points, 0.0, size - 1.0).numpy()
+    top = np.zeros((size, size), np.int32)
+    for i in range(int(drawn)):
+        xy = np.rint(points[i, :int(segments[i]) + 1, ::-1]).astype(np.int32)
+        cv2.polylines(top, [xy], False, i + 1, max(1, int(round(float(width[i])))), cv2.LINE_8)
+    along = tf.linspace(0.0, 1.0, recipe.samples)
+    seg_of = tf.minimum(tf.cast(along[None] * segments[:, None], tf.int32), k - 1)
+    frac = along[None] * segments[:, None] - tf.cast(seg_of, tf.float32)
+    p0 = tf.gather(points[:, :-1], seg_of, batch_dims=1)
+    p1 = tf.gather(points[:, 1:], seg_of, batch_dims=1)
+    at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)
+    median = tf.sort(tf.gather_nd(color, at), axis=1)[:, recipe.samples // 2]
+    colors = tf.gather(tf.concat([tf.zeros([1, 3]), median], 0), top)
+    mask = tf.cast(top > 0, tf.float32)[..., None]
+    return colors * mask, mask
+
+
+@pytest.mark.parametrize("size", [32, 64, 256])
+def test_strokes_equal_the_plain_tensorflow_formulation(size):
+    for i in range(12):
+        color, seed = _color(size, i % 4), tf.constant([i, size], tf.int64)
+        count = None if i % 2 else i
+        fast = simulate_strokes(color, seed, count=count)
+        plain = _reference_strokes(tf.constant(color), seed, count=count)
+        for a, b in zip(fast, plain):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
