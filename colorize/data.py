@@ -89,7 +89,10 @@ def _jitter(sketch, cue, color, seed, cfg: TrainConfig):
     """pix2pix random jitter: resize up, random crop back, random horizontal flip; one draw for all."""
     big = [cfg.jitter_size, cfg.jitter_size]
     sketch = tf.image.resize(sketch, big, method="nearest")
-    rgb = tf.image.resize(tf.concat([cue, color], axis=-1), big, method="bilinear")
+    # bilinear resizing computes in float32 either way, and is several times faster on float32
+    # input than on uint8 (the same numbers: tests/test_data.py)
+    rgb = tf.image.resize(tf.cast(tf.concat([cue, color], axis=-1), tf.float32), big,
+                          method="bilinear")
     stacked = tf.concat([tf.cast(sketch, tf.float32), rgb], axis=-1)  # (286, 286, 7)
     crop_seed, flip_seed = seed[:2], seed[2:]
     stacked = tf.image.stateless_random_crop(

@@ -5,10 +5,11 @@ import pytest
 import tensorflow as tf
 
 from colorize.config import preset
-from colorize.data import count_examples, make_dataset
+from colorize.data import _jitter, count_examples, make_dataset
 from colorize.errors import ColorizeError
 
 from conftest import block_triplet, write_records
+from test_conditioning import tfrun
 
 CFG = preset("B", image_size=32, batch_size=4)
 
@@ -38,6 +39,31 @@ def test_jitter_is_identical_across_the_triplet(block_records):
     sketch, cue = inputs[..., :1].numpy(), inputs[..., 1:].numpy()
     assert np.mean(np.abs(color.numpy() - sketch) < 0.5) > 0.9
     assert np.mean(np.abs(cue - sketch) < 0.5) > 0.9
+
+
+def _stock_jitter(sketch, cue, color, seed, cfg):
+    """pix2pix jitter as first written: bilinear resizing of the uint8 images."""
+    big = [cfg.jitter_size, cfg.jitter_size]
+    rgb = tf.image.resize(tf.concat([cue, color], axis=-1), big, method="bilinear")
+    stacked = tf.concat([tf.cast(tf.image.resize(sketch, big, method="nearest"), tf.float32),
+                         rgb], axis=-1)
+    stacked = tf.image.stateless_random_crop(stacked, [cfg.image_size, cfg.image_size, 7],
+                                             seed=seed[:2])
+    stacked = tf.image.stateless_random_flip_left_right(stacked, seed=seed[2:])
+    return stacked[..., :1], stacked[..., 1:4], stacked[..., 4:]
+
+
+@pytest.mark.parametrize("size", [32, 256])
+def test_jitter_equals_the_stock_uint8_resizing_eagerly_and_in_tf_data(size):
+    cfg = CFG.replace(image_size=size)
+    rng = np.random.default_rng(size)
+    images = [rng.integers(0, 256, (size, size, c), dtype=np.uint8) for c in (1, 3, 3)]
+    for i in range(4):
+        seed = np.array([i, 7, i + 1, 3], np.int64)
+        fast = tfrun(lambda *a: _jitter(*a, cfg), *images, seed)
+        stock = tfrun(lambda *a: _stock_jitter(*a, cfg), *images, seed)
+        for a, b in zip(tf.nest.flatten(fast), tf.nest.flatten(stock)):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_jitter_changes_the_images(block_records):
