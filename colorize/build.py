@@ -23,13 +23,14 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import stat
 import sys
 import tempfile
 import time
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -92,6 +93,11 @@ def manifest_inputs(manifest: dict) -> list[str]:
     return manifest["inputs"] if raw is None else [os.fsdecode(bytes.fromhex(h)) for h in raw]
 
 
+def is_url(path: str) -> bool:
+    """Whether `path` starts with a scheme (`gs://...`), as Beam's `FileSystems` tells them."""
+    return re.match(r"[a-zA-Z][-a-zA-Z0-9+.]*://", path) is not None
+
+
 def split_of(image_id: str, test_fraction: float) -> str:
     """"test" for a `test_fraction` share of content hashes, "train" for the rest."""
     return "test" if int(image_id[:8], 16) < test_fraction * 2**32 else "train"
@@ -143,10 +149,17 @@ def read_file(path: str) -> bytes:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise sketch.ImageError("not_a_file", _not_a_file(info.st_mode))
-        if info.st_size > MAX_FILE_BYTES:
-            raise sketch.ImageError("file_too_big", f"{info.st_size} bytes, more than "
-                                                    f"{MAX_FILE_BYTES}")
-        data = f.read(MAX_FILE_BYTES + 1)
+        return read_capped(f, info.st_size)
+
+
+def read_capped(f: BinaryIO, size: int) -> bytes:
+    """The bytes of the open file `f`, said to hold `size` bytes; `ImageError` past MAX_FILE_BYTES.
+
+    `size` is checked before reading, and the read is capped too, in case the file grew since.
+    """
+    if size > MAX_FILE_BYTES:
+        raise sketch.ImageError("file_too_big", f"{size} bytes, more than {MAX_FILE_BYTES}")
+    data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise sketch.ImageError("file_too_big", f"more than {MAX_FILE_BYTES} bytes")
     return data
@@ -169,12 +182,17 @@ def check_format(data: bytes) -> None:
         raise sketch.ImageError("animated", f"an animated {kind}")
 
 
-def process_file(task: tuple[str, str], params: BuildParams, part: Part = Part()) -> Outcome:
-    """Hash, decode, transform and encode one (path, source) file. Runs in worker processes."""
+def process_file(task: tuple[str, str], params: BuildParams, part: Part = Part(),
+                 read: Callable[[str], bytes] = read_file) -> Outcome:
+    """Hash, decode, transform and encode one (path, source) file. Runs in worker processes.
+
+    `read` gets the file's bytes (the Beam builder passes one for its filesystems' URLs); it
+    raises OSError, or `ImageError` for a file it refuses unread, as `read_file` does.
+    """
     path, source = task
     outcome = Outcome(path, source)
     try:
-        data = read_file(path)
+        data = read(path)
     except (OSError, sketch.ImageError) as err:  # no content to hash: reported by part 0 alone
         if isinstance(err, sketch.ImageError):
             outcome.reason, outcome.detail = err.reason, err.detail
@@ -198,15 +216,20 @@ def process_file(task: tuple[str, str], params: BuildParams, part: Part = Part()
     return outcome
 
 
-def find_images(inputs: Iterable[str]) -> list[tuple[str, str]]:
-    """(path, path relative to its input folder) of every image, folder by folder, sorted."""
-    found = []
-    for root in inputs:
-        if not os.path.isdir(root):
-            raise ColorizeError(f"{root}: {'not a' if os.path.exists(root) else 'no such'} folder")
-        paths = [os.path.join(d, name) for d, _, names in os.walk(root) for name in names
-                 if name.lower().endswith(IMAGE_EXTENSIONS)]
-        found += sorted((p, os.path.relpath(p, root)) for p in paths)
+def list_images(root: str) -> list[tuple[str, str]]:
+    """(path, path relative to `root`) of every image in the folder `root`, sorted by path."""
+    if not os.path.isdir(root):
+        raise ColorizeError(f"{root}: {'not a' if os.path.exists(root) else 'no such'} folder")
+    paths = [os.path.join(d, name) for d, _, names in os.walk(root) for name in names
+             if name.lower().endswith(IMAGE_EXTENSIONS)]
+    return sorted((p, os.path.relpath(p, root)) for p in paths)
+
+
+def find_images(inputs: Iterable[str], list_folder: Callable[[str], list] = list_images) -> list:
+    """What `list_folder` finds in each input folder, folder by folder: by default (path, path
+    relative to its input folder) of every image. A one-line error if there are no images."""
+    inputs = list(inputs)
+    found = [entry for root in inputs for entry in list_folder(root)]
     if not found:
         raise ColorizeError(f"no images ({', '.join(e[1:] for e in IMAGE_EXTENSIONS)}) found under "
                             f"{', '.join(inputs)}")
@@ -414,18 +437,21 @@ def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildPa
     return manifest
 
 
-def write_lists(folder: str, manifest: dict, rejected: list[dict]) -> None:
-    """`rejected.jsonl`, then `manifest.json` (last: it marks a dataset complete), atomically."""
+def write_lists(folder: str, manifest: dict, rejected: list[dict],
+                write_text: Callable[[str, str], None] | None = None) -> None:
+    """`rejected.jsonl`, then `manifest.json` (last: it marks a dataset complete), with
+    `write_text` (by default `fileio.write_text`: atomically); `folder` may be a URL then."""
+    write_text = write_text or fileio.write_text
     lines = "".join(json.dumps(r) + "\n" for r in rejected)
-    fileio.write_text(os.path.join(folder, REJECTED), lines)
-    fileio.write_text(os.path.join(folder, MANIFEST), json.dumps(manifest, indent=2) + "\n")
+    write_text(os.path.join(folder, REJECTED), lines)
+    write_text(os.path.join(folder, MANIFEST), json.dumps(manifest, indent=2) + "\n")
 
 
 def _manifest(inputs: list[str], params: BuildParams, part: Part, counts: dict[str, int],
               rejected: list[dict], histogram: list[int], n_files: int,
               shards: dict[str, list[str]]) -> dict:
     """The manifest of a finished build (docs/data.md lists its fields)."""
-    folders = [os.path.abspath(p) for p in inputs]
+    folders = [p if is_url(p) else os.path.abspath(p) for p in inputs]
     shown = [display_name(p) for p in folders]
     manifest = {
         "tool": "manga-colorize",
