@@ -12,33 +12,41 @@ its split, its shard (`bucket`), and so its duplicates, which land in the same g
 first copy in input order is kept. Shards hold about `shard_size` examples (the hash spreads the
 examples over `ceil(examples / shard_size)` buckets); after the run the launcher renames them to
 the usual `train-00000-of-00004` names and writes `rejected.jsonl` and `manifest.json` from the
-pipeline's summary. The output folder is staged and installed by `build.staged_output`, so a
-re-run refuses or replaces a dataset exactly as the local builder does.
+pipeline's summary. A re-run refuses or replaces a dataset as the local builder does.
 
-The launcher lists the files and reads and writes the output folder with the ordinary file
-calls, so inputs and output are local or mounted paths (NFS, GCS FUSE, ...), which every worker
-must see under the same path. Needs the `beam` extra: `pip install -e ".[beam]"`.
+Inputs and output are local paths, which every worker must see under the same path, or URLs of
+any filesystem Beam has (`gs://` with `apache-beam[gcp]`, `s3://` with `apache-beam[aws]`, ...),
+in any mix. For a URL, Beam's `FileSystems` lists the images (in the launcher), reads them and
+writes the shards (in the workers). A local output folder is staged inside itself and installed
+by `build.staged_output`, as by the local builder; a URL's, which an object store cannot rename as
+a whole, is staged under the sibling prefix `OUT.build-<random>` and renamed into `OUT/` file by
+file, `manifest.json` last (`staged_url_output`). Needs the `beam` extra:
+`pip install -e ".[beam]"`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import secrets
+import shutil
+import tempfile
 from typing import Iterable, Iterator, Sequence
 
-from colorize import build
+from colorize import build, records
 from colorize.errors import ColorizeError
-from colorize.recipe import BuildParams
+from colorize.recipe import IMAGE_EXTENSIONS, BuildParams
+
+try:  # `colorize build` imports this module for --runner beam only
+    import apache_beam as beam
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+except ImportError:
+    raise ColorizeError("--runner beam needs Apache Beam: pip install -e '.[beam]'") from None
 
 SUMMARY = ".beam-summary.json"  # what the pipeline hands back to the launcher, in the staging dir
-
-
-def _beam():
-    try:
-        import apache_beam
-    except ImportError:
-        raise ColorizeError("--runner beam needs Apache Beam: pip install -e '.[beam]'") from None
-    return apache_beam
 
 
 def pipeline_options(beam_args: Sequence[str], workers: int | None):
@@ -49,6 +57,67 @@ def pipeline_options(beam_args: Sequence[str], workers: int | None):
                 f"--direct_num_workers={workers or build.usable_cores()}",
                 "--default_sdk_harness_log_level=WARNING"]
     return PipelineOptions(defaults + list(beam_args))
+
+
+def check_filesystem(path: str) -> None:
+    """A one-line error for a URL whose scheme no Beam filesystem handles here."""
+    try:
+        FileSystems.get_filesystem(path)
+    except ValueError:
+        raise ColorizeError(f"{path}: no Beam filesystem for {FileSystems.get_scheme(path)}:// "
+                            "(gs:// needs apache-beam[gcp], s3:// apache-beam[aws])") from None
+
+
+def _paths(pattern: str) -> list[str]:
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+
+
+def _delete(paths: list[str]) -> None:
+    if paths:
+        FileSystems.delete(paths)
+
+
+def _write_text(path: str, text: str) -> None:
+    with FileSystems.create(path) as f:
+        f.write(text.encode("utf-8"))
+
+
+def _read_text(path: str) -> str:
+    with FileSystems.open(path) as f:
+        return f.read().decode("utf-8")
+
+
+def list_folder(root: str) -> list[tuple[tuple[str, str], int | None]]:
+    """((path, path relative to `root`), size) of every image in the folder `root`.
+
+    A local folder is `build.list_images`'s (size None: `read_file` checks it). For a URL,
+    Beam's listing of everything under `root/`, with the same extension filter, names and
+    order (by path), and each file's size from the listing.
+    """
+    if not build.is_url(root):
+        return [(task, None) for task in build.list_images(root)]
+    prefix = root if root.endswith("/") else root + "/"
+    try:
+        found = FileSystems.match([prefix + "**"])[0].metadata_list
+    except OSError as err:  # BeamIOError: the listing failed (no such bucket, no access, ...)
+        raise ColorizeError(f"{root}: cannot list: {err}") from err
+    if not found:  # an object store has no empty folders
+        raise ColorizeError(f"{root}: {'not a' if FileSystems.exists(root) else 'no such'} folder")
+    return sorted(((m.path, m.path[len(prefix):]), m.size_in_bytes) for m in found
+                  if m.path.lower().endswith(IMAGE_EXTENSIONS))
+
+
+def read_url(path: str, size: int) -> bytes:
+    """`build.read_file` for a URL of `size` bytes (from the listing), read through Beam."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        return build.read_capped(f, size)
+
+
+def _process(indexed: tuple[int, tuple[tuple[str, str], int | None]], params: BuildParams):
+    """(index, outcome) of one listed file: `build.process_file`, reading URLs through Beam."""
+    index, (task, size) = indexed
+    read = build.read_file if size is None else functools.partial(read_url, size=size)
+    return index, build.process_file(task, params, read=read)
 
 
 def bucket_of(image_id: str, buckets: int) -> int:
@@ -85,30 +154,47 @@ def write_group(group, staging: str, params: BuildParams) -> Iterator:
             accepted.append(outcome)
     if not accepted:
         return
-    import tensorflow as tf  # in the worker: Beam has no TFRecord writer for a single file
-
     histogram = [0] * (100 // build.HISTOGRAM_BIN)
-    with tf.io.TFRecordWriter(os.path.join(staging, f"{split}-b{bucket:05d}")) as writer:
-        for outcome in accepted:
-            writer.write(build.example_of(outcome, params))
-            histogram[build.histogram_bin(outcome.complexity)] += 1
+    for outcome in accepted:
+        histogram[build.histogram_bin(outcome.complexity)] += 1
+    write_records(FileSystems.join(staging, f"{split}-b{bucket:05d}"),
+                  (build.example_of(outcome, params) for outcome in accepted))
     yield "shard", split, bucket, len(accepted), histogram
 
 
+def write_records(path: str, examples: Iterable[bytes]) -> None:
+    """A TFRecord file of `examples` at `path`, a local path or a URL.
+
+    TensorFlow frames the records (`tf.io.TFRecordWriter`, in the worker): Beam's own framing,
+    `tfrecordio._TFRecordUtil`, needs a crc32c package that neither Beam nor TensorFlow
+    installs. For a URL the file is written on the worker's disk, then copied through Beam.
+    """
+    import tensorflow as tf
+
+    if not build.is_url(path):
+        with tf.io.TFRecordWriter(path) as writer:
+            for example in examples:
+                writer.write(example)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "shard")
+        write_records(local, examples)
+        with open(local, "rb") as src, FileSystems.create(path) as dst:
+            shutil.copyfileobj(src, dst)
+
+
 def _write_summary(rows: list, staging: str) -> None:
-    with open(os.path.join(staging, SUMMARY), "w", encoding="utf-8") as f:
-        json.dump(rows, f)
+    _write_text(FileSystems.join(staging, SUMMARY), json.dumps(rows))
 
 
-def run_pipeline(files: list[tuple[str, str]], staging: str, params: BuildParams, options):
-    """Process `files` into shards `{split}-b{bucket}` and a summary, both in `staging`."""
-    beam = _beam()
+def run_pipeline(files: list, staging: str, params: BuildParams, options):
+    """Process `files` (`list_folder`'s) into shards `{split}-b{bucket}` and a summary, both in
+    `staging`."""
     with beam.Pipeline(options=options) as p:
         outcomes = (p
                     | "List" >> beam.Create(list(enumerate(files)))
                     | "Spread" >> beam.Reshuffle()  # Create's one bundle -> all workers
-                    | "Process" >> beam.MapTuple(
-                        lambda index, task: (index, build.process_file(task, params))))
+                    | "Process" >> beam.Map(_process, params))
         buckets = (outcomes
                    | "Accepted" >> beam.FlatMap(
                        lambda m: [build.split_of(m[1].id, params.test_fraction)]
@@ -125,45 +211,93 @@ def run_pipeline(files: list[tuple[str, str]], staging: str, params: BuildParams
 
 def install_shards(staging: str, summary: list) -> tuple[dict, dict, list[int]]:
     """Rename the written groups to `train-00000-of-0000N` names; (shards, counts, histogram)."""
-    from colorize import records
-
-    shards, counts = {}, {}
+    shards, counts, written, names = {}, {}, [], []
     histogram = [0] * (100 // build.HISTOGRAM_BIN)
     for split in records.SPLITS:
         groups = sorted((r[2], r[3]) for r in summary if r[0] == "shard" and r[1] == split)
         shards[split] = [records.shard_name(split, i, len(groups)) for i in range(len(groups))]
-        for (bucket, _), name in zip(groups, shards[split]):
-            os.replace(os.path.join(staging, f"{split}-b{bucket:05d}"),
-                       os.path.join(staging, name))
+        written += [f"{split}-b{bucket:05d}" for bucket, _ in groups]
+        names += shards[split]
         counts[split] = sum(n for _, n in groups)
+    if names:
+        FileSystems.rename([FileSystems.join(staging, n) for n in written],
+                           [FileSystems.join(staging, n) for n in names])
     for row in summary:
         if row[0] == "shard":
             histogram = [a + b for a, b in zip(histogram, row[4])]
     return shards, counts, histogram
 
 
+def _dataset_files(folder: str) -> list[str]:
+    """The dataset in `folder` (shards of any part, rejected.jsonl), `manifest.json` last."""
+    names = [f"{split}-*-of-*" for split in records.SPLITS] + [build.REJECTED, build.MANIFEST]
+    found = FileSystems.match([FileSystems.join(folder, name) for name in names])
+    return [m.path for r in found for m in r.metadata_list if not m.path.endswith(".tmp")]
+
+
+def install_url_dataset(staging: str, out: str) -> None:
+    """Replace the dataset in `out` by the one staged in `staging`, file by file.
+
+    The old manifest goes first and the new one comes last, so that a reader who finds a
+    manifest finds the whole dataset it lists; in between, `out` holds no manifest.
+    """
+    old, new = _dataset_files(out), _dataset_files(staging)
+    for paths in (old[-1:], old[:-1]):
+        _delete(paths)
+    for paths in (new[:-1], new[-1:]):
+        FileSystems.rename(paths, [FileSystems.join(out, FileSystems.split(p)[1]) for p in paths])
+
+
+@contextlib.contextmanager
+def staged_url_output(out: str, overwrite: bool) -> Iterator[str]:
+    """`build.staged_output` for a URL: a staging prefix `OUT.build-<random>` beside `out`,
+    installed into `out` by `install_url_dataset` when the block ends cleanly.
+
+    As in the local builder, an interrupted build's staging prefixes are deleted, a non-empty
+    `out` is refused unless `overwrite`, only its dataset files are replaced, and the staging
+    prefix goes whatever happens; a filesystem error is a one-line `ColorizeError`.
+    """
+    out = out.rstrip("/")
+    try:
+        _delete(_paths(f"{out}{build.STAGING_PREFIX}*/**"))
+        if _paths(f"{out}/**") and not overwrite:
+            raise ColorizeError(f"{out}: folder is not empty (use --overwrite to replace its "
+                                "dataset)")
+        staging = f"{out}{build.STAGING_PREFIX}{secrets.token_hex(4)}"
+        try:
+            yield staging
+            install_url_dataset(staging, out)
+        finally:
+            _delete(_paths(f"{staging}/**"))
+    except OSError as err:  # Beam's BeamIOError
+        raise ColorizeError(f"{out}: {err}") from err
+
+
 def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildParams(), *,
                   beam_args: Sequence[str] = (), workers: int | None = None,
                   overwrite: bool = False) -> dict:
-    """`build.build_dataset` on Beam: the same dataset, shard names and counts aside."""
+    """`build.build_dataset` on Beam: the same dataset, shard names and counts aside.
+
+    `inputs` and `out` are local paths or URLs of Beam's filesystems, in any mix.
+    """
     inputs = list(inputs)
     for path in inputs + [out]:
-        if "://" in path:
-            raise ColorizeError(f"{path}: --runner beam takes local or mounted paths only")
+        check_filesystem(path)
     options = pipeline_options(beam_args, workers)
-    files = build.find_images(inputs)
-    with build.staged_output(out, overwrite) as staging:
+    files = build.find_images(inputs, list_folder)
+    staged_output = staged_url_output if build.is_url(out) else build.staged_output
+    with staged_output(out, overwrite) as staging:
         try:
             run_pipeline(files, staging, params, options)
         except Exception as err:  # a worker's traceback: one line here, the whole in the cause
             lines = str(err).strip().splitlines() or [type(err).__name__]
             raise ColorizeError(f"{out}: the Beam pipeline failed: {lines[-1]}") from err
-        with open(os.path.join(staging, SUMMARY), encoding="utf-8") as f:
-            summary = json.load(f)
-        os.remove(os.path.join(staging, SUMMARY))
+        summary_path = FileSystems.join(staging, SUMMARY)
+        summary = json.loads(_read_text(summary_path))
+        FileSystems.delete([summary_path])
         shards, counts, histogram = install_shards(staging, summary)
         rejected = [entry for _, _, entry in sorted(r for r in summary if r[0] == "rejected")]
         manifest = build._manifest(inputs, params, build.Part(), counts, rejected, histogram,
                                    len(files), shards)
-        build.write_lists(staging, manifest, rejected)
+        build.write_lists(staging, manifest, rejected, _write_text)
     return manifest

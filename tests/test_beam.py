@@ -1,13 +1,17 @@
 """The Beam builder makes the local builder's dataset: ids, splits, bytes, manifest, rejections.
 
 One Beam build on the DirectRunner with 2 worker processes (multi_processing), over demo images
-plus corrupt, empty and duplicate files, is compared with one local build of the same inputs.
+plus corrupt, empty and duplicate files, is compared with one local build of the same inputs;
+so is one from and to `memfs://` URLs, a test-only Beam filesystem standing for an object store.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import os
+import pathlib
 import shutil
 
 import cv2
@@ -16,6 +20,8 @@ import pytest
 
 pytest.importorskip("apache_beam")
 
+from apache_beam.io.filesystem import FileMetadata, FileSystem  # noqa: E402
+
 from colorize import beam_build, build, cli, demo, records  # noqa: E402
 from colorize.config import preset  # noqa: E402
 from colorize.data import make_dataset  # noqa: E402
@@ -23,6 +29,96 @@ from colorize.errors import ColorizeError  # noqa: E402
 
 TINY = build.BuildParams(size=32, min_size=16, test_fraction=0.3, shard_size=4)
 TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+# memfs:// exists in this process only (a worker process would not have the class that this
+# module defines), so the builds that use it run on the in-process DirectRunner
+IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+
+class MemFileSystem(FileSystem):
+    """`memfs://` URLs: an object store in this process's memory, registered with Beam by its
+    scheme. Like Cloud Storage it has no folders (only name prefixes) and no folder rename."""
+
+    files: dict[str, bytes] = {}  # one store: Beam makes a new instance for every call
+
+    @classmethod
+    def scheme(cls):
+        return "memfs"
+
+    def join(self, basepath, *paths):
+        return "/".join([basepath.rstrip("/"), *paths])
+
+    def split(self, path):
+        head, _, tail = path.rpartition("/")
+        return head, tail
+
+    def mkdirs(self, path):
+        pass
+
+    def has_dirs(self):
+        return False
+
+    def _list(self, prefix):
+        return [self.metadata(path) for path in list(self.files) if path.startswith(prefix)]
+
+    def create(self, path, *args, **kwargs):
+        return _Upload(path)
+
+    def open(self, path, *args, **kwargs):
+        return io.BytesIO(self._get(path))
+
+    def copy(self, sources, targets):
+        for source, target in zip(sources, targets):
+            self.files[target] = self._get(source)
+
+    def rename(self, sources, targets):
+        self.copy(sources, targets)
+        self.delete(sources)
+
+    def exists(self, path):
+        return path in self.files
+
+    def size(self, path):
+        return len(self._get(path))
+
+    def last_updated(self, path):
+        return 0.0
+
+    def metadata(self, path):
+        return FileMetadata(path, self.size(path))
+
+    def delete(self, paths):
+        for path in paths:
+            self._get(path)
+            del self.files[path]
+
+    def _get(self, path):
+        if path not in self.files:
+            raise FileNotFoundError(path)
+        return self.files[path]
+
+
+class _Upload(io.BytesIO):
+    """A memfs file being written: it appears, whole, when closed (as an upload does)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def close(self):
+        if not self.closed:
+            MemFileSystem.files[self.path] = self.getvalue()
+        super().close()
+
+
+def _under(url: str) -> dict[str, bytes]:
+    """The memfs files under `url`/, by name relative to it."""
+    prefix = url + "/"
+    return {p[len(prefix):]: data for p, data in MemFileSystem.files.items()
+            if p.startswith(prefix)}
+
+
+def _staged() -> list[str]:
+    return [path for path in MemFileSystem.files if build.STAGING_PREFIX in path]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +143,22 @@ def both(images, tmp_path_factory):
     local_manifest = build.build_dataset(images, local, TINY, workers=1, progress=False)
     beam_manifest = beam_build.build_dataset(images, beam, TINY, beam_args=TWO_WORKERS)
     return local, local_manifest, beam, beam_manifest
+
+
+@pytest.fixture(scope="module")
+def remote(images, tmp_path_factory):
+    """(input URLs, manifest, local copy of the output) of a build from memfs:// to memfs://."""
+    urls = [f"memfs://in/{os.path.basename(root)}" for root in images]
+    for root, url in zip(images, urls):
+        for path in pathlib.Path(root).rglob("*"):
+            if path.is_file():
+                MemFileSystem.files[f"{url}/{path.relative_to(root).as_posix()}"] = \
+                    path.read_bytes()
+    manifest = beam_build.build_dataset(urls, "memfs://out", TINY, beam_args=IN_PROCESS)
+    copy = tmp_path_factory.mktemp("remote")  # for TensorFlow, which cannot read memfs://
+    for name, data in _under("memfs://out").items():
+        (copy / name).write_bytes(data)
+    return urls, manifest, str(copy)
 
 
 def _features(out: str) -> dict[str, tuple[str, dict[str, bytes]]]:
@@ -156,3 +268,84 @@ def test_a_failed_pipeline_is_one_line_and_leaves_nothing(images, tmp_path):
     with pytest.raises(ColorizeError, match="the Beam pipeline failed"):
         beam_build.build_dataset(images, str(out), TINY, beam_args=["--runner=NoSuchRunner"])
     assert not out.exists()
+
+
+def test_a_build_on_a_beam_filesystem_is_the_same(images, both, remote):
+    local, local_manifest, beam, beam_manifest = both
+    urls, manifest, copy = remote
+    assert _features(copy) == _features(local)  # ids, splits and every feature's bytes
+
+    def as_url(text: str) -> str:
+        for root, url in zip(images, urls):
+            text = text.replace(root + os.sep, url + "/")
+        return text
+
+    assert _rejected(copy) == [{k: as_url(v) for k, v in r.items()} for r in _rejected(local)]
+    assert {"undecodable", "duplicate", "too_small"} <= set(manifest["rejected"])
+    strip = lambda m: {k: v for k, v in m.items() if k not in ("shards", "inputs")}  # noqa: E731
+    assert strip(manifest) == strip(local_manifest)
+    assert manifest["inputs"] == urls
+    assert manifest["shards"] == beam_manifest["shards"]  # the groups of a local-path Beam build
+    assert json.loads(MemFileSystem.files["memfs://out/manifest.json"]) == manifest
+    assert sorted(_under("memfs://out")) == sorted(
+        manifest["shards"]["train"] + manifest["shards"]["test"] + [build.MANIFEST, build.REJECTED])
+    assert not _staged()
+
+
+def test_rerun_on_a_beam_filesystem_refuses_then_replaces(remote):
+    urls = remote[0]
+    old = {**_under("memfs://out"), "notes.txt": b"not part of the dataset"}
+    MemFileSystem.files.update({f"memfs://again/{name}": data for name, data in old.items()})
+    MemFileSystem.files["memfs://again.build-killed/train-b00000"] = b"an interrupted build's"
+    with pytest.raises(ColorizeError, match="^memfs://again: folder is not empty") as err:
+        beam_build.build_dataset(urls, "memfs://again", TINY, beam_args=IN_PROCESS)
+    assert "\n" not in str(err.value)
+    assert _under("memfs://again") == old  # untouched
+    assert not _staged()  # the leftover went, as the local builder's do
+    params = build.BuildParams(size=32, min_size=16, test_fraction=0.3, shard_size=100)
+    again = beam_build.build_dataset(urls[:1], "memfs://again/", params, overwrite=True,
+                                     beam_args=IN_PROCESS)
+    assert again["shards"]["train"] == ["train-00000-of-00001"]
+    assert sorted(_under("memfs://again")) == sorted(
+        again["shards"]["train"] + again["shards"]["test"]
+        + [build.MANIFEST, build.REJECTED, "notes.txt"])  # the old shards gone, the notes kept
+    assert json.loads(MemFileSystem.files["memfs://again/manifest.json"]) == again
+    assert not _staged()
+
+
+def test_a_failed_pipeline_on_a_beam_filesystem_leaves_nothing(remote, monkeypatch):
+    def fail(rows, staging):  # the last step, once every shard is staged
+        assert any(name.startswith("train-b") for name in _under(staging))
+        raise RuntimeError("no summary today")
+
+    monkeypatch.setattr(beam_build, "_write_summary", fail)
+    with pytest.raises(ColorizeError, match="memfs://failed: the Beam pipeline failed: .*"
+                                            "no summary today"):
+        beam_build.build_dataset(remote[0], "memfs://failed", TINY, beam_args=IN_PROCESS)
+    assert not [path for path in MemFileSystem.files if path.startswith("memfs://failed")]
+
+
+@pytest.mark.parametrize("inputs, out, message", [
+    (["nosuch://in"], "memfs://x", "nosuch://in: no Beam filesystem for nosuch://"),
+    (None, "nosuch://out", "nosuch://out: no Beam filesystem for nosuch://"),
+    (["memfs://missing"], "memfs://x", "memfs://missing: no such folder"),
+    (["memfs://notes"], "memfs://x", r"no images \(jpg, .*\) found under memfs://notes"),
+])
+def test_beam_filesystem_errors_are_one_line(images, inputs, out, message):
+    MemFileSystem.files["memfs://notes/readme.txt"] = b"no image here"
+    with pytest.raises(ColorizeError, match=message) as err:
+        beam_build.build_dataset(inputs or images, out, TINY, beam_args=IN_PROCESS)
+    assert "\n" not in str(err.value)
+    assert not _under("memfs://x") and not _staged()
+
+
+def test_reading_a_url_keeps_the_rejection_reasons():
+    MemFileSystem.files["memfs://big/huge.png"] = b"\x89PNG tiny, but listed as huge"
+    process = functools.partial(build.process_file, params=TINY)
+    too_big = process(("memfs://big/huge.png", "huge.png"),
+                      read=functools.partial(beam_build.read_url, size=build.MAX_FILE_BYTES + 1))
+    assert (too_big.reason, too_big.id) == ("file_too_big", "")
+    assert too_big.detail == f"{build.MAX_FILE_BYTES + 1} bytes, more than {build.MAX_FILE_BYTES}"
+    gone = process(("memfs://big/gone.png", "gone.png"),
+                   read=functools.partial(beam_build.read_url, size=10))
+    assert gone.reason == "unreadable"
