@@ -96,6 +96,19 @@ def test_fill_lines_takes_the_colors_of_the_neighbouring_paper():
     np.testing.assert_allclose(filled[:, 2], np.tile([0.5, 0.0, 0.5], (5, 1)), atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(1024, 1024), (852, 680), (300, 257), (200, 100), (256, 256)])
+def test_upsampling_equals_the_antialiased_bicubic_to_one_level(shape):
+    """The plain bicubic kernel used to enlarge gives the antialiased kernel's picture, rounding
+    aside; shrinking still antialiases, and the same size is the image itself."""
+    rgb = demo.render(1, 2, 1024)
+    fit = (256, 256 * shape[1] // shape[0]) if shape[0] >= shape[1] else (256 * shape[0] // shape[1], 256)
+    small = tf.image.resize(tf.constant(rgb, tf.float32) / 255.0, fit, antialias=True)
+    ours = anysize._to_uint8(anysize._upsample(small, tf.constant(shape))).numpy().astype(int)
+    stock = tf.image.resize(small, shape, method="bicubic", antialias=True)
+    stock = anysize._to_uint8(stock).numpy().astype(int)
+    assert np.abs(ours - stock).max() <= 1 and (ours != stock).mean() < 0.01
+
+
 @pytest.mark.parametrize("height,width", SIZES)
 def test_colors_land_where_the_cue_has_them_without_borders(height, width):
     cue = np.zeros((height, width, 3), np.uint8)
