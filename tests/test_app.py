@@ -95,6 +95,12 @@ def test_a_colored_reference_is_the_cue_of_a_b_run(choices):
         app.colorize_page(colorizer, value)[lines == 255]) + 5
 
 
+def test_the_integer_channel_mean_equals_numpys_rounded_float_mean():
+    values = np.arange(256, dtype=np.uint8)
+    rgb = np.stack(np.meshgrid(values, values, values, indexing="ij"), -1).reshape(256, -1, 3)
+    np.testing.assert_array_equal(app.channel_mean(rgb), rgb.mean(-1).round().astype(np.uint8))
+
+
 def test_layers_are_laid_over_one_another():
     below, above = stroke((4, 4), RED, ((0, 4), (0, 4))), stroke((4, 4), BLUE, ((0, 2), (0, 4)))
     merged = app.hint_layer([below, above], (4, 4))
