@@ -327,10 +327,12 @@ class HintStrokes(Conditioning):
     def user_condition(self, image, height, width):
         """RGBA -> colors x mask and mask at (height, width): opaque pixels (alpha >= 128) are
         strokes; resized by area so that a stroke's color stays its own (no mixing with white)."""
-        image = tf.cast(image, tf.float32)
-        mask = tf.cast(image[..., 3:] >= 128.0, tf.float32)  # (h, w, 1)
-        colors = (image[..., :3] / 127.5 - 1.0) * mask
-        both = tf.image.resize(tf.concat([colors, mask], -1), [height, width], antialias=True,
+        opaque = image[..., 3:] >= 128  # (h, w, 1)
+        # (h, w, 4): colors in [-1, 1] and 1 where painted, 0 elsewhere, in one pass over all
+        # four channels (slicing and joining channels costs more than the arithmetic at 1024 px)
+        is_mask = tf.constant([False, False, False, True])
+        values = tf.where(is_mask, 1.0, tf.cast(image, tf.float32) / 127.5 - 1.0)
+        both = tf.image.resize(tf.where(opaque, values, 0.0), [height, width], antialias=True,
                                method="area")
         coverage = both[..., 3:]
         painted = tf.cast(coverage >= 0.5, tf.float32)

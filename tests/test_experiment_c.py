@@ -136,6 +136,30 @@ def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
     assert ((first[..., 1:4] == 0) | (first[..., 4:] == 1)).all()  # no hint: colors are 0
 
 
+def _stock_user_condition(image, height, width):
+    """HintStrokes.user_condition as first written: channel slices, a product and a concat."""
+    image = tf.cast(image, tf.float32)
+    mask = tf.cast(image[..., 3:] >= 128.0, tf.float32)
+    colors = (image[..., :3] / 127.5 - 1.0) * mask
+    both = tf.image.resize(tf.concat([colors, mask], -1), [height, width], antialias=True,
+                           method="area")
+    coverage = both[..., 3:]
+    painted = tf.cast(coverage >= 0.5, tf.float32)
+    return tf.concat([both[..., :3] / tf.maximum(coverage, 1e-6) * painted, painted], axis=-1)
+
+
+@pytest.mark.parametrize("shape,size", [((64, 64), (32, 32)), ((300, 200), (32, 21)),
+                                        ((1024, 1024), (256, 256))])
+def test_hint_layers_become_the_same_input_as_the_stock_formulation(shape, size):
+    rng = np.random.default_rng(shape[0])
+    layer = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
+    layer[..., 3] = np.where(rng.random(shape) < 0.7, 0, layer[..., 3])  # mostly unpainted
+    fast = tfrun(lambda x: conditioning.of("C").user_condition(x, *size), layer)
+    stock = tfrun(lambda x: _stock_user_condition(x, *size), layer)
+    for result in (*fast, stock[1]):  # eagerly and inside tf.data
+        np.testing.assert_array_equal(result, stock[0])
+
+
 def test_a_hint_layer_becomes_colors_and_mask_at_any_size():
     cond = conditioning.of("C")
     layer = np.zeros((128, 64, 4), np.uint8)  # a tall layer, 4x the model's 32 px
