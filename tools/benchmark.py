@@ -361,12 +361,13 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict]:
         records = _records_folder(args, tmp)
         rows = []
         for experiment in args.experiments:
-            cfg = preset(experiment, image_size=args.image_size, batch_size=args.batch_size)
+            cfg = preset(experiment, image_size=args.image_size, batch_size=args.batch_size,
+                         jitter=not args.no_jitter)
             iterator = iter(make_dataset(cfg, records, "train", training=True, repeat=True))
             consume = lambda: [next(iterator) for _ in range(args.batches)]
             timing = timed(consume, args.repeat)
             rows.append(measurement(
-                "pipeline", f"decode+jitter+{cfg.conditioning.name}+batch",
+                "pipeline", f"decode+{'jitter+' * cfg.jitter}{cfg.conditioning.name}+batch",
                 images=args.batches * args.batch_size, timing=timing,
                 workers=len(os.sched_getaffinity(0)), batch=args.batch_size,
                 image_size=args.image_size))
@@ -381,6 +382,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--batches", type=int, default=250, help="batches per timed run")
     parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS), choices=EXPERIMENTS,
                         help="whose generator inputs to make (default: all)")
+    parser.add_argument("--no-jitter", action="store_true", help="without the pix2pix jitter")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
 
 
