@@ -313,7 +313,7 @@ def build_page(choices: dict[str, Choice], tmp: str):
         with gr.Row():
             reference = gr.Image(type="numpy", label="B runs: colored reference as the cue "
                                  "(optional)", sources=("upload", "clipboard"), height=200)
-            saved = gr.File(label="hint layer PNG", interactive=False)
+            saved = gr.File(label="hint layer PNG", interactive=False, elem_id="saved-hints")
 
         def on_colorize(label, mode_name, value, ref):
             return colorize_page(pick(label, mode_name)[1], value, ref)

@@ -227,6 +227,21 @@ class Page:
     def undo(self) -> None:
         self.page.click("#editor button[aria-label='Undo']")
 
+    def save_hints(self) -> np.ndarray:
+        """Click "Save hint layer" and download the PNG the page offers, as RGBA."""
+        self.page.click("#save-hints")
+        link = self.page.locator("#saved-hints a").first
+        link.wait_for(timeout=30_000)
+        body = self.page.request.get(link.get_attribute("href")).body()
+        with Image.open(io.BytesIO(body)) as im:
+            assert im.mode == "RGBA"
+            return np.asarray(im)
+
+    def load_hints(self, path: str) -> None:
+        with self.page.expect_file_chooser() as chooser:
+            self.page.click("#load-hints")
+        chooser.value.set_files(path)
+
 
 @pytest.mark.slow
 def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_run, tmp_path):
@@ -259,12 +274,27 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
         os.makedirs(artifacts, exist_ok=True)
         shutil.copy(tmp_path / "app.png", os.path.join(artifacts, "app.png"))
 
+    # the hint layer saves as a transparent PNG: the blue strokes, opaque, on a clear layer
+    saved = ui.save_hints()
+    assert saved.shape == (160, 120, 4)
+    painted = saved[..., 3] > 0
+    assert 0 < painted.mean() < 0.5
+    assert (saved[painted][:, 2].astype(int) - saved[painted][:, 0]).mean() > 100  # blue
+
     # a corrupt upload shows an error in the page; the next good upload still works
     ui.open(str(corrupt))
     ui.page.get_by_text("corrupt.png: not a readable image").first.wait_for(timeout=30_000)
     ui.open(str(sketch_path))
-    again, _ = ui.wait_for_new_output(src)
+    again, src = ui.wait_for_new_output(src)
     assert again.shape == (160, 120, 3)
+    np.testing.assert_allclose(again, plain, atol=2)  # a new sketch: no strokes
+
+    # loading the saved layer brings the strokes back: the blue picture again
+    Image.fromarray(saved, "RGBA").save(tmp_path / "hints.png")
+    ui.load_hints(str(tmp_path / "hints.png"))
+    reloaded, _ = ui.wait_for_new_output(src)
+    assert not np.allclose(blue, plain, atol=2)  # (so the strokes did come back)
+    np.testing.assert_allclose(reloaded, blue, atol=2)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
 
 
