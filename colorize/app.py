@@ -366,7 +366,8 @@ def serve(choices: dict[str, Choice], host: str = "127.0.0.1", port: int = 7860,
     page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,
-                prevent_thread_lock=not block, quiet=not block, ssr_mode=False)
+                prevent_thread_lock=not block, quiet=not block, ssr_mode=False,
+                footer_links=["gradio", "settings"])  # no "Use via API": the page is the app
     return page
 
 

@@ -252,6 +252,8 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
     ui = Page(browser.new_page(viewport={"width": 1400, "height": 1000}), server)
 
+    ui.page.get_by_text("Built with Gradio").first.wait_for(timeout=30_000)  # the footer is there
+    assert ui.page.get_by_text("Use via API").count() == 0  # ... without the API page's link
     ui.open(str(sketch_path))
     plain, src = ui.wait_for_new_output(None)
     assert plain.shape == (160, 120, 3)
