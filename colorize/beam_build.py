@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -39,12 +40,16 @@ from colorize import build, records
 from colorize.errors import ColorizeError
 from colorize.recipe import IMAGE_EXTENSIONS, BuildParams
 
+_logging = logging.root.manager.disable
+logging.disable(logging.WARNING)  # Beam logs "apitools not found" when imported without [gcp]
 try:  # `colorize build` imports this module for --runner beam only
     import apache_beam as beam
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 except ImportError:
     raise ColorizeError("--runner beam needs Apache Beam: pip install -e '.[beam]'") from None
+finally:
+    logging.disable(_logging)
 
 SUMMARY = ".beam-summary.json"  # what the pipeline hands back to the launcher, in the staging dir
 

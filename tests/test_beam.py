@@ -349,3 +349,18 @@ def test_reading_a_url_keeps_the_rejection_reasons():
     gone = process(("memfs://big/gone.png", "gone.png"),
                    read=functools.partial(beam_build.read_url, size=10))
     assert gone.reason == "unreadable"
+
+
+def test_the_command_prints_one_line_for_a_scheme_beam_lacks(tmp_path):
+    """In a fresh process, where importing Beam without its [gcp] extra logs a warning."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "colorize.cli", "build", "nosuch://bucket/images",
+                           "--out", str(tmp_path / "out"), "--runner", "beam"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "colorize build: error: nosuch://bucket/images: no Beam filesystem for nosuch:// (gs:// "
+        "needs apache-beam[gcp], s3:// apache-beam[aws])"]
+    assert not (tmp_path / "out").exists()
