@@ -312,7 +312,8 @@ def build_page(choices: dict[str, Choice], tmp: str):
                               interactive=False, elem_id="output", buttons=["download"])
         with gr.Row():
             reference = gr.Image(type="numpy", label="B runs: colored reference as the cue "
-                                 "(optional)", sources=("upload", "clipboard"), height=200)
+                                 "(optional)", sources=("upload", "clipboard"), height=200,
+                                 elem_id="reference")
             saved = gr.File(label="hint layer PNG", interactive=False, elem_id="saved-hints")
 
         def on_colorize(label, mode_name, value, ref):

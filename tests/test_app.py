@@ -294,9 +294,17 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     # loading the saved layer brings the strokes back: the blue picture again
     Image.fromarray(saved, "RGBA").save(tmp_path / "hints.png")
     ui.load_hints(str(tmp_path / "hints.png"))
-    reloaded, _ = ui.wait_for_new_output(src)
+    reloaded, src = ui.wait_for_new_output(src)
     assert not np.allclose(blue, plain, atol=2)  # (so the strokes did come back)
     np.testing.assert_allclose(reloaded, blue, atol=2)
+
+    # a colored reference becomes a B run's cue instead of the strokes: a red picture
+    Image.new("RGB", (60, 80), RED).save(tmp_path / "reference.png")
+    with ui.page.expect_file_chooser() as chooser:
+        ui.page.click("#reference button")  # its drop area: "Drop Image Here - or - Click to Upload"
+    chooser.value.set_files(str(tmp_path / "reference.png"))
+    referenced, _ = ui.wait_for_new_output(src)
+    assert redness(referenced[region]) > redness(reloaded[region]) + 5
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
 
 
