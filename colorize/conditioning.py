@@ -230,6 +230,14 @@ def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = S
     """Hint strokes over a ground-truth color image (S, S, 3) in [-1, 1], deterministic in the
     stateless `seed` (2,): (colors (S, S, 3) in [-1, 1], zero where unpainted; mask (S, S, 1)).
     `count`: exactly this many strokes (at most max_count) instead of the recipe's random count."""
+    hints = simulate_hints(color, seed, recipe, count)
+    return hints[..., :3], hints[..., 3:]
+
+
+def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
+                   count: int | None = None) -> tf.Tensor:
+    """`simulate_strokes`'s colors and mask as one (S, S, 4) tensor (splitting and joining
+    channels copies a few bytes per pixel at a time)."""
     size = color.shape[0]
     scale = size / 256.0
     n, k = recipe.max_count, recipe.max_segments
@@ -258,8 +266,7 @@ def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = S
     # small sort are several times slower as TensorFlow ops inside tf.data
     hints = tf.numpy_function(_draw_strokes, [color, points, segments, width, at, drawn],
                               tf.float32, stateful=False)
-    hints = tf.ensure_shape(hints, [size, size, 4])
-    return hints[..., :3], hints[..., 3:]
+    return tf.ensure_shape(hints, [size, size, 4])
 
 
 def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
@@ -311,8 +318,7 @@ class HintStrokes(Conditioning):
     strokes = StrokeRecipe()
 
     def training_condition(self, example):
-        colors, mask = simulate_strokes(example["color"], example["seed"], self.strokes)
-        return tf.concat([colors, mask], axis=-1)
+        return simulate_hints(example["color"], example["seed"], self.strokes)  # (S, S, 4)
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None:

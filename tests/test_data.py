@@ -53,17 +53,26 @@ def _stock_jitter(sketch, cue, color, seed, cfg):
     return stacked[..., :1], stacked[..., 1:4], stacked[..., 4:]
 
 
-@pytest.mark.parametrize("size", [32, 256])
-def test_jitter_equals_the_stock_uint8_resizing_eagerly_and_in_tf_data(size):
+@pytest.mark.parametrize("size", [32, 64, 256])
+def test_jitter_equals_the_stock_resize_crop_and_flip_eagerly_and_in_tf_data(size):
+    """Each image jittered on its own gives the numbers of the first form: the channels
+    concatenated, uint8 resizing, one crop and one flip."""
     cfg = CFG.replace(image_size=size)
     rng = np.random.default_rng(size)
     images = [rng.integers(0, 256, (size, size, c), dtype=np.uint8) for c in (1, 3, 3)]
-    for i in range(4):
-        seed = np.array([i, 7, i + 1, 3], np.int64)
+    images[0] = np.where(images[0] > 127, 255, 0).astype(np.uint8)  # a binary sketch
+    columns = np.broadcast_to(np.arange(size, dtype=np.uint8)[None, :, None], (size, size, 1))
+    draws = set()
+    for i in range(12):
+        seed = np.array([i, 7, i + 1, 3 * i], np.int64)
         fast = tfrun(lambda *a: _jitter(*a, cfg), *images, seed)
         stock = tfrun(lambda *a: _stock_jitter(*a, cfg), *images, seed)
         for a, b in zip(tf.nest.flatten(fast), tf.nest.flatten(stock)):
             np.testing.assert_array_equal(a, b)
+        probe = tfrun(lambda *a: _jitter(*a, cfg)[0][..., 0], columns, *images[1:], seed)[0]
+        draws.add((int(probe[0, 0]), bool(probe[0, 0] > probe[0, -1])))  # (column, flipped)
+    assert {flipped for _, flipped in draws} == {False, True}  # both branches compared
+    assert len(draws) >= 6  # and many crops (at 32 px: 5 offsets a side)
 
 
 def test_jitter_changes_the_images(block_records):
