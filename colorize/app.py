@@ -290,7 +290,7 @@ def build_page(choices: dict[str, Choice], tmp: str):
     with gr.Blocks(title="colorize", analytics_enabled=False) as page:
         gr.Markdown("## colorize: paint hints over a sketch\n" + HELP)
         with gr.Row():
-            model = gr.Dropdown(labels, value=labels[0], label="model", scale=3)
+            model = gr.Dropdown(labels, value=labels[0], label="model", scale=3, elem_id="model")
             mode = gr.Radio(list(TEST_MODES), value="deterministic", label="test mode", scale=2)
         info = gr.Markdown(run_info(labels[0]))
         with gr.Row():

@@ -40,6 +40,15 @@ def choices(hint_run):
     return app.load_choices([hint_run], [])
 
 
+@pytest.fixture(scope="module")
+def a_choices(demo_records, tmp_path_factory):
+    """An experiment-A run (a few steps: only its label and its indifference to hints matter)."""
+    cfg = preset("A", data=demo_records, out=str(tmp_path_factory.mktemp("app_a_run")),
+                 image_size=32, width=8, epochs=1, steps_per_epoch=20, eval_images=0,
+                 num_samples=1, precision="float32", test_mode="deterministic")
+    return app.load_choices([train.train(cfg, log=lambda *a: None)], [])
+
+
 def redness(rgb: np.ndarray) -> float:
     """Mean red minus mean blue of (N, 3) pixels."""
     rgb = rgb.reshape(-1, 3).astype(float)
@@ -66,6 +75,19 @@ def test_labels_name_experiment_step_and_date(choices, hint_run):
     (label,) = choices
     assert label.startswith("B · step 250 · ") and label.endswith(os.path.basename(hint_run))
     assert set(choices[label].colorizers) == {"pix2pix", "deterministic"}
+
+
+def test_an_a_run_says_it_ignores_hints_and_does(a_choices):
+    ((label, choice),) = a_choices.items()
+    assert label.startswith("A · step 20 · ") and label.endswith(" · ignores hints")
+    assert not choice.takes_hints
+    colorizer = choice.colorizers["deterministic"]
+    lines = demo_sketch(96, 64, 2)
+    plain = app.colorize_page(colorizer, app.editor_value(lines))
+    np.testing.assert_array_equal(plain, colorizer.colorize(lines))
+    for color in (RED, BLUE):
+        painted = app.colorize_page(colorizer, app.editor_value(lines, stroke(lines.shape, color)))
+        np.testing.assert_array_equal(painted, plain)
 
 
 def test_the_handler_colorizes_at_full_size_and_follows_the_strokes(choices):
@@ -178,9 +200,9 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(choices):
+def server(choices, a_choices):
     port = _free_port()
-    page = app.serve(choices, "127.0.0.1", port, block=False)
+    page = app.serve({**choices, **a_choices}, "127.0.0.1", port, block=False)
     yield f"http://127.0.0.1:{port}/"
     page.close()
 
@@ -303,8 +325,16 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     with ui.page.expect_file_chooser() as chooser:
         ui.page.click("#reference button")  # its drop area: "Drop Image Here - or - Click to Upload"
     chooser.value.set_files(str(tmp_path / "reference.png"))
-    referenced, _ = ui.wait_for_new_output(src)
+    referenced, src = ui.wait_for_new_output(src)
     assert redness(referenced[region]) > redness(reloaded[region]) + 5
+
+    # the A run, picked in the model list, says that it ignores hints, and colorizes the sketch
+    ui.page.click("#model input")
+    ui.page.get_by_role("option", name="ignores hints").click()
+    ui.page.get_by_text("colorizes the sketch alone").first.wait_for(timeout=30_000)
+    assert "ignores hints" in ui.page.input_value("#model input")
+    from_a, _ = ui.wait_for_new_output(src)
+    assert from_a.shape == (160, 120, 3) and not np.allclose(from_a, referenced, atol=2)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
 
 
