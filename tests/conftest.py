@@ -77,5 +77,5 @@ def real_data() -> Path:
     path = os.environ.get("COLORIZE_REAL_DATA")
     if not path or not os.path.isdir(path):
         pytest.skip("COLORIZE_REAL_DATA is not set")
-    return Path(path)
+    return Path(path).resolve()  # absolute: tests link to it from their tmp folders
 

@@ -14,7 +14,8 @@ from PIL import Image
 
 from colorize import sketch
 
-REAL_DATA = os.environ.get("COLORIZE_REAL_DATA")
+REAL_DATA = os.path.abspath(os.environ["COLORIZE_REAL_DATA"]) if os.environ.get(
+    "COLORIZE_REAL_DATA") else None  # absolute: the tests link to it from tmp folders
 
 
 def _encode(im: Image.Image, fmt: str, **kwargs) -> bytes:
