@@ -10,6 +10,10 @@ import pytest
 
 from colorize import records
 
+# the shared real anime images, absolute (tests link to them from tmp folders); None when unset
+REAL_DATA = (os.path.abspath(os.environ["COLORIZE_REAL_DATA"])
+             if os.environ.get("COLORIZE_REAL_DATA") else None)
+
 
 def write_records(records_dir, triplets, split: str = "train", shards: int = 1) -> list[str]:
     """Write (sketch (S,S), cue (S,S,3), color (S,S,3)) uint8 triplets as `split` shards."""
@@ -74,8 +78,7 @@ def run_b(demo_records, tmp_path_factory) -> str:
 @pytest.fixture
 def real_data() -> Path:
     """The shared real anime images (COLORIZE_REAL_DATA); skips when unset."""
-    path = os.environ.get("COLORIZE_REAL_DATA")
-    if not path or not os.path.isdir(path):
+    if not REAL_DATA or not os.path.isdir(REAL_DATA):
         pytest.skip("COLORIZE_REAL_DATA is not set")
-    return Path(path).resolve()  # absolute: tests link to it from their tmp folders
+    return Path(REAL_DATA)
 

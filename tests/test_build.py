@@ -16,8 +16,8 @@ import pytest
 from colorize import build, cli, fileio, merge, records, sketch
 from colorize.errors import ColorizeError
 
-REAL_DATA = os.path.abspath(os.environ["COLORIZE_REAL_DATA"]) if os.environ.get(
-    "COLORIZE_REAL_DATA") else None  # absolute: the tests link to it from tmp folders
+from conftest import REAL_DATA
+
 TINY = build.BuildParams(size=32, min_size=16, test_fraction=0.3)
 
 

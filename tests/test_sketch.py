@@ -14,8 +14,7 @@ from PIL import Image
 
 from colorize import sketch
 
-REAL_DATA = os.path.abspath(os.environ["COLORIZE_REAL_DATA"]) if os.environ.get(
-    "COLORIZE_REAL_DATA") else None  # absolute: the tests link to it from tmp folders
+from conftest import REAL_DATA
 
 
 def _encode(im: Image.Image, fmt: str, **kwargs) -> bytes:
