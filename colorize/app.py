@@ -4,6 +4,9 @@
 
 A Gradio Blocks page on top of `colorize.infer.Colorizer`. The ImageEditor's background is the line
 art and its layers are the hint layer of `colorize predict --hints` (opaque pixels are strokes).
+The sketch stays on the server at its full size (a `Sketch`); the editor paints on a copy whose
+longest side is at most `--canvas` pixels, because the browser exports the editor's canvases as PNG
+several times per stroke. The strokes are enlarged back to the sketch's size before colorizing.
 Every model is loaded and compiled once at start; the client only picks among them by label, so it
 never names a file on the server. Nothing is written into run folders: saved hint layers go to a
 temporary folder of this process. The page logic (`open_sketch`, `colorize_page`, ...) takes and
@@ -30,6 +33,7 @@ from colorize.errors import ColorizeError
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # per file
 MAX_PIXELS = 4096 * 4096  # per image: a 16-megapixel page takes about a second per picture
 IGNORES_HINTS = "ignores hints"
+CANVAS_SIDE = 512  # the editor's longest side by default (twice a 256 px model's input)
 
 
 @dataclasses.dataclass
@@ -157,13 +161,65 @@ def editor_value(background: np.ndarray, hints: np.ndarray | None = None) -> dic
     return {"background": rgba, "layers": [hints], "composite": None}
 
 
-def open_sketch(choice: Choice, path: str, from_color: bool) -> dict:
-    """An uploaded file as the editor's background: line art, or a colored picture sketchified."""
+@dataclasses.dataclass(frozen=True, eq=False)  # arrays: compared by identity
+class Sketch:
+    """The line art at full size, kept on the server, and the smaller copy the editor shows."""
+
+    lines: np.ndarray  # (H, W) uint8
+    canvas: np.ndarray  # (h, w) uint8: `lines` shrunk (area average) to fit the canvas side
+
+    @classmethod
+    def of(cls, image: np.ndarray, side: int = CANVAS_SIDE) -> Sketch:
+        lines = gray_of(image)
+        height, width = lines.shape
+        scale = side / max(height, width)
+        if scale >= 1:
+            return cls(lines, lines)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return cls(lines, np.asarray(Image.fromarray(lines).resize(size, Image.BOX)))
+
+    def shown_by(self, background: np.ndarray) -> bool:
+        """Whether an editor background (H, W[, 3|4]) is this sketch's canvas copy, within the
+        rounding of the browser's round trip (not the previous sketch, while the editor swaps)."""
+        gray = gray_of(background)
+        return (gray.shape == self.canvas.shape and
+                np.abs(gray.astype(np.int16) - self.canvas).mean() < 1.0)
+
+
+def gray_of(image: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 of a gray, RGB or RGBA image (the mean of the colors, alpha dropped)."""
+    image = np.asarray(image)
+    return image if image.ndim == 2 else channel_mean(image[..., :3])
+
+
+def in_between(value: dict | None, sketch: Sketch | None) -> bool:
+    """Whether the editor shows something other than the page's sketch: it reports a change while
+    it swaps one sketch for the next, and its next change brings the right background."""
+    if sketch is None or not value or value.get("background") is None:
+        return False
+    return not sketch.shown_by(np.asarray(value["background"]))
+
+
+def page_lines(value: dict, sketch: Sketch | None) -> np.ndarray:
+    """The line art an editor value stands for: the full-size sketch when the editor shows its
+    canvas copy, else the editor's own background (a value from a caller without a sketch)."""
+    background = np.asarray(value["background"])
+    check_pixels(background, "sketch")
+    if sketch is not None and sketch.shown_by(background):
+        return sketch.lines
+    return gray_of(background)
+
+
+def open_sketch(choice: Choice, path: str, from_color: bool, side: int = CANVAS_SIDE
+                ) -> tuple[dict, Sketch]:
+    """An uploaded file as the page's sketch (line art, or a colored picture sketchified) and the
+    editor value that shows its canvas copy."""
     rgb = read_upload(path)
     if from_color:
         colorizer = next(iter(choice.colorizers.values()))
         rgb = colorizer.sketchify(rgb)
-    return editor_value(rgb)
+    sketch = Sketch.of(rgb, side)
+    return editor_value(sketch.canvas), sketch
 
 
 def hint_layer(layers: list, shape: tuple[int, int]) -> np.ndarray | None:
@@ -199,20 +255,18 @@ def channel_mean(rgb: np.ndarray) -> np.ndarray:
     return _THIRDS[total]
 
 
-def colorize_page(colorizer, value: dict | None, reference: np.ndarray | None = None
-                  ) -> np.ndarray | None:
-    """The colorized picture (H, W, 3) at the background's full size for an editor value.
+def colorize_page(colorizer, value: dict | None, reference: np.ndarray | None = None,
+                  sketch: Sketch | None = None) -> np.ndarray | None:
+    """The colorized picture (H, W, 3) at the sketch's full size for an editor value.
 
-    B: a colored `reference`, when given, is the cue (blurred like the training cues); otherwise
-    the strokes are. A: the strokes are ignored. None when there is no sketch yet.
+    `sketch`: the page's full-size sketch, used when the editor shows its canvas copy (the strokes
+    are enlarged to it). B: a colored `reference`, when given, is the cue (blurred like the
+    training cues); otherwise the strokes are. A: the strokes are ignored. None when there is no
+    sketch yet.
     """
     if not value or value.get("background") is None:
         return None
-    background = np.asarray(value["background"])
-    check_pixels(background, "sketch")
-    if background.ndim == 3 and background.shape[2] == 4:
-        background = background[..., :3]
-    lines = background if background.ndim == 2 else channel_mean(background)
+    lines = page_lines(value, sketch)
     experiment = colorizer.conditioning.name
     if experiment == "A":
         return colorizer.colorize(lines)
@@ -222,11 +276,12 @@ def colorize_page(colorizer, value: dict | None, reference: np.ndarray | None = 
     return colorizer.colorize(lines, hints=hint_layer(value.get("layers"), lines.shape))
 
 
-def save_hints(value: dict | None, folder: str) -> str:
-    """The editor's hint layer written as a transparent PNG into `folder`; its path."""
+def save_hints(value: dict | None, folder: str, sketch: Sketch | None = None) -> str:
+    """The editor's hint layer at the sketch's full size, written as a transparent PNG into
+    `folder`; its path."""
     if not value or value.get("background") is None:
         raise ColorizeError("open a sketch and paint some strokes first")
-    shape = np.asarray(value["background"]).shape[:2]
+    shape = page_lines(value, sketch).shape
     hints = hint_layer(value.get("layers"), shape)
     if hints is None:
         hints = np.zeros((*shape, 4), np.uint8)
@@ -237,15 +292,16 @@ def save_hints(value: dict | None, folder: str) -> str:
     return path
 
 
-def load_hints(value: dict | None, path: str) -> dict:
-    """The editor with an uploaded hint layer (resized to the sketch) as its layer."""
+def load_hints(value: dict | None, path: str, sketch: Sketch | None = None) -> dict:
+    """The editor with an uploaded hint layer (of the sketch's aspect ratio, resized to the
+    editor's canvas) as its layer."""
     if not value or value.get("background") is None:
         raise ColorizeError("open the sketch first, then load its hint layer")
     background = np.asarray(value["background"])
     hints = read_hint_upload(path)
     from colorize.conditioning import check_aspect
 
-    check_aspect(hints, background.shape[:2], "hint layer")
+    check_aspect(hints, page_lines(value, sketch).shape, "hint layer")
     if hints.shape[:2] != background.shape[:2]:
         hints = np.asarray(Image.fromarray(hints).resize(background.shape[1::-1], Image.NEAREST))
     return editor_value(background, hints)
@@ -261,8 +317,9 @@ C runs follow the strokes where they are; B runs blur them into a color cue over
 """
 
 
-def build_page(choices: dict[str, Choice], tmp: str):
-    """The Gradio Blocks page for `choices`; `tmp` receives saved hint layers."""
+def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
+    """The Gradio Blocks page for `choices`; `tmp` receives saved hint layers; the editor paints
+    on the sketch shrunk to at most `canvas` pixels a side."""
     import gradio as gr
 
     def guard(fn):
@@ -301,37 +358,45 @@ def build_page(choices: dict[str, Choice], tmp: str):
             hints_file = gr.UploadButton("Load hint layer", file_types=[".png"], type="filepath",
                                          elem_id="load-hints")
             save = gr.Button("Save hint layer", elem_id="save-hints")
+        sketch = gr.State(None)  # the full-size Sketch of this browser session
         with gr.Row():
             editor = gr.ImageEditor(
                 type="numpy", image_mode="RGBA", format="png", label="sketch and hints",
                 elem_id="editor", layers=gr.LayerOptions(layers=["hints"]),
                 brush=gr.Brush(colors=["#e61e1e", "#1e3ce6", "#f0c020", "#30b050", "#f4c8a8",
-                                       "#8a5a3a", "#202020"], color_mode="defaults"),
-                transforms=(), sources=("upload", "clipboard"))
+                                       "#8a5a3a", "#202020"], color_mode="defaults",
+                               default_size=max(2, round(canvas / 32))),  # Gradio's 25 at 800
+                transforms=(), sources=())  # sketches come in by `open_sketch`, at full size
             output = gr.Image(type="numpy", format="png", label="colorized (full size)",
                               interactive=False, elem_id="output", buttons=["download"])
         with gr.Row():
+            drop_sketch = gr.Image(type="filepath", label="or drop or paste a sketch here",
+                                   sources=("upload", "clipboard"), height=200,
+                                   elem_id="drop-sketch")
             reference = gr.Image(type="numpy", label="B runs: colored reference as the cue "
                                  "(optional)", sources=("upload", "clipboard"), height=200,
                                  elem_id="reference")
             saved = gr.File(label="hint layer PNG", interactive=False, elem_id="saved-hints")
 
-        def on_colorize(label, mode_name, value, ref):
-            return colorize_page(pick(label, mode_name)[1], value, ref)
+        def on_colorize(label, mode_name, value, ref, full):
+            if in_between(value, full):
+                return gr.skip()  # not a picture at the canvas copy's size: keep the last one
+            return colorize_page(pick(label, mode_name)[1], value, ref, full)
 
         def on_open(label, path, colored):
-            return open_sketch(pick(label, "deterministic")[0], path, colored)
+            return open_sketch(pick(label, "deterministic")[0], path, colored, canvas)
 
-        inputs = [model, mode, editor, reference]
+        inputs = [model, mode, editor, reference, sketch]
         events = dict(fn=guard(on_colorize), inputs=inputs, outputs=output,
                       trigger_mode="always_last", show_progress="hidden")
         editor.change(**events)
         reference.change(**events)
         mode.change(**events)
         model.change(run_info, model, info).then(**events)
-        sketch_file.upload(guard(on_open), [model, sketch_file, from_color], editor)
-        hints_file.upload(guard(load_hints), [editor, hints_file], editor)
-        save.click(guard(lambda value: save_hints(value, tmp)), editor, saved)
+        sketch_file.upload(guard(on_open), [model, sketch_file, from_color], [editor, sketch])
+        drop_sketch.upload(guard(on_open), [model, drop_sketch, from_color], [editor, sketch])
+        hints_file.upload(guard(load_hints), [editor, hints_file, sketch], editor)
+        save.click(guard(lambda value, full: save_hints(value, tmp, full)), [editor, sketch], saved)
     return page
 
 
@@ -345,6 +410,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="deterministic mode's arithmetic (default: auto, as predict)")
+    parser.add_argument("--canvas", type=int, default=CANVAS_SIDE, metavar="PIXELS",
+                        help="the painting canvas's longest side (default %(default)s); the "
+                        "sketch keeps its full size on the server, and so does the picture")
 
 
 def import_gradio():
@@ -359,11 +427,11 @@ def import_gradio():
 
 
 def serve(choices: dict[str, Choice], host: str = "127.0.0.1", port: int = 7860,
-          block: bool = True):
+          block: bool = True, canvas: int = CANVAS_SIDE):
     """Launch the page (never a share tunnel); with block=False return the running Blocks."""
     import_gradio()
     tmp = tempfile.mkdtemp(prefix="colorize-app-")
-    page = build_page(choices, tmp)
+    page = build_page(choices, tmp, canvas)
     page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,
@@ -379,8 +447,10 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"colorize app: warning: binding {args.host}: anyone who can reach this machine on "
               "the network can use the page", file=sys.stderr)
+    if args.canvas < 64:
+        raise ColorizeError(f"--canvas {args.canvas}: give at least 64 pixels")
     choices = load_choices(args.run, args.model, args.precision)
     print(f"colorize app: {len(choices)} model(s) loaded; serving http://{args.host}:{args.port}",
           flush=True)
-    serve(choices, args.host, args.port)
+    serve(choices, args.host, args.port, canvas=args.canvas)
     return 0

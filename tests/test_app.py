@@ -107,6 +107,25 @@ def test_the_handler_colorizes_at_full_size_and_follows_the_strokes(choices):
     assert app.colorize_page(colorizer, None) is None
 
 
+def test_the_editor_paints_on_a_small_copy_and_the_picture_keeps_the_full_size(choices):
+    colorizer = next(iter(choices.values())).colorizers["deterministic"]
+    lines = demo_sketch(160, 120, 1)
+    sketch = app.Sketch.of(lines, side=80)  # what the page keeps; the editor shows .canvas
+    assert sketch.canvas.shape == (80, 60) and sketch.lines is lines
+    mean_of_2x2 = lines.reshape(80, 2, 60, 2).mean((1, 3))  # lines shrunk by area, not dropped
+    np.testing.assert_allclose(sketch.canvas, mean_of_2x2, atol=1)
+    assert app.Sketch.of(lines, side=160).canvas is lines  # small enough: no copy
+    full = app.colorize_page(colorizer, app.editor_value(lines, stroke(lines.shape, RED)))
+    shown = app.editor_value(sketch.canvas, stroke(sketch.canvas.shape, RED))
+    np.testing.assert_array_equal(app.colorize_page(colorizer, shown, None, sketch), full)
+    # a value whose background is not the sketch's canvas copy is colorized as it is
+    other = demo_sketch(80, 60, 3)
+    assert not sketch.shown_by(app.editor_value(other)["background"])
+    assert app.in_between(app.editor_value(other), sketch) and not app.in_between(shown, sketch)
+    alone = app.colorize_page(colorizer, app.editor_value(other), None, sketch)
+    np.testing.assert_array_equal(alone, app.colorize_page(colorizer, app.editor_value(other)))
+
+
 def test_a_colored_reference_is_the_cue_of_a_b_run(choices):
     colorizer = next(iter(choices.values())).colorizers["deterministic"]
     lines = demo_sketch(160, 120, 1)
@@ -140,6 +159,15 @@ def test_a_hint_layer_saves_as_transparent_png_and_loads_back(tmp_path):
     loaded = app.load_hints(app.editor_value(lines), path)
     np.testing.assert_array_equal(loaded["layers"][0], hints)
     np.testing.assert_array_equal(loaded["background"][..., 0], lines)
+    # with the editor on a half-size copy: saved at the sketch's size, loaded at the canvas's
+    lines = demo_sketch(64, 40)
+    sketch = app.Sketch.of(lines, side=32)
+    shown = app.editor_value(sketch.canvas, stroke(sketch.canvas.shape, RED))
+    path = app.save_hints(shown, str(tmp_path), sketch)
+    with Image.open(path) as im:
+        np.testing.assert_array_equal(np.asarray(im), stroke(lines.shape, RED))
+    loaded = app.load_hints(app.editor_value(sketch.canvas), path, sketch)
+    np.testing.assert_array_equal(loaded["layers"][0], shown["layers"][0])
     opaque = tmp_path / "opaque.png"
     Image.new("RGB", (40, 60), "red").save(opaque)
     with pytest.raises(ColorizeError, match="no transparent pixels"):
@@ -167,8 +195,10 @@ def test_a_colored_picture_becomes_a_sketch_by_the_training_recipe(tmp_path, cho
 
     path = tmp_path / "colored.png"
     Image.fromarray(demo.render(0, 0, 64)).save(path)
-    background = app.open_sketch(next(iter(choices.values())), str(path), True)["background"]
+    value, sketch = app.open_sketch(next(iter(choices.values())), str(path), True)
+    background = value["background"]
     assert background.shape == (64, 64, 4) and set(np.unique(background[..., 0])) <= {0, 255}
+    np.testing.assert_array_equal(sketch.lines, background[..., 0])
 
 
 def test_without_gradio_the_command_says_how_to_install(monkeypatch):
@@ -202,7 +232,8 @@ def browser():
 @pytest.fixture(scope="module")
 def server(choices, a_choices):
     port = _free_port()
-    page = app.serve({**choices, **a_choices}, "127.0.0.1", port, block=False)
+    # the editor paints on a half-size copy of the tests' 160x120 sketches
+    page = app.serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80)
     yield f"http://127.0.0.1:{port}/"
     page.close()
 
@@ -245,6 +276,10 @@ class Page:
         for i in range(1, 5):  # few moves: each one redraws the canvas in software WebGL
             self.page.mouse.move(cx + (40 if i % 2 else -40), cy - 60 + 30 * i)
         self.page.mouse.up()
+
+    def drop_sketch(self, path: str) -> None:
+        """An image put into the sketch's drop area (as a drop or a paste would)."""
+        self.page.locator("#drop-sketch input[type=file]").first.set_input_files(path)
 
     def undo(self) -> None:
         self.page.click("#editor button[aria-label='Undo']")
@@ -313,6 +348,15 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     assert again.shape == (160, 120, 3)
     np.testing.assert_allclose(again, plain, atol=2)  # a new sketch: no strokes
 
+    # a sketch dropped into its drop area is colorized at its full size too
+    other_path = tmp_path / "other.png"
+    Image.fromarray(demo_sketch(160, 120, 2)).save(other_path)
+    ui.drop_sketch(str(other_path))
+    dropped, src = ui.wait_for_new_output(src)
+    assert dropped.shape == (160, 120, 3) and not np.allclose(dropped, plain, atol=2)
+    ui.open(str(sketch_path))
+    _, src = ui.wait_for_new_output(src)
+
     # loading the saved layer brings the strokes back: the blue picture again
     Image.fromarray(saved, "RGBA").save(tmp_path / "hints.png")
     ui.load_hints(str(tmp_path / "hints.png"))
@@ -346,3 +390,5 @@ def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):
     assert cli.main(["app", "--run", str(tmp_path), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "anyone who can reach this machine" in err and "not a run folder" in err
+    assert cli.main(["app", "--run", str(tmp_path), "--canvas", "10"]) == 2
+    assert "--canvas 10: give at least 64 pixels" in capsys.readouterr().err

@@ -5,7 +5,7 @@
     python tools/benchmark.py infer    [--precision auto]
     python tools/benchmark.py pipeline [--records DIR]
     python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...] [--no-beam]
-    python tools/benchmark.py app      [--run RUN_DIR] [--size 1024] [--chromium PATH]
+    python tools/benchmark.py app      [--run RUN_DIR] [--size 1024] [--canvas 512] [--chromium PATH]
     python tools/benchmark.py all      (each of the above with its defaults)
 
 Each subcommand is one `bench_*` function returning measurements (dicts); `emit` prints them as a
@@ -532,7 +532,7 @@ def _browser_stroke_to_picture(args, choices, lines: np.ndarray) -> list[tuple[f
         return out
 
     app.colorize_page = timed_handler
-    page_app = app.serve(choices, "127.0.0.1", port, block=False)
+    page_app = app.serve(choices, "127.0.0.1", port, block=False, canvas=args.canvas)
     times = []
     try:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
@@ -577,13 +577,17 @@ def bench_app(args: argparse.Namespace) -> list[dict]:
     (choice,) = choices.values()
     colorizer = choice.colorizers["deterministic"]
     lines, hints = _app_inputs(args.size)
-    value = app.editor_value(lines, hints)
-    timing = timed(lambda: [app.colorize_page(colorizer, value) for _ in range(args.steps)],
-                   args.repeat)
+    # as the page: the editor paints on the canvas copy; the sketch stays full size on the server
+    sketch_ = app.Sketch.of(lines, args.canvas)
+    shown = cv2.resize(hints, sketch_.canvas.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    value = app.editor_value(sketch_.canvas, shown)
+    timing = timed(lambda: [app.colorize_page(colorizer, value, None, sketch_)
+                            for _ in range(args.steps)], args.repeat)
     from colorize import runtime
 
     common = dict(precision=runtime.resolve_precision(args.precision),
-                  image_size=colorizer.image_size, size=args.size, model=choice.label)
+                  image_size=colorizer.image_size, size=args.size, canvas=args.canvas,
+                  model=choice.label)
     rows = [measurement("app", "server: sketch + hints -> picture", images=args.steps,
                         timing=timing, workers=1, ms=round(1e3 * timing["seconds"] / args.steps, 1),
                         goal_ms=150, **common)]
@@ -609,6 +613,8 @@ def add_app_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
     parser.add_argument("--precision", default="auto", help="of the folded generator")
     parser.add_argument("--size", type=int, default=1024, help="sketch side in pixels")
+    parser.add_argument("--canvas", type=int, default=512,
+                        help="the page's painting canvas side (colorize app --canvas)")
     parser.add_argument("--steps", type=int, default=10, help="pictures per timed run")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
     parser.add_argument("--strokes", type=int, default=10, help="strokes timed in the browser")
