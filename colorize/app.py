@@ -6,7 +6,7 @@ A Gradio Blocks page on top of `colorize.infer.Colorizer`. The ImageEditor's bac
 art and its layers are the hint layer of `colorize predict --hints` (opaque pixels are strokes).
 The sketch stays on the server at its full size (a `Sketch`); the editor paints on a copy whose
 longest side is at most `--canvas` pixels, because the browser exports the editor's canvases as PNG
-several times per stroke. The strokes are enlarged back to the sketch's size before colorizing.
+for every picture. The strokes are enlarged back to the sketch's size before colorizing.
 Every model is loaded and compiled once at start; the client only picks among them by label, so it
 never names a file on the server. Nothing is written into run folders: saved hint layers go to a
 temporary folder of this process. The page logic (`open_sketch`, `colorize_page`, ...) takes and
@@ -16,11 +16,14 @@ returns numpy arrays, so it is tested without a browser.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import io
+import itertools
 import os
 import sys
 import tempfile
+import threading
 import warnings
 
 import numpy as np
@@ -193,8 +196,8 @@ def gray_of(image: np.ndarray) -> np.ndarray:
 
 
 def in_between(value: dict | None, sketch: Sketch | None) -> bool:
-    """Whether the editor shows something other than the page's sketch: it reports a change while
-    it swaps one sketch for the next, and its next change brings the right background."""
+    """Whether the editor shows something other than the page's sketch (a value read while it
+    swaps one sketch for the next): the page then keeps its last picture."""
     if sketch is None or not value or value.get("background") is None:
         return False
     return not sketch.shown_by(np.asarray(value["background"]))
@@ -309,6 +312,48 @@ def load_hints(value: dict | None, path: str, sketch: Sketch | None = None) -> d
 
 # -- the page ---------------------------------------------------------------------------------
 
+
+class Pictures:
+    """The page's pictures as PNG files written by OpenCV at its speed setting (about 25 ms at
+    1024x1024, where Gradio's own PNG of an array took about 200 ms per stroke). The newest `keep`
+    stay; older ones are removed (Gradio has copied each into its cache by then)."""
+
+    def __init__(self, folder: str, keep: int = 8):
+        self.folder, self.keep = folder, keep
+        self.paths: collections.deque[str] = collections.deque()
+        self.count = itertools.count()
+        self.lock = threading.Lock()
+
+    def write(self, rgb: np.ndarray) -> str:
+        with self.lock:
+            path = os.path.join(self.folder, f"colorized-{next(self.count)}.png")
+            fileio.write_image(path, rgb)
+            self.paths.append(path)
+            while len(self.paths) > self.keep:
+                os.remove(self.paths.popleft())
+        return path
+
+
+# Runs once in the page: a pointer press on the editor's canvas (a stroke) or on its undo, redo or
+# clear button, or Ctrl/Cmd+Z/Y, clicks "Colorize" shortly after it is released (once the editor
+# has committed the edit).
+STROKE_END_JS = """() => {
+  const EDITS = "canvas, button[aria-label*='Undo'], button[aria-label*='Redo'], " +
+                "button[aria-label*='Clear']";
+  let armed = false, timer = null;
+  const colorize = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => document.querySelector("#colorize")?.click(), 60);
+  };
+  document.addEventListener("pointerdown", (event) => {
+    armed = !!event.target.closest?.("#editor") && !!event.target.closest(EDITS);
+  }, true);
+  document.addEventListener("pointerup", () => { if (armed) { armed = false; colorize(); } }, true);
+  document.addEventListener("keyup", (event) => {
+    if ((event.ctrlKey || event.metaKey) && "zy".includes(event.key.toLowerCase())) colorize();
+  }, true);
+}"""
+
 HELP = """\
 **Open** line art (any size), or a colored picture with *make the sketch with the training recipe*.
 **Paint** rough color strokes on the layer over it; the picture beside it follows each stroke.
@@ -344,6 +389,7 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
                 "C": "C run: the strokes are hints where they are painted."}[choice.experiment]
 
     labels = list(choices)
+    pictures = Pictures(tmp)
     with gr.Blocks(title="colorize", analytics_enabled=False) as page:
         gr.Markdown("## colorize: paint hints over a sketch\n" + HELP)
         with gr.Row():
@@ -358,6 +404,7 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
             hints_file = gr.UploadButton("Load hint layer", file_types=[".png"], type="filepath",
                                          elem_id="load-hints")
             save = gr.Button("Save hint layer", elem_id="save-hints")
+            colorize = gr.Button("Colorize", elem_id="colorize", variant="primary")
         sketch = gr.State(None)  # the full-size Sketch of this browser session
         with gr.Row():
             editor = gr.ImageEditor(
@@ -381,22 +428,47 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
         def on_colorize(label, mode_name, value, ref, full):
             if in_between(value, full):
                 return gr.skip()  # not a picture at the canvas copy's size: keep the last one
-            return colorize_page(pick(label, mode_name)[1], value, ref, full)
+            rgb = colorize_page(pick(label, mode_name)[1], value, ref, full)
+            return None if rgb is None else pictures.write(rgb)
 
         def on_open(label, path, colored):
             return open_sketch(pick(label, "deterministic")[0], path, colored, canvas)
 
-        inputs = [model, mode, editor, reference, sketch]
-        events = dict(fn=guard(on_colorize), inputs=inputs, outputs=output,
-                      trigger_mode="always_last", show_progress="hidden")
-        editor.change(**events)
-        reference.change(**events)
-        mode.change(**events)
-        model.change(run_info, model, info).then(**events)
-        sketch_file.upload(guard(on_open), [model, sketch_file, from_color], [editor, sketch])
-        drop_sketch.upload(guard(on_open), [model, drop_sketch, from_color], [editor, sketch])
-        hints_file.upload(guard(load_hints), [editor, hints_file, sketch], editor)
-        save.click(guard(lambda value, full: save_hints(value, tmp, full)), [editor, sketch], saved)
+        # Gradio 6.31's editor exports its canvases (read back from WebGL, three PNG encodes, three
+        # uploads) each time the page asks for its value, and with a `change` listener also after
+        # every edit; the page asks again on every loading-status update of each input and output
+        # of a server event. That was six to eight exports per stroke. So the editor has no
+        # listener of its own and is never a server event's input or output: the page clicks
+        # `colorize` when a stroke (or an undo, redo or clear) ends (`STROKE_END_JS`); a
+        # browser-side step copies the editor's value (one export) to `from_editor`, a hidden
+        # editor that the server reads; and the server's new editor values go to `to_editor`, a
+        # hidden one, and on to the editor by a browser-side step.
+        def hidden():
+            return gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", visible=False,
+                                  layers=gr.LayerOptions(layers=["hints"]))
+
+        to_editor, from_editor = hidden(), hidden()
+        copy = "(value) => value"
+        show = dict(fn=None, inputs=to_editor, outputs=editor, js=copy)
+
+        def with_editor(listener, **server):
+            """`listener` copies the editor to `from_editor` in the browser, then runs `server`."""
+            return listener(fn=None, inputs=editor, outputs=from_editor, js=copy).then(**server)
+
+        picture = dict(fn=guard(on_colorize), outputs=output, trigger_mode="always_last",
+                       show_progress="hidden", inputs=[model, mode, from_editor, reference, sketch])
+        with_editor(colorize.click, **picture)
+        with_editor(reference.change, **picture)
+        with_editor(mode.change, **picture)
+        with_editor(model.change(run_info, model, info).then, **picture)
+        for upload in (sketch_file, drop_sketch):
+            with_editor(upload.upload(guard(on_open), [model, upload, from_color],
+                                      [to_editor, sketch]).success(**show).success, **picture)
+        loaded = with_editor(hints_file.upload, fn=guard(load_hints),
+                             inputs=[from_editor, hints_file, sketch], outputs=to_editor)
+        with_editor(loaded.success(**show).success, **picture)
+        with_editor(save.click, fn=guard(lambda value, full: save_hints(value, tmp, full)),
+                    inputs=[from_editor, sketch], outputs=saved)
     return page
 
 
@@ -435,7 +507,7 @@ def serve(choices: dict[str, Choice], host: str = "127.0.0.1", port: int = 7860,
     page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,
-                prevent_thread_lock=not block, quiet=not block, ssr_mode=False,
+                js=STROKE_END_JS, prevent_thread_lock=not block, quiet=not block, ssr_mode=False,
                 footer_links=["gradio", "settings"])  # no "Use via API": the page is the app
     return page
 

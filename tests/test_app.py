@@ -201,6 +201,22 @@ def test_a_colored_picture_becomes_a_sketch_by_the_training_recipe(tmp_path, cho
     np.testing.assert_array_equal(sketch.lines, background[..., 0])
 
 
+def test_the_editor_is_only_read_and_written_by_browser_side_steps(choices, tmp_path):
+    """Gradio exports the editor's canvases each time a server event reads it, each time the
+    loading status of one of the event's inputs or outputs changes, and after every edit when it
+    has a listener: six to eight exports per stroke, most of the page's latency. The page keeps
+    it to one (tools/benchmark.py app measures the time; the browser test, that strokes, undo and
+    uploads still colorize)."""
+    page = app.build_page(choices, str(tmp_path))
+    editor = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "editor")
+    steps = list(page.fns.values())
+    server = [step for step in steps if step.fn is not None]
+    assert server and not any(editor in step.inputs + step.outputs for step in server)
+    assert not any(target == editor._id for step in steps for target, _ in step.targets)
+    assert any(editor in step.inputs for step in steps) and any(editor in step.outputs
+                                                                  for step in steps)
+
+
 def test_without_gradio_the_command_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gradio", None)
     with pytest.raises(ColorizeError, match=r'pip install -e "\.\[app\]"'):
