@@ -334,21 +334,52 @@ class Pictures:
         return path
 
 
+# In the page's <head>, before Gradio's scripts: collect the editor's PixiJS applications through
+# PixiJS's own init hook, so that the page can pause their redraw loops (`STROKE_END_JS`).
+EDITOR_LOOPS_HEAD = """<script>
+(() => {
+  const apps = [], chained = globalThis.__PIXI_APP_INIT__;
+  globalThis.__PIXI_APP_INIT__ = (app, version) => { apps.push(app); chained?.(app, version); };
+  // draw each editor once more and stop its loop; its next pointer event starts it again
+  globalThis.colorizePauseEditors = () => {
+    for (const app of apps) {
+      try {
+        if (app.renderer && app.ticker?.started) { app.ticker.stop(); app.render(); }
+      } catch (err) { console.warn("colorize: could not pause an editor's redraw loop", err); }
+    }
+    return apps.length;
+  };
+})();
+</script>"""
+
 # Runs once in the page: a pointer press on the editor's canvas (a stroke) or on its undo, redo or
 # clear button, or Ctrl/Cmd+Z/Y, clicks "Colorize" shortly after it is released (once the editor
 # has committed the edit).
+# After a stroke it also pauses the editor's redraw loop: Gradio's editor redraws every frame for
+# 500 ms after each pointer event, and in a browser that draws WebGL in software (headless
+# Chromium here) those frames keep the main thread from ever being idle, while Chromium encodes a
+# canvas's `toBlob` PNG in idle time: the export that Colorize reads waited for the loop's end,
+# about 350 ms per stroke (docs/performance.md). The canvas is drawn once before the pause, so it
+# shows the whole stroke, and Gradio's own wake-up (the next pointer event over it) restarts the
+# loop. Undo, redo and clear do not pause it: they change the canvas after this script runs.
 STROKE_END_JS = """() => {
   const EDITS = "canvas, button[aria-label*='Undo'], button[aria-label*='Redo'], " +
                 "button[aria-label*='Clear']";
-  let armed = false, timer = null;
+  let armed = null, timer = null;
   const colorize = () => {
     clearTimeout(timer);
     timer = setTimeout(() => document.querySelector("#colorize")?.click(), 60);
   };
   document.addEventListener("pointerdown", (event) => {
-    armed = !!event.target.closest?.("#editor") && !!event.target.closest(EDITS);
+    armed = event.target.closest?.("#editor") && event.target.closest(EDITS);
   }, true);
-  document.addEventListener("pointerup", () => { if (armed) { armed = false; colorize(); } }, true);
+  document.addEventListener("pointerup", () => {
+    if (!armed) return;
+    // after the editor's own pointerup handlers (the stroke's commit) have run
+    if (armed.tagName === "CANVAS") setTimeout(() => globalThis.colorizePauseEditors?.(), 0);
+    armed = null;
+    colorize();
+  }, true);
   document.addEventListener("keyup", (event) => {
     if ((event.ctrlKey || event.metaKey) && "zy".includes(event.key.toLowerCase())) colorize();
   }, true);
@@ -507,7 +538,8 @@ def serve(choices: dict[str, Choice], host: str = "127.0.0.1", port: int = 7860,
     page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,
-                js=STROKE_END_JS, prevent_thread_lock=not block, quiet=not block, ssr_mode=False,
+                js=STROKE_END_JS, head=EDITOR_LOOPS_HEAD, prevent_thread_lock=not block,
+                quiet=not block, ssr_mode=False,
                 footer_links=["gradio", "settings"])  # no "Use via API": the page is the app
     return page
 

@@ -332,6 +332,9 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     assert plain.shape == (160, 120, 3)
     ui.stroke(RED)
     red, src = ui.wait_for_new_output(src)
+    # the page found the editor's PixiJS applications (their redraw loops pause after a stroke:
+    # a Gradio whose PixiJS lacks the init hook would still work, but slowly)
+    assert ui.page.evaluate("globalThis.colorizePauseEditors()") >= 1
     ui.undo()
     undone, src = ui.wait_for_new_output(src)  # the undo is an edit too: wait for its picture
     np.testing.assert_allclose(undone, plain, atol=2)
