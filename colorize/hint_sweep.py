@@ -9,6 +9,9 @@ user receives:
   white paper and blurring them (`cue_from_hints`: what an artist gets from B today); B with the
   image's full blurred cue (the oracle no artist has) is a reference line;
 - an A run takes no hints: a reference line.
+Two non-learned references say how much of the picture the inputs themselves carry: the strokes
+alone (every pixel the color of the nearest painted pixel) and B's blurred cue alone, each scored
+as if it were the output.
 Scores: L1, PSNR, SSIM against the original, and hint adherence, the mean absolute color error
 (in [0, 1], over RGB) of the output on the painted pixels against the strokes' colors.
 """
@@ -23,6 +26,9 @@ from colorize import fileio
 from colorize.metrics import MeanMetrics
 
 STROKES = (0, 1, 2, 4, 8, 16, 32)
+STROKES_ALONE = "strokes alone: nearest stroke color"
+CUE_ALONE = "cue alone: the blurred cue"
+REFERENCES = (STROKES_ALONE, CUE_ALONE)  # curves of no model
 
 
 def adherence(output: np.ndarray, layer: np.ndarray) -> float | None:
@@ -54,6 +60,20 @@ class _Meter:
         return r | {"adherence": float(np.mean(self.adherence)) if self.adherence else None}
 
 
+def nearest_fill(layer: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: every pixel the color of the nearest painted pixel (alpha >= 128) of an RGBA
+    hint layer, by OpenCV's 5x5 distance transform (nearest within a few percent of the distance);
+    white paper where nothing is painted."""
+    import cv2
+
+    painted = layer[..., 3] >= 128
+    if not painted.any():
+        return np.full((*layer.shape[:2], 3), 255, np.uint8)
+    _, labels = cv2.distanceTransformWithLabels((~painted).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    return layer[..., :3][painted][labels - 1]  # labels number the painted pixels in raster order
+
+
 def curves_of(colorizer) -> list[str]:
     """The curves a run gives: per stroke count for B and C, a reference line for A and for B's
     full cue."""
@@ -71,10 +91,14 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
     """
     meters = {(label, curve): {n: _Meter() for n in strokes}
               for label, c in runs.items() for curve in curves_of(c)}
+    references = {curve: {n: _Meter() for n in strokes} for curve in REFERENCES}
     images = 0
     for index, (_, ex) in enumerate(examples):
         images += 1
         layers = {n: _layer(ex["color"], n, seed + index) for n in strokes}
+        for n in strokes:
+            references[STROKES_ALONE][n].update(nearest_fill(layers[n]), ex["color"], None)
+            references[CUE_ALONE][n].update(ex["cue"], ex["color"], None)
         for label, colorizer in runs.items():
             for curve in curves_of(colorizer):
                 if curve in ("no hints", "full blurred cue"):  # one picture, every count
@@ -87,8 +111,10 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
                     out = colorizer.colorize(ex["sketch"], hints=layers[n], lines=lines)
                     meters[label, curve][n].update(out, ex["color"], layers[n])
     return {"strokes": list(strokes), "images": images, "seed": seed,
-            "curves": {f"{label}: {curve}": [m[n].result() for n in strokes]
-                       for (label, curve), m in meters.items()}}
+            "curves": {**{f"{label}: {curve}": [m[n].result() for n in strokes]
+                          for (label, curve), m in meters.items()},
+                       **{curve: [m[n].result() for n in strokes]
+                          for curve, m in references.items()}}}
 
 
 def _layer(color: np.ndarray, strokes: int, seed: int) -> np.ndarray:
@@ -119,8 +145,12 @@ def sweep_figure(result: dict):
     fig = Figure(figsize=(6.4, 4.0), dpi=120)
     ax = fig.subplots()
     for name, points in result["curves"].items():
-        ax.plot(x, [p["psnr"] for p in points], marker="o" if "stroke" in name else None,
-                linestyle="-" if "stroke" in name else "--", label=name)
+        reference = name in REFERENCES  # the inputs alone: thin and gray
+        per_count = len({p["psnr"] for p in points}) > 1
+        ax.plot(x, [p["psnr"] for p in points], marker="." if reference and per_count else
+                "o" if per_count else None, linestyle=":" if reference else
+                "-" if per_count else "--", color="0.55" if reference else None,
+                linewidth=1.0 if reference else 1.5, label=name)
     ax.set_xscale("log", base=2)
     ax.set_xticks(x, [str(n) for n in counts])
     ax.set_xlabel("simulated strokes per image")

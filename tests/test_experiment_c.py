@@ -250,9 +250,27 @@ def test_adherence_is_the_mean_color_error_on_painted_pixels():
     assert adherence(output, layer) == pytest.approx(((1 + 0 + 0) / 3 + 0.2) / 2)
 
 
+def test_the_strokes_alone_fill_each_pixel_with_the_nearest_stroke_color():
+    from colorize.hint_sweep import nearest_fill
+
+    layer = np.zeros((20, 30, 4), np.uint8)
+    np.testing.assert_array_equal(nearest_fill(layer), 255)  # nothing painted: white paper
+    layer[2:5, 3:6] = (200, 10, 10, 255)
+    layer[15, 25] = (10, 10, 200, 255)
+    layer[10, 10] = (0, 255, 0, 100)  # translucent: not a stroke
+    fill = nearest_fill(layer)
+    ys, xs = np.mgrid[:20, :30]
+    to_red = np.hypot(np.clip(ys, 2, 4) - ys, np.clip(xs, 3, 5) - xs)
+    to_blue = np.hypot(15 - ys, 25 - xs)
+    clear = np.abs(to_red - to_blue) > 0.1 * np.maximum(to_red, to_blue) + 1  # not near a tie
+    expected = np.where((to_red < to_blue)[..., None], (200, 10, 10), (10, 10, 200))
+    np.testing.assert_array_equal(fill[clear], expected[clear])
+    np.testing.assert_array_equal(fill[2:5, 3:6], np.broadcast_to((200, 10, 10), (3, 3, 3)))
+
+
 def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_run, run_b, demo_records):
     from colorize.evaluate import user_examples
-    from colorize.hint_sweep import hint_sweep
+    from colorize.hint_sweep import CUE_ALONE, REFERENCES, STROKES_ALONE, hint_sweep
 
     runs = {"C": Colorizer.from_run(c_run, precision="float32"),
             "B": Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")}
@@ -260,7 +278,8 @@ def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_run, run_b, demo_record
     result = hint_sweep(runs, examples, strokes=(0, 2, 16))
     again = hint_sweep(runs, examples, strokes=(0, 2, 16))
     assert result == again  # fixed strokes per image: every model, every time
-    assert set(result["curves"]) == {"C: strokes", "B: strokes as cue", "B: full blurred cue"}
+    assert set(result["curves"]) == {"C: strokes", "B: strokes as cue", "B: full blurred cue",
+                                     *REFERENCES}
     strokes, full = result["curves"]["C: strokes"], result["curves"]["B: full blurred cue"]
     assert result["images"] == 4 and len(strokes) == 3
     assert strokes[0]["adherence"] is None and strokes[2]["adherence"] is not None
@@ -268,6 +287,10 @@ def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_run, run_b, demo_record
     assert len({p["psnr"] for p in full}) == 1  # a reference line: the same at every count
     # the C model follows its strokes better with many of them than a B model painted the same
     assert strokes[2]["adherence"] < result["curves"]["B: strokes as cue"][2]["adherence"]
+    # the inputs alone: more strokes say more about the picture; the cue is one line
+    alone = result["curves"][STROKES_ALONE]
+    assert alone[0]["psnr"] < alone[2]["psnr"] and alone[2]["adherence"] is None
+    assert len({p["psnr"] for p in result["curves"][CUE_ALONE]}) == 1
 
 
 def test_hint_sweep_command_writes_the_table_json_and_plot(c_run, run_b, demo_records, tmp_path,
