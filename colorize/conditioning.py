@@ -101,6 +101,10 @@ class Conditioning:
         """The condition image from `user_input` -> (height, width, channels) in model space."""
         raise NotImplementedError
 
+    def configured(self, cfg) -> Conditioning:
+        """This experiment with a training config's settings of it (`TrainConfig.conditioning`)."""
+        return self
+
     def example_hints(self, example: dict) -> dict:
         """The keyword arguments of `Colorizer.colorize` that a held-out example (uint8 numpy
         "sketch", "cue", "color") gives this experiment at use time, as in training."""
@@ -315,7 +319,15 @@ class HintStrokes(Conditioning):
     serving_channels = 4
     pad_value = 0.0  # around the image: no hint
     takes = "a hint layer"
-    strokes = StrokeRecipe()
+
+    def __init__(self, strokes: StrokeRecipe = StrokeRecipe()):
+        self.strokes = strokes  # how training simulates them
+
+    def configured(self, cfg):
+        """C with the config's stroke count: --hint-free-share, --hint-mean-strokes."""
+        recipe = dataclasses.replace(self.strokes, p_none=cfg.hint_free_share,
+                                     mean_count=cfg.hint_mean_strokes)
+        return self if recipe == self.strokes else HintStrokes(recipe)
 
     def training_condition(self, example):
         return simulate_hints(example["color"], example["seed"], self.strokes)  # (S, S, 4)

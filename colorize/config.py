@@ -56,6 +56,9 @@ class TrainConfig:
     jitter: bool = True  # resize to 286, random crop 256, random flip
     shuffle_buffer: int = 1024
     seed: int = 0
+    # experiment C's simulated strokes (conditioning.StrokeRecipe); A and B ignore them
+    hint_free_share: float = 0.25  # examples trained without any stroke
+    hint_mean_strokes: float = 8.0  # mean of the others' geometric stroke count (capped at 32)
 
     # Speed and scale
     precision: str = "auto"
@@ -81,11 +84,13 @@ class TrainConfig:
             raise ValueError(f"image_size must be a power of two >= 32, not {self.image_size}")
         if self.batch_size < 1 or self.epochs < 1 or self.width < 1:
             raise ValueError("batch_size, epochs and width must be positive")
+        if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
+            raise ValueError("hint_free_share must be in [0, 1] and hint_mean_strokes at least 1")
 
     @property
     def conditioning(self) -> conditioning.Conditioning:
-        """What the experiment's generator is conditioned on."""
-        return conditioning.of(self.experiment)
+        """What the experiment's generator is conditioned on (with this config's settings)."""
+        return conditioning.of(self.experiment).configured(self)
 
     @property
     def jitter_size(self) -> int:

@@ -142,7 +142,7 @@ def sweep_figure(result: dict):
 
     counts = result["strokes"]
     x = [max(n, 0.5) for n in counts]  # 0 strokes sits left of 1 on the log axis
-    fig = Figure(figsize=(6.4, 4.0), dpi=120)
+    fig = Figure(figsize=(8.8, 4.0), dpi=120)
     ax = fig.subplots()
     for name, points in result["curves"].items():
         reference = name in REFERENCES  # the inputs alone: thin and gray
@@ -157,7 +157,7 @@ def sweep_figure(result: dict):
     ax.set_ylabel("PSNR (dB) against the original")
     ax.set_title(f"hint sweep, {result['images']} held-out images")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the lines
     fig.tight_layout()
     return fig
 

@@ -18,7 +18,6 @@ DEMO_SCHEDULE = {"epochs": 2, "steps_per_epoch": 120}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue a run from its newest checkpoint (flags given override its "
                              "config, e.g. --epochs)")

@@ -136,6 +136,25 @@ def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
     assert ((first[..., 1:4] == 0) | (first[..., 4:] == 1)).all()  # no hint: colors are 0
 
 
+def test_the_stroke_count_is_set_by_the_config_and_reaches_the_training_input(demo_records):
+    default = preset("C").conditioning
+    assert default is preset("C", epochs=3).conditioning and default.strokes == StrokeRecipe()
+    dense = preset("C", hint_free_share=0.0, hint_mean_strokes=16.0).conditioning
+    assert (dense.strokes.p_none, dense.strokes.mean_count) == (0.0, 16.0)
+    assert preset("B", hint_free_share=0.0).conditioning is preset("B").conditioning  # only C's
+    with pytest.raises(ValueError, match="hint_free_share"):
+        preset("C", hint_free_share=1.5)
+
+    def free_share(**recipe) -> float:  # examples of one batch of 64 without any stroke
+        cfg = preset("C", image_size=32, batch_size=64, jitter=False, **recipe)
+        inputs = next(iter(make_dataset(cfg, demo_records)))[0].numpy()
+        return float((inputs[..., 4].reshape(64, -1).max(axis=1) == 0).mean())
+
+    assert free_share(hint_free_share=1.0) == 1.0
+    assert free_share(hint_free_share=0.0) == 0.0
+    assert 0.0 < free_share() < 1.0  # the default 25 %
+
+
 def _stock_user_condition(image, height, width):
     """HintStrokes.user_condition as first written: channel slices, a product and a concat."""
     image = tf.cast(image, tf.float32)
