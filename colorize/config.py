@@ -179,4 +179,7 @@ def given_values(args: argparse.Namespace) -> dict:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The preset named by --experiment, overridden by every flag that was given."""
     given = given_values(args)
-    return preset(given.pop("experiment", "A"), **given)
+    try:
+        return preset(given.pop("experiment", "A"), **given)
+    except ValueError as err:  # a flag's value out of range: one line, not a traceback
+        raise ColorizeError(f"bad flags: {err}") from None

@@ -64,3 +64,12 @@ def test_experiment_c_stroke_count_flags():
     cfg = _parse("--experiment", "C", "--hint-free-share", "0.1", "--hint-mean-strokes", "16")
     assert (cfg.hint_free_share, cfg.hint_mean_strokes) == (0.1, 16.0)
     assert (cfg.conditioning.strokes.p_none, cfg.conditioning.strokes.mean_count) == (0.1, 16.0)
+
+
+def test_a_flag_out_of_range_is_a_one_line_error():
+    from colorize.errors import ColorizeError
+
+    with pytest.raises(ColorizeError, match="bad flags: hint_free_share must be in"):
+        _parse("--experiment", "C", "--hint-free-share", "2")
+    with pytest.raises(ColorizeError, match="image_size must be a power of two"):
+        _parse("--image-size", "33")
