@@ -91,14 +91,15 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
     """
     meters = {(label, curve): {n: _Meter() for n in strokes}
               for label, c in runs.items() for curve in curves_of(c)}
-    references = {curve: {n: _Meter() for n in strokes} for curve in REFERENCES}
+    alone = {n: _Meter() for n in strokes}  # the strokes alone, per count
+    cue_alone = _Meter()  # one picture for every count, and no adherence: one point
     images = 0
     for index, (_, ex) in enumerate(examples):
         images += 1
         layers = {n: _layer(ex["color"], n, seed + index) for n in strokes}
         for n in strokes:
-            references[STROKES_ALONE][n].update(nearest_fill(layers[n]), ex["color"], None)
-            references[CUE_ALONE][n].update(ex["cue"], ex["color"], None)
+            alone[n].update(nearest_fill(layers[n]), ex["color"], None)
+        cue_alone.update(ex["cue"], ex["color"], None)
         for label, colorizer in runs.items():
             for curve in curves_of(colorizer):
                 if curve in ("no hints", "full blurred cue"):  # one picture, every count
@@ -113,8 +114,8 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
     return {"strokes": list(strokes), "images": images, "seed": seed,
             "curves": {**{f"{label}: {curve}": [m[n].result() for n in strokes]
                           for (label, curve), m in meters.items()},
-                       **{curve: [m[n].result() for n in strokes]
-                          for curve, m in references.items()}}}
+                       STROKES_ALONE: [alone[n].result() for n in strokes],
+                       CUE_ALONE: [cue_alone.result()] * len(strokes)}}
 
 
 def _layer(color: np.ndarray, strokes: int, seed: int) -> np.ndarray:
