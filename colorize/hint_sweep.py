@@ -146,12 +146,13 @@ def sweep_figure(result: dict):
     fig = Figure(figsize=(8.8, 4.0), dpi=120)
     ax = fig.subplots()
     for name, points in result["curves"].items():
-        reference = name in REFERENCES  # the inputs alone: thin and gray
-        per_count = len({p["psnr"] for p in points}) > 1
-        ax.plot(x, [p["psnr"] for p in points], marker="." if reference and per_count else
-                "o" if per_count else None, linestyle=":" if reference else
-                "-" if per_count else "--", color="0.55" if reference else None,
-                linewidth=1.0 if reference else 1.5, label=name)
+        per_count = len({p["psnr"] for p in points}) > 1  # else a reference line
+        if name in REFERENCES:  # the inputs alone, no model: thin, dotted and gray
+            style = dict(linestyle=":", color="0.55", linewidth=1.0,
+                         marker="." if per_count else None)
+        else:
+            style = dict(linestyle="-" if per_count else "--", marker="o" if per_count else None)
+        ax.plot(x, [p["psnr"] for p in points], label=name, **style)
     ax.set_xscale("log", base=2)
     ax.set_xticks(x, [str(n) for n in counts])
     ax.set_xlabel("simulated strokes per image")
