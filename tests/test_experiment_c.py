@@ -252,6 +252,22 @@ def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
     np.testing.assert_array_equal(rgb, colorizer.colorize(lines, hints=layer))
 
 
+def test_a_c_runs_tflite_export_is_its_five_channel_generator(c_run, tmp_path):
+    from colorize.export import export
+
+    colorizer = Colorizer.from_run(c_run, precision="float32")
+    size = colorizer.image_size
+    interpreter = tf.lite.Interpreter(model_path=export(c_run, "tflite", str(tmp_path / "c.tflite")))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert list(inp["shape"]) == [1, size, size, 5] and inp["dtype"] == np.float32
+    x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 5)).astype(np.float32)
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    np.testing.assert_allclose(interpreter.get_tensor(out["index"]),
+                               colorizer.generator(x, training=False).numpy(), atol=1e-5)
+
+
 # --- the hint sweep of `colorize evaluate` ----------------------------------------------------------
 
 
