@@ -510,7 +510,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a generator .keras file to offer; repeatable")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=int, default=7860,
+                        help="port to serve on (default %(default)s)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="deterministic mode's arithmetic (default: auto, as predict)")
     parser.add_argument("--canvas", type=int, default=CANVAS_SIDE, metavar="PIXELS",

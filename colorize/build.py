@@ -527,37 +527,41 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("inputs", nargs="+", metavar="IMAGES_DIR",
                         help="folders searched recursively for jpg, jpeg, png, webp and bmp files")
     parser.add_argument("--out", required=True, metavar="RECORDS_DIR", help="output folder")
-    parser.add_argument("--size", type=int, default=d.size, help="side of the square triplets")
+    parser.add_argument("--size", type=int, default=d.size, help="side of the square triplets (default %(default)s)")
     parser.add_argument("--crop", choices=sketch.CROPS, default=d.crop,
-                        help="auto: top of portrait, middle of landscape images; center: middle")
+                        help="auto: top of portrait, middle of landscape images; center: middle "
+                             "(default %(default)s)")
     parser.add_argument("--block-size", type=int, default=d.block_size,
-                        help="adaptive-threshold neighbourhood (odd)")
+                        help="adaptive-threshold neighbourhood, odd (default %(default)s)")
     parser.add_argument("--threshold-c", type=float, default=d.threshold_c,
-                        help="adaptive-threshold offset C")
+                        help="adaptive-threshold offset C (default %(default)s)")
     parser.add_argument("--max-complexity", type=float, default=d.max_complexity,
-                        help="reject sketches with more than this percent of line pixels")
+                        help="reject sketches with more than this percent of line pixels "
+                             "(default %(default)s)")
     parser.add_argument("--cue-sigma", type=float, default=d.cue_sigma,
-                        help="Gaussian sigma of the color cue, in pixels")
+                        help="Gaussian sigma of the color cue, in pixels (default %(default)s)")
     parser.add_argument("--min-size", type=int, default=d.min_size,
-                        help="reject images whose short side is smaller")
+                        help="reject images whose short side is smaller than this many pixels "
+                             "(default %(default)s)")
     parser.add_argument("--min-color-percent", type=float, default=d.min_color_percent,
                         help=f"reject as gray images with fewer percent of pixels of chroma >= "
-                             f"{sketch.CHROMA_LEVEL}")
+                             f"{sketch.CHROMA_LEVEL} (default %(default)s)")
     parser.add_argument("--keep-gray", action="store_true", help="do not reject gray images")
     parser.add_argument("--test-fraction", type=float, default=d.test_fraction,
-                        help="share of images (by content hash) in the test split")
+                        help="share of images (by content hash) in the test split "
+                             "(default %(default)s)")
     parser.add_argument("--shard-size", type=int, default=d.shard_size,
-                        help="examples per shard, at most")
+                        help="examples per shard, at most (default %(default)s)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: all cores)")
     parser.add_argument("--part", type=_part_argument, default=Part(), metavar="I/N",
                         help="build only part I (0-based) of N, chosen by content hash; join the "
-                             "parts with `colorize merge-manifests`")
+                             "parts with `colorize merge-manifests` (default: 0/1, the whole)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the dataset in a non-empty output folder")
     parser.add_argument("--runner", choices=("local", "beam"), default="local",
-                        help="local: worker processes on this machine; beam: an Apache Beam "
-                             "pipeline (docs/distributed.md), the same dataset")
+                        help="local: worker processes on this machine (default); beam: an Apache "
+                             "Beam pipeline (docs/distributed.md), the same dataset")
     parser.add_argument("--beam-option", action="append", default=[], metavar="OPTION",
                         help="a Beam pipeline option for --runner beam, e.g. "
                              "--beam-option=--runner=FlinkRunner (repeatable)")

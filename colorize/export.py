@@ -33,7 +33,10 @@ FORMATS = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite"}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, metavar="RUN_DIR",
                         help="the run to export (its newest checkpoint)")
-    parser.add_argument("--format", required=True, choices=tuple(FORMATS))
+    parser.add_argument("--format", required=True, choices=tuple(FORMATS),
+                        help="keras: the generator; savedmodel: uint8 images of any size in and "
+                             "out (the any-size method in the graph); tflite: the generator at "
+                             "its fixed size, float32 (docs/inference.md)")
     parser.add_argument("--out", required=True, metavar="PATH",
                         help="output file (.keras, .tflite) or folder (savedmodel)")
     parser.add_argument("--overwrite", action="store_true",

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--variant", choices=VARIANTS, default=_default("variant"),
-        help="sample: the board's ~850 px jpg, like the paper's data; original: the full file, md5-checked",
+        help="sample: the board's ~850 px jpg, like the paper's data; original: the full file, md5-checked "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--rate", type=float, default=_default("rate"),
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--via", choices=VIAS, default=_default("via"),
         help="api: the JSON/XML listing; html: post ids from the HTML search pages, then each post's "
-        "API answer",
+        "API answer (default %(default)s)",
     )
     parser.add_argument(
         "--max-bytes", type=int, default=_default("max_bytes"), help="size cap per file (default %(default)s)"
