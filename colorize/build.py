@@ -527,7 +527,8 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("inputs", nargs="+", metavar="IMAGES_DIR",
                         help="folders searched recursively for jpg, jpeg, png, webp and bmp files")
     parser.add_argument("--out", required=True, metavar="RECORDS_DIR", help="output folder")
-    parser.add_argument("--size", type=int, default=d.size, help="side of the square triplets (default %(default)s)")
+    parser.add_argument("--size", type=int, default=d.size,
+                        help="side of the square triplets (default %(default)s)")
     parser.add_argument("--crop", choices=sketch.CROPS, default=d.crop,
                         help="auto: top of portrait, middle of landscape images; center: middle "
                              "(default %(default)s)")

@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--variant", choices=VARIANTS, default=_default("variant"),
-        help="sample: the board's ~850 px jpg, like the paper's data; original: the full file, md5-checked "
-        "(default %(default)s)",
+        help="sample: the board's ~850 px jpg, like the paper's data; original: the full file, "
+        "md5-checked (default %(default)s)",
     )
     parser.add_argument(
         "--rate", type=float, default=_default("rate"),
