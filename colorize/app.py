@@ -444,7 +444,12 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
                 brush=gr.Brush(colors=["#e61e1e", "#1e3ce6", "#f0c020", "#30b050", "#f4c8a8",
                                        "#8a5a3a", "#202020"], color_mode="defaults",
                                default_size=max(2, round(canvas / 32))),  # Gradio's 25 at 800
-                transforms=(), sources=())  # sketches come in by `open_sketch`, at full size
+                transforms=(), sources=(),  # sketches come in by `open_sketch`, at full size
+                # Gradio 6.31 lays a layer from the server (a loaded hint layer) out in the box
+                # of the larger of canvas_size and the sketch, centred: with its default 800 x 800
+                # the strokes showed off the sketch, and the next stroke's export cropped them
+                # away. A canvas smaller than any sketch makes that box the sketch.
+                canvas_size=(8, 8))
             output = gr.Image(type="numpy", format="png", label="colorized (full size)",
                               interactive=False, elem_id="output", buttons=["download"])
         with gr.Row():

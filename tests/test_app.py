@@ -280,17 +280,29 @@ class Page:
         body = self.page.request.get(src).body()
         return np.asarray(Image.open(io.BytesIO(body)).convert("RGB")), src
 
-    def stroke(self, color: tuple[int, int, int]) -> None:
-        """Pick a swatch and paint a zig-zag over the middle of the sketch."""
+    def pick(self, color: tuple[int, int, int]) -> tuple[float, float]:
+        """Pick a swatch; the middle of the editor's canvas on the page."""
         self.page.click("#editor button[aria-label='Color']")
         r, g, b = color
         self.page.click(f"#editor menu.swatch button[style*='rgb({r}, {g}, {b})']")
         box = self.page.locator("#editor canvas").first.bounding_box()
-        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def stroke(self, color: tuple[int, int, int]) -> None:
+        """Paint a zig-zag over the middle of the sketch."""
+        cx, cy = self.pick(color)
         self.page.mouse.move(cx - 40, cy - 60)
         self.page.mouse.down()
         for i in range(1, 5):  # few moves: each one redraws the canvas in software WebGL
             self.page.mouse.move(cx + (40 if i % 2 else -40), cy - 60 + 30 * i)
+        self.page.mouse.up()
+
+    def side_stroke(self, color: tuple[int, int, int]) -> None:
+        """Paint a short vertical line right of the zig-zag's area."""
+        cx, cy = self.pick(color)
+        self.page.mouse.move(cx + 75, cy - 40)
+        self.page.mouse.down()
+        self.page.mouse.move(cx + 75, cy + 40, steps=4)
         self.page.mouse.up()
 
     def drop_sketch(self, path: str) -> None:
@@ -302,9 +314,12 @@ class Page:
 
     def save_hints(self) -> np.ndarray:
         """Click "Save hint layer" and download the PNG the page offers, as RGBA."""
-        self.page.click("#save-hints")
         link = self.page.locator("#saved-hints a").first
-        link.wait_for(timeout=30_000)
+        before = link.get_attribute("href") if link.count() else None
+        self.page.click("#save-hints")
+        self.page.wait_for_function(
+            "prev => { const a = document.querySelector('#saved-hints a');"
+            " return a && a.getAttribute('href') !== prev; }", arg=before, timeout=30_000)
         body = self.page.request.get(link.get_attribute("href")).body()
         with Image.open(io.BytesIO(body)) as im:
             assert im.mode == "RGBA"
@@ -399,6 +414,31 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     from_a, _ = ui.wait_for_new_output(src)
     assert from_a.shape == (160, 120, 3) and not np.allclose(from_a, referenced, atol=2)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
+
+
+@pytest.mark.slow
+def test_a_hint_layer_loaded_on_a_fresh_page_lies_on_the_sketch(browser, server, tmp_path):
+    """The loaded strokes lie where they are on the sketch, in the editor's own export too: a
+    stroke painted beside them keeps them (Gradio lays a layer from the server out in the box of
+    the editor's canvas_size, which on a fresh page put them off the sketch; see build_page)."""
+    lines = demo_sketch(160, 120, 1)
+    Image.fromarray(lines).save(tmp_path / "sketch.png")
+    box = (slice(40, 120), slice(30, 90))
+    Image.fromarray(stroke(lines.shape, BLUE, ((40, 120), (30, 90))), "RGBA").save(
+        tmp_path / "hints.png")
+    ui = Page(browser.new_page(viewport={"width": 1400, "height": 1000}), server)
+    ui.open(str(tmp_path / "sketch.png"))
+    _, src = ui.wait_for_new_output(None)
+    ui.load_hints(str(tmp_path / "hints.png"))
+    _, src = ui.wait_for_new_output(src)
+    ui.side_stroke(RED)  # the page's next picture is from the editor's export
+    ui.wait_for_new_output(src)
+    both = ui.save_hints()
+    painted = both[..., 3] > 0
+    blues = painted & (both[..., 2].astype(int) - both[..., 0] > 100)
+    reds = painted & (both[..., 0].astype(int) - both[..., 2] > 100)
+    assert blues[box].mean() > 0.9 and blues.sum() < 1.1 * blues[box].size  # where it was
+    assert reds.any() and not reds[box].any()  # the new stroke, beside it
 
 
 def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):
