@@ -451,3 +451,24 @@ def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):
     assert "anyone who can reach this machine" in err and "not a run folder" in err
     assert cli.main(["app", "--run", str(tmp_path), "--canvas", "10"]) == 2
     assert "--canvas 10: give at least 64 pixels" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_readme_screenshot_tool_shows_the_colorized_page(browser, choices, tmp_path):
+    """tools/app_screenshot.py (the README's picture): the whole page, once the picture is in."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+    import app_screenshot
+
+    colored = np.asarray(Image.open(os.path.join(os.path.dirname(__file__), "..", "docs", "images",
+                                                 "gallery.png")).convert("RGB"))[:96, :96]
+    Image.fromarray(colored).save(tmp_path / "colored.png")
+    _, hints = app_screenshot.hint_layer_for(str(tmp_path / "colored.png"), 4, seed=0)
+    assert hints.shape == (96, 96, 4) and (hints[..., 3] > 0).any()
+    Image.fromarray(hints, "RGBA").save(tmp_path / "hints.png")
+    png = app_screenshot.screenshot(browser, choices, str(tmp_path / "colored.png"),
+                                    str(tmp_path / "hints.png"), 80, (1000, 800))
+    with Image.open(io.BytesIO(png)) as shot:
+        assert shot.width == 1000 and shot.height >= 800
+    Image.fromarray(colored[:, :50]).save(tmp_path / "wide.png")
+    with pytest.raises(ColorizeError, match="wide.png: strokes are simulated on square pictures"):
+        app_screenshot.hint_layer_for(str(tmp_path / "wide.png"), 4, seed=0)

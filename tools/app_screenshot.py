@@ -1,0 +1,106 @@
+"""The README's picture of `colorize app`: the page in headless Chromium, with a run's model, a
+colored picture opened as a sketch (the page's "make the sketch with the training recipe") and a
+hint layer of strokes simulated from that picture, once the colorized picture is in.
+
+    python tools/app_screenshot.py --run RUN_DIR --image COLORED.png --strokes 8 --out app.png
+
+The strokes are the training recipe's (`simulated_hint_layer`, fixed seed), so the picture is made
+again by the same command; the page is driven as a user drives it (file choosers, clicks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import sys
+import tempfile
+
+from PIL import Image
+
+from colorize import app, fileio
+from colorize.conditioning import simulated_hint_layer
+from colorize.errors import ColorizeError
+from colorize.infer import read_image
+
+DEBIAN_CHROMIUM = "/usr/lib/chromium/chromium"  # the binary behind Debian's /usr/bin/chromium
+NEW_PICTURE = ("prev => { const img = document.querySelector('#output img');"
+               " return img && img.complete && img.naturalWidth > 0 && img.src !== prev; }")
+
+
+def hint_layer_for(image_path: str, strokes: int, seed: int):
+    """(the colored picture, an RGBA hint layer of `strokes` simulated strokes at its size)."""
+    rgb = read_image(image_path)
+    if rgb.shape[0] != rgb.shape[1]:
+        raise ColorizeError(f"{image_path}: strokes are simulated on square pictures, this one is "
+                            f"{rgb.shape[1]}x{rgb.shape[0]}")
+    return rgb, simulated_hint_layer(rgb, strokes, seed=seed)
+
+
+def screenshot(browser, choices: dict, image_path: str, hints_path: str, canvas: int,
+               viewport: tuple[int, int]) -> bytes:
+    """PNG bytes of the whole page, in a Playwright `browser`, after it colorized `image_path`
+    with the hint layer."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = app.serve(choices, "127.0.0.1", port, block=False, canvas=canvas)
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_label("make the sketch with the training recipe").check()
+        src = None
+        for button, path in (("#open-sketch", image_path), ("#load-hints", hints_path)):
+            with page.expect_file_chooser() as chooser:
+                page.click(button)
+            chooser.value.set_files(path)
+            page.wait_for_function(NEW_PICTURE, arg=src, timeout=120_000)
+            src = page.locator("#output img").get_attribute("src")
+        return page.screenshot(full_page=True)
+    finally:
+        page.close()
+        server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app_screenshot", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, metavar="RUN_DIR", help="the run the page offers")
+    parser.add_argument("--image", required=True, help="a square colored picture")
+    parser.add_argument("--strokes", type=int, default=8,
+                        help="simulated hint strokes (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="the strokes' seed (default %(default)s)")
+    parser.add_argument("--canvas", type=int, default=app.CANVAS_SIDE,
+                        help="the editor's longest side (default %(default)s)")
+    parser.add_argument("--viewport", type=int, nargs=2, default=(1400, 1000),
+                        metavar=("WIDTH", "HEIGHT"), help="browser window (default 1400 1000)")
+    parser.add_argument("--chromium", default=DEBIAN_CHROMIUM if os.path.isfile(DEBIAN_CHROMIUM)
+                        else shutil.which("chromium"),
+                        help="the browser binary (default: the system's Chromium)")
+    parser.add_argument("--out", required=True, help="the PNG to write")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    try:
+        if not args.chromium:
+            raise ColorizeError("no Chromium found (apt-get install chromium, or pass --chromium)")
+        _, hints = hint_layer_for(args.image, args.strokes, args.seed)
+        choices = app.load_choices([args.run], [], test_modes=("deterministic",))
+        with tempfile.TemporaryDirectory() as tmp:
+            hints_path = os.path.join(tmp, "hints.png")
+            Image.fromarray(hints, "RGBA").save(hints_path)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=args.chromium, headless=True)
+                png = screenshot(browser, choices, args.image, hints_path, args.canvas,
+                                 tuple(args.viewport))
+                browser.close()
+        fileio.write_bytes(args.out, png)
+    except ColorizeError as err:
+        print(f"app_screenshot: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
