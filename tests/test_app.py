@@ -462,7 +462,7 @@ def test_the_readme_screenshot_tool_shows_the_colorized_page(browser, choices, t
     colored = np.asarray(Image.open(os.path.join(os.path.dirname(__file__), "..", "docs", "images",
                                                  "gallery.png")).convert("RGB"))[:96, :96]
     Image.fromarray(colored).save(tmp_path / "colored.png")
-    _, hints = app_screenshot.hint_layer_for(str(tmp_path / "colored.png"), 4, seed=0)
+    hints = app_screenshot.hint_layer_for(str(tmp_path / "colored.png"), 4, seed=0)
     assert hints.shape == (96, 96, 4) and (hints[..., 3] > 0).any()
     Image.fromarray(hints, "RGBA").save(tmp_path / "hints.png")
     png = app_screenshot.screenshot(browser, choices, str(tmp_path / "colored.png"),

@@ -30,12 +30,12 @@ NEW_PICTURE = ("prev => { const img = document.querySelector('#output img');"
 
 
 def hint_layer_for(image_path: str, strokes: int, seed: int):
-    """(the colored picture, an RGBA hint layer of `strokes` simulated strokes at its size)."""
+    """An RGBA hint layer of `strokes` strokes simulated from a square colored picture."""
     rgb = read_image(image_path)
     if rgb.shape[0] != rgb.shape[1]:
         raise ColorizeError(f"{image_path}: strokes are simulated on square pictures, this one is "
                             f"{rgb.shape[1]}x{rgb.shape[0]}")
-    return rgb, simulated_hint_layer(rgb, strokes, seed=seed)
+    return simulated_hint_layer(rgb, strokes, seed=seed)
 
 
 def screenshot(browser, choices: dict, image_path: str, hints_path: str, canvas: int,
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.chromium:
             raise ColorizeError("no Chromium found (apt-get install chromium, or pass --chromium)")
-        _, hints = hint_layer_for(args.image, args.strokes, args.seed)
+        hints = hint_layer_for(args.image, args.strokes, args.seed)
         choices = app.load_choices([args.run], [], test_modes=("deterministic",))
         with tempfile.TemporaryDirectory() as tmp:
             hints_path = os.path.join(tmp, "hints.png")
