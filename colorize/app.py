@@ -37,6 +37,13 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # per file
 MAX_PIXELS = 4096 * 4096  # per image: a 16-megapixel page takes about a second per picture
 IGNORES_HINTS = "ignores hints"
 CANVAS_SIDE = 512  # the editor's longest side by default (twice a 256 px model's input)
+# px on the page of the editor (Gradio 6.31's default) and of the picture beside it: a tall
+# picture no longer runs down the page. Not taller: a 560 px editor made the browser's stroke ->
+# picture 75-155 ms slower (software WebGL redraws the whole panel; tools/benchmark.py app).
+PANEL_HEIGHT = 350
+# the picture fills its panel as the editor's zoom fills its own (Gradio shows a small picture at
+# its natural size), so a 256 px sketch and its picture stand side by side at one scale
+PAGE_CSS = "#output img { width: 100%; height: 100%; object-fit: contain; }"
 
 
 @dataclasses.dataclass
@@ -449,9 +456,10 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
                 # of the larger of canvas_size and the sketch, centred: with its default 800 x 800
                 # the strokes showed off the sketch, and the next stroke's export cropped them
                 # away. A canvas smaller than any sketch makes that box the sketch.
-                canvas_size=(8, 8))
+                canvas_size=(8, 8), height=PANEL_HEIGHT)
             output = gr.Image(type="numpy", format="png", label="colorized (full size)",
-                              interactive=False, elem_id="output", buttons=["download"])
+                              interactive=False, elem_id="output", buttons=["download"],
+                              height=PANEL_HEIGHT)
         with gr.Row():
             drop_sketch = gr.Image(type="filepath", label="or drop or paste a sketch here",
                                    sources=("upload", "clipboard"), height=200,
@@ -544,8 +552,8 @@ def serve(choices: dict[str, Choice], host: str = "127.0.0.1", port: int = 7860,
     page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,
-                js=STROKE_END_JS, head=EDITOR_LOOPS_HEAD, prevent_thread_lock=not block,
-                quiet=not block, ssr_mode=False,
+                js=STROKE_END_JS, head=EDITOR_LOOPS_HEAD, css=PAGE_CSS,
+                prevent_thread_lock=not block, quiet=not block, ssr_mode=False,
                 footer_links=["gradio", "settings"])  # no "Use via API": the page is the app
     return page
 

@@ -297,12 +297,12 @@ class Page:
             self.page.mouse.move(cx + (40 if i % 2 else -40), cy - 60 + 30 * i)
         self.page.mouse.up()
 
-    def side_stroke(self, color: tuple[int, int, int]) -> None:
-        """Paint a short vertical line right of the zig-zag's area."""
+    def right_stroke(self, color: tuple[int, int, int]) -> None:
+        """Paint a short vertical line a little right of the sketch's middle (at any zoom)."""
         cx, cy = self.pick(color)
-        self.page.mouse.move(cx + 75, cy - 40)
+        self.page.mouse.move(cx + 40, cy - 40)
         self.page.mouse.down()
-        self.page.mouse.move(cx + 75, cy + 40, steps=4)
+        self.page.mouse.move(cx + 40, cy + 40, steps=4)
         self.page.mouse.up()
 
     def drop_sketch(self, path: str) -> None:
@@ -423,15 +423,15 @@ def test_a_hint_layer_loaded_on_a_fresh_page_lies_on_the_sketch(browser, server,
     the editor's canvas_size, which on a fresh page put them off the sketch; see build_page)."""
     lines = demo_sketch(160, 120, 1)
     Image.fromarray(lines).save(tmp_path / "sketch.png")
-    box = (slice(40, 120), slice(30, 90))
-    Image.fromarray(stroke(lines.shape, BLUE, ((40, 120), (30, 90))), "RGBA").save(
+    box = (slice(40, 120), slice(5, 55))  # left of the middle
+    Image.fromarray(stroke(lines.shape, BLUE, ((40, 120), (5, 55))), "RGBA").save(
         tmp_path / "hints.png")
     ui = Page(browser.new_page(viewport={"width": 1400, "height": 1000}), server)
     ui.open(str(tmp_path / "sketch.png"))
     _, src = ui.wait_for_new_output(None)
     ui.load_hints(str(tmp_path / "hints.png"))
     _, src = ui.wait_for_new_output(src)
-    ui.side_stroke(RED)  # the page's next picture is from the editor's export
+    ui.right_stroke(RED)  # the page's next picture is from the editor's export
     ui.wait_for_new_output(src)
     both = ui.save_hints()
     painted = both[..., 3] > 0
