@@ -43,7 +43,23 @@ CANVAS_SIDE = 512  # the editor's longest side by default (twice a 256 px model'
 PANEL_HEIGHT = 350
 # the picture fills its panel as the editor's zoom fills its own (Gradio shows a small picture at
 # its natural size), so a 256 px sketch and its picture stand side by side at one scale
-PAGE_CSS = "#output img { width: 100%; height: 100%; object-fit: contain; }"
+# Until a sketch is open the editor is an empty 8 x 8 canvas (see build_page's canvas_size) at
+# 1000 % under Gradio's "select the draw tool to start": the page covers it with what to do instead,
+# until the browser-side step that shows a sketch in the editor marks it (SHOW_SKETCH_JS).
+PAGE_CSS = """
+#output img { width: 100%; height: 100%; object-fit: contain; }
+#editor:not([data-sketch]) .image-container { position: relative; }
+#editor:not([data-sketch]) .image-container > * { visibility: hidden; }
+#editor:not([data-sketch]) .image-container::after {
+  content: "Open a sketch to paint on: the Open sketch button above, or drop one below";
+  position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
+  padding: 2em; text-align: center; color: var(--body-text-color-subdued);
+}
+"""
+SHOW_SKETCH_JS = """(value) => {
+  document.getElementById("editor")?.setAttribute("data-sketch", "");
+  return value;
+}"""
 
 
 @dataclasses.dataclass
@@ -493,7 +509,7 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
 
         to_editor, from_editor = hidden(), hidden()
         copy = "(value) => value"
-        show = dict(fn=None, inputs=to_editor, outputs=editor, js=copy)
+        show = dict(fn=None, inputs=to_editor, outputs=editor, js=SHOW_SKETCH_JS)
 
         def with_editor(listener, **server):
             """`listener` copies the editor to `from_editor` in the browser, then runs `server`."""

@@ -417,6 +417,25 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
 
 
 @pytest.mark.slow
+def test_a_fresh_page_says_to_open_a_sketch_where_the_editor_will_be(browser, server, tmp_path):
+    """Before a sketch is open the editor's empty canvas (8 x 8 at 1000 %, under Gradio's "select
+    the draw tool to start") is covered by what to do; opening a sketch shows the editor."""
+    Image.fromarray(demo_sketch(160, 120, 1)).save(tmp_path / "sketch.png")
+    ui = Page(browser.new_page(viewport={"width": 1400, "height": 1000}), server)
+    state = """() => {
+      const box = document.querySelector("#editor .image-container");
+      return [getComputedStyle(box, "::after").content,
+              getComputedStyle(box.querySelector("canvas")).visibility,
+              getComputedStyle(box.querySelector("button")).visibility];
+    }"""
+    ui.page.wait_for_selector("#editor .image-container canvas", state="attached")
+    message, canvas, tools = ui.page.evaluate(state)
+    assert "Open a sketch" in message and canvas == tools == "hidden"
+    ui.open(str(tmp_path / "sketch.png"))
+    ui.wait_for_new_output(None)
+    assert ui.page.evaluate(state) == ["none", "visible", "visible"]
+
+
 def test_a_hint_layer_loaded_on_a_fresh_page_lies_on_the_sketch(browser, server, tmp_path):
     """The loaded strokes lie where they are on the sketch, in the editor's own export too: a
     stroke painted beside them keeps them (Gradio lays a layer from the server out in the box of
