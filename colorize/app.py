@@ -41,11 +41,11 @@ CANVAS_SIDE = 512  # the editor's longest side by default (twice a 256 px model'
 # picture no longer runs down the page. Not taller: a 560 px editor made the browser's stroke ->
 # picture 75-155 ms slower (software WebGL redraws the whole panel; tools/benchmark.py app).
 PANEL_HEIGHT = 350
-# the picture fills its panel as the editor's zoom fills its own (Gradio shows a small picture at
-# its natural size), so a 256 px sketch and its picture stand side by side at one scale
-# Until a sketch is open the editor is an empty 8 x 8 canvas (see build_page's canvas_size) at
-# 1000 % under Gradio's "select the draw tool to start": the page covers it with what to do instead,
-# until the browser-side step that shows a sketch in the editor marks it (SHOW_SKETCH_JS).
+# The page's CSS. The picture fills its panel as the editor's zoom fills its own (Gradio shows a
+# small picture at its natural size), so a 256 px sketch and its picture stand side by side at one
+# scale. Until a sketch is open the editor is an empty 8 x 8 canvas (see build_page's canvas_size)
+# at 1000 % under Gradio's "select the draw tool to start": the page covers it with what to do
+# instead, until the browser-side step that shows a sketch in the editor marks it (SHOW_SKETCH_JS).
 PAGE_CSS = """
 #output img { width: 100%; height: 100%; object-fit: contain; }
 #editor:not([data-sketch]) .image-container { position: relative; }
