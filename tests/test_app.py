@@ -436,6 +436,7 @@ def test_a_fresh_page_says_to_open_a_sketch_where_the_editor_will_be(browser, se
     assert ui.page.evaluate(state) == ["none", "visible", "visible"]
 
 
+@pytest.mark.slow
 def test_a_hint_layer_loaded_on_a_fresh_page_lies_on_the_sketch(browser, server, tmp_path):
     """The loaded strokes lie where they are on the sketch, in the editor's own export too: a
     stroke painted beside them keeps them (Gradio lays a layer from the server out in the box of
