@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from typing import NamedTuple
 
 from colorize import fileio
 from colorize.config import EXPERIMENTS, PRECISIONS, TEST_MODES
@@ -64,8 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="the user path's precision, as `colorize predict` (default: auto)")
     parser.add_argument("--json", metavar="PATH", default=None,
-                        help="where to write the results (default: RUN_DIR/evaluation-SPLIT-"
-                             "EXPERIMENT.json in each run folder)")
+                        help="where to write the results, a .json file (default: RUN_DIR/"
+                             "evaluation-SPLIT-EXPERIMENT.json in each run folder)")
+    parser.add_argument("--plot", metavar="PATH", default=None,
+                        help="--hint-sweep's plot, a .png file (default: the JSON's path with "
+                             ".png for .json)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier result of evaluate named by --json or --plot "
+                             "(never any other file) (default: refuse to replace)")
 
 
 def evaluate_run(run_dir: str, records_dir: str | None = None, split: str = "test", *,
@@ -214,11 +221,111 @@ def report(results: list[dict]) -> str:
             f"({first['split']} split); {DATA_RANGE}.\n{runs}")
 
 
+PLOT_TAG = "colorize evaluate"  # the plot's PNG Software text: how a later evaluate knows it
+
+
+def is_own_output(path: str, reserved: bool) -> bool:
+    """Whether the file at `path` is a result evaluate wrote (its JSON, or its plot), so that it
+    may be replaced. `reserved`: a name the run folder's layout keeps for evaluate, where plots
+    written before the PNG tag count too. A run's own files never do (config.json has no
+    metrics)."""
+    if path.endswith(".png"):
+        from PIL import Image
+
+        try:
+            with Image.open(path) as image:  # reads the header and text chunks, not the pixels
+                return image.format == "PNG" and (reserved or image.info.get("Software") == PLOT_TAG)
+        except (OSError, ValueError):  # UnidentifiedImageError is an OSError
+            return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(value, dict):
+        return False
+    if "metrics" in value or "curves" in value:  # one run (or its user path), or a hint sweep
+        return True
+    runs = value.get("runs")  # --compare
+    return isinstance(runs, list) and all(isinstance(r, dict) and "metrics" in r for r in runs)
+
+
+class Output(NamedTuple):
+    """A file evaluate will write: its path, the suffix its kind needs (.json or .png), and whether
+    the run folder's layout reserves the name for evaluate (a default path)."""
+    path: str
+    suffix: str
+    reserved: bool
+
+
+def check_outputs(outputs: list[Output], overwrite: bool) -> None:
+    """Refuse, before anything is scored, an output evaluate may not write, with one line.
+
+    A path named by --json or --plot replaces an existing file only with `overwrite`; no path ever
+    replaces a file evaluate did not write (a run's config.json, an unrelated picture), a folder or
+    a link, and no two outputs share a file."""
+    seen = {}
+    for path, suffix, reserved in outputs:
+        if os.path.isdir(path):
+            raise ColorizeError(f"{path}: is a folder, expected a {suffix} file path")
+        if not path.endswith(suffix):
+            raise ColorizeError(f"{path}: must end with {suffix}")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise ColorizeError(f"{path}: named for two outputs ({seen[real]} too); give each its "
+                                "own with --json / --plot")
+        seen[real] = path
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            raise ColorizeError(f"{path}: {parent} is not a folder")
+        if not os.path.lexists(path):
+            continue
+        if os.path.islink(path):
+            raise ColorizeError(f"{path}: is a link; refusing to replace it")
+        if not os.path.isfile(path):
+            raise ColorizeError(f"{path}: is not a regular file")
+        if not reserved and not overwrite:
+            raise ColorizeError(f"{path}: exists (pass --overwrite to replace an earlier result "
+                                "of colorize evaluate)")
+        if not is_own_output(path, reserved):
+            raise ColorizeError(f"{path}: exists and is not a result of colorize evaluate; "
+                                "refusing to replace it")
+
+
 def write_json(path: str, value: dict) -> None:
-    fileio.write_text(path, json.dumps(value, indent=2) + "\n")
+    _write(path, lambda: fileio.write_text(path, json.dumps(value, indent=2) + "\n"))
 
 
-def run_hint_sweep(args: argparse.Namespace) -> int:
+def _write(path: str, write) -> None:
+    """Run `write` (atomic) into `path`'s folder, made if missing; an OSError is one line."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write()
+    except OSError as err:
+        raise ColorizeError(f"{path}: could not write ({err.strerror or err})") from None
+def planned_outputs(args: argparse.Namespace) -> list[Output]:
+    """The files this evaluation will write, known before anything is scored."""
+    if args.plot and not args.hint_sweep:
+        raise ColorizeError("--plot is --hint-sweep's (the other evaluations write no plot)")
+    if args.hint_sweep:
+        path = args.json or RunFolder.open(args.hint_sweep[0]).evaluation(args.split, "hint-sweep")
+        plot = args.plot or os.path.splitext(path)[0] + ".png"
+        return [Output(path, ".json", not args.json), Output(plot, ".png", not args.plot)]
+    if args.json:
+        return [Output(args.json, ".json", False)]
+    if args.images:
+        name = "user-path" if args.sketches == "recipe" else f"user-path-{args.sketches}"
+        return [Output(RunFolder.open(args.run).evaluation("images", name), ".json", True)]
+    return [Output(_default_json(run_dir, args), ".json", True)
+            for run_dir in args.compare or [args.run]]
+
+
+def _default_json(run_dir: str, args: argparse.Namespace) -> str:
+    run = RunFolder.open(run_dir)
+    return run.evaluation(args.split, args.experiment or run.config().experiment)
+
+
+def run_hint_sweep(args: argparse.Namespace, path: str, plot: str) -> None:
     """`--hint-sweep`: every run on the same held-out images and strokes; table, JSON and plot."""
     from colorize import hint_sweep
     from colorize.infer import Colorizer
@@ -237,38 +344,27 @@ def run_hint_sweep(args: argparse.Namespace) -> int:
         print(hint_sweep.format_sweep(result, metric) + "\n")
     print(f"{result['images']} images of {result['source']}; {DATA_RANGE}; adherence: mean |output "
           "- stroke color| on the painted pixels.")
-    path = args.json or RunFolder(args.hint_sweep[0]).evaluation(args.split, "hint-sweep")
-    plot = os.path.splitext(path)[0] + ".png"
     write_json(path, result)
-    hint_sweep.plot_sweep(result, plot)
-    print(f"wrote {path} and {plot}")
-    return 0
+    _write(plot, lambda: hint_sweep.plot_sweep(result, plot, software=PLOT_TAG))
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.max_images < 0:
-        raise ColorizeError(f"--max-images must be at least 0, got {args.max_images}")
-    if args.hint_sweep:
-        return run_hint_sweep(args)
-    runs = args.compare or [args.run]
-    if args.json and os.path.isdir(args.json):
-        raise ColorizeError(f"{args.json}: is a folder, expected a JSON file path")
-    if args.images:
-        if args.compare:
-            raise ColorizeError("--images scores one --run")
-        result = {"run": args.run, **evaluate_user_path(
-            args.run, images_dir=args.images, test_mode=args.test_mode, lines=args.lines,
-            precision=args.precision, max_images=args.max_images, sketches=args.sketches)}
-        print(format_table(list(result["metrics"].items())))
-        print(f"{result['images']} images of {args.images} at their own sizes, {args.sketches} "
-              f"sketches; {DATA_RANGE}.")
-        path = args.json or RunFolder(args.run).evaluation(
-            "images", "user-path" if args.sketches == "recipe" else f"user-path-{args.sketches}")
-        write_json(path, result)
-        print(f"wrote {path}")
-        return 0
+def run_user_path_on_images(args: argparse.Namespace, path: str) -> None:
+    """`--images DIR`: the user path on a folder of colored pictures at their own sizes."""
+    if args.compare:
+        raise ColorizeError("--images scores one --run")
+    result = {"run": args.run, **evaluate_user_path(
+        args.run, images_dir=args.images, test_mode=args.test_mode, lines=args.lines,
+        precision=args.precision, max_images=args.max_images, sketches=args.sketches)}
+    print(format_table(list(result["metrics"].items())))
+    print(f"{result['images']} images of {args.images} at their own sizes, {args.sketches} "
+          f"sketches; {DATA_RANGE}.")
+    write_json(path, result)
+
+
+def run_records(args: argparse.Namespace, paths: list[str]) -> None:
+    """`--run` / `--compare`: the raw generator (and --user-path) on a records split."""
     results, records_dir = [], args.data
-    for run_dir in runs:  # the second run of --compare is scored on the first one's records
+    for run_dir in args.compare or [args.run]:  # the second run is scored on the first's records
         results.append(evaluate_run(run_dir, records_dir, args.split, experiment=args.experiment,
                                     test_mode=args.test_mode, max_images=args.max_images))
         records_dir = results[-1]["data"]
@@ -278,12 +374,24 @@ def run(args: argparse.Namespace) -> int:
                                       max_images=args.max_images, sketches=args.sketches)
             results[-1]["user_path"] = user
     print(report(results))
-    if args.json:
+    if args.json:  # one file, both runs in it for --compare
         write_json(args.json, results[0] if len(results) == 1 else {"runs": results})
-        written = [args.json]
     else:
-        written = [RunFolder(r["run"]).evaluation(r["split"], r["experiment"]) for r in results]
-        for path, result in zip(written, results):
+        for path, result in zip(paths, results):
             write_json(path, result)
-    print("wrote " + ", ".join(written))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_images < 0:
+        raise ColorizeError(f"--max-images must be at least 0, got {args.max_images}")
+    outputs = planned_outputs(args)
+    check_outputs(outputs, args.overwrite)
+    paths = [o.path for o in outputs]
+    if args.hint_sweep:
+        run_hint_sweep(args, *paths)
+    elif args.images:
+        run_user_path_on_images(args, *paths)
+    else:
+        run_records(args, paths)
+    print("wrote " + ", ".join(paths))
     return 0

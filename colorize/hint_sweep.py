@@ -164,8 +164,8 @@ def sweep_figure(result: dict):
     return fig
 
 
-def plot_sweep(result: dict, path: str) -> None:
-    """The sweep figure as a PNG file (atomic write)."""
+def plot_sweep(result: dict, path: str, software: str | None = None) -> None:
+    """The sweep figure as a PNG file (atomic write); `software` becomes its Software text."""
     png = io.BytesIO()
-    sweep_figure(result).savefig(png, format="png")
+    sweep_figure(result).savefig(png, format="png", metadata={"Software": software} if software else None)
     fileio.write_bytes(path, png.getvalue())

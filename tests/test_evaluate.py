@@ -168,3 +168,89 @@ def test_user_path_and_hint_sweep_refuse_a_folder_without_records(run_b, tmp_pat
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize evaluate: error: ") and "no 'test' records" in err
     assert not (tmp_path / "out.json").exists()
+
+
+# --- where evaluate writes (#30): never a run's own files, never a file it did not write -----------
+
+
+def _evaluate_fails(argv, capsys, message) -> None:
+    assert main(["evaluate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize evaluate: error: ") and message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("mode", ["run", "hint-sweep"])
+def test_evaluate_never_replaces_a_runs_config(run_b, demo_records, capsys, mode):
+    config = os.path.join(run_b, "config.json")
+    before = open(config, "rb").read()
+    runs = ["--run", run_b] if mode == "run" else ["--hint-sweep", run_b]
+    for extra in ([], ["--overwrite"]):
+        _evaluate_fails([*runs, "--data", demo_records, "--json", config, *extra], capsys,
+                        "is not a result of colorize evaluate" if extra else "exists")
+        assert open(config, "rb").read() == before
+
+
+def test_hint_sweep_keeps_a_picture_beside_its_json(run_b, demo_records, tmp_path, capsys):
+    picture = tmp_path / "sweep.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n not the user's real picture, but theirs")
+    argv = ["--hint-sweep", run_b, "--data", demo_records, "--max-images", "1",
+            "--json", str(tmp_path / "sweep.json")]
+    for extra in ([], ["--overwrite"]):
+        _evaluate_fails([*argv, *extra], capsys, f"{picture}: exists")
+        assert not (tmp_path / "sweep.json").exists()
+    assert picture.read_bytes().endswith(b"but theirs")
+    # named elsewhere with --plot, both are written; and the plot is then evaluate's to replace
+    plot = tmp_path / "plot.png"
+    assert main(["evaluate", *argv, "--plot", str(plot)]) == 0
+    assert json.loads((tmp_path / "sweep.json").read_text())["images"] == 1
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    _evaluate_fails([*argv, "--plot", str(plot)], capsys, "pass --overwrite")
+    assert main(["evaluate", *argv, "--plot", str(plot), "--overwrite"]) == 0
+    assert picture.read_bytes().endswith(b"but theirs")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--json", "{tmp}/X.png"], "must end with .json"),
+    (["--json", "{tmp}"], "is a folder"),
+    (["--json", "{tmp}/a.json", "--plot", "{tmp}/a.json"], "must end with .png"),
+    (["--json", "{tmp}/a.json", "--plot", "{tmp}/a.png/"], "must end with .png"),
+])
+@pytest.mark.parametrize("mode", ["run", "hint-sweep"])
+def test_bad_output_paths_fail_with_one_line(run_b, demo_records, tmp_path, capsys, argv,
+                                             message, mode):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    if mode == "run" and "--plot" in argv:
+        message = "--plot is --hint-sweep's"
+    runs = ["--run", run_b] if mode == "run" else ["--hint-sweep", run_b]
+    _evaluate_fails([*runs, "--data", demo_records, *argv], capsys, message)
+    assert os.listdir(tmp_path) == []
+
+
+def test_json_replaces_only_an_earlier_result_and_only_with_overwrite(run_b, demo_records,
+                                                                      tmp_path, capsys):
+    out, theirs = tmp_path / "result.json", tmp_path / "theirs.json"
+    theirs.write_text('{"learning_rate": 0.0002}')
+    argv = ["--run", run_b, "--data", demo_records, "--max-images", "2"]
+    assert main(["evaluate", *argv, "--json", str(out)]) == 0
+    first = out.read_text()
+    _evaluate_fails([*argv, "--json", str(out)], capsys, "pass --overwrite")
+    assert out.read_text() == first
+    assert main(["evaluate", *argv, "--json", str(out), "--overwrite", "--max-images", "3"]) == 0
+    assert json.loads(out.read_text())["images"] == 3
+    _evaluate_fails([*argv, "--json", str(theirs), "--overwrite"], capsys,
+                    "is not a result of colorize evaluate")
+    assert theirs.read_text() == '{"learning_rate": 0.0002}'
+
+
+def test_the_default_result_in_the_run_folder_is_replaced_by_a_new_evaluation(run_b, demo_records):
+    path = os.path.join(run_b, "evaluation-test-B.json")
+    for images in (2, 3):
+        assert main(["evaluate", "--run", run_b, "--data", demo_records,
+                     "--max-images", str(images)]) == 0
+        with open(path) as f:
+            assert json.load(f)["images"] == images
+
+
+def test_compare_of_a_run_with_itself_names_one_default_file_twice(run_b, demo_records, capsys):
+    _evaluate_fails(["--compare", run_b, run_b, "--data", demo_records], capsys,
+                    "named for two outputs")
