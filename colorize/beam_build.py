@@ -118,11 +118,25 @@ def read_url(path: str, size: int) -> bytes:
         return build.read_capped(f, size)
 
 
-def _process(indexed: tuple[int, tuple[tuple[str, str], int | None]], params: BuildParams):
-    """(index, outcome) of one listed file: `build.process_file`, reading URLs through Beam."""
-    index, (task, size) = indexed
+def _as_bytes(files: list) -> list:
+    """`list_folder`'s entries with the names as bytes (`os.fsencode`), for `beam.Create`.
+
+    Beam encodes a `str` as strict UTF-8, so a Linux file name that is not UTF-8 (a `str` with
+    surrogate escapes) would fail the whole pipeline; its bytes pass any coder unchanged.
+    """
+    return [((os.fsencode(path), os.fsencode(source)), size) for (path, source), size in files]
+
+
+def _process(indexed: tuple[int, tuple[tuple[bytes, bytes], int | None]], params: BuildParams):
+    """(index, outcome) of one listed file (names as bytes, `_as_bytes`): `build.process_file`,
+    reading URLs through Beam.
+
+    The outcome holds the names as `str` again, as the local builder's does: it travels on as an
+    object of Beam's fallback coder (pickle), which keeps a name that is not UTF-8 exactly.
+    """
+    index, ((path, source), size) = indexed
     read = build.read_file if size is None else functools.partial(read_url, size=size)
-    return index, build.process_file(task, params, read=read)
+    return index, build.process_file((os.fsdecode(path), os.fsdecode(source)), params, read=read)
 
 
 def bucket_of(image_id: str, buckets: int) -> int:
@@ -197,7 +211,7 @@ def run_pipeline(files: list, staging: str, params: BuildParams, options):
     `staging`."""
     with beam.Pipeline(options=options) as p:
         outcomes = (p
-                    | "List" >> beam.Create(list(enumerate(files)))
+                    | "List" >> beam.Create(list(enumerate(_as_bytes(files))))
                     | "Spread" >> beam.Reshuffle()  # Create's one bundle -> all workers
                     | "Process" >> beam.Map(_process, params))
         buckets = (outcomes

@@ -225,6 +225,37 @@ def test_same_manifest_but_shards(both):
         + [build.MANIFEST, build.REJECTED])  # no staging folder or summary left
 
 
+def test_names_that_are_not_utf8_build_the_same_on_both_runners(tmp_path):
+    """Issue #30: Beam's coders encode a str as strict UTF-8, so one Linux file name that is not
+    UTF-8 failed the whole pipeline ("surrogates not allowed"); now both runners accept its image,
+    keep its bytes in `source` and write the same rejections and manifest."""
+    import tensorflow as tf
+
+    folder = tmp_path / os.fsdecode(b"in\xff")  # the input folder's name is not UTF-8 either
+    first, second = demo.generate(folder, 2, size=64)
+    os.replace(first, folder / os.fsdecode(b"caf\xe9.png"))
+    shutil.copy(second, folder / os.fsdecode(b"z\xe9copy.png"))
+    (folder / os.fsdecode(b"bad\xfe.png")).write_bytes(b"not an image")
+    local, beam = str(tmp_path / "local"), str(tmp_path / "beam")
+    local_manifest = build.build_dataset([str(folder)], local, TINY, workers=1, progress=False)
+    beam_manifest = beam_build.build_dataset([str(folder)], beam, TINY, beam_args=TWO_WORKERS)
+    ours = _features(beam)
+    assert ours == _features(local)
+    sources = {tf.train.Feature.FromString(features["source"]).bytes_list.value[0]
+               for _, features in ours.values()}
+    assert sources == {b"caf\xe9.png", os.fsencode(second.name)}
+    with open(os.path.join(beam, build.REJECTED), "rb") as f, \
+            open(os.path.join(local, build.REJECTED), "rb") as g:
+        assert f.read() == g.read()
+    rejected = _rejected(beam)
+    assert [build.stored_name(r, "path") for r in rejected] == [
+        str(folder / os.fsdecode(b"bad\xfe.png")), str(folder / os.fsdecode(b"z\xe9copy.png"))]
+    assert [r["reason"] for r in rejected] == ["undecodable", "duplicate"]
+    strip = lambda m: {k: v for k, v in m.items() if k != "shards"}  # noqa: E731
+    assert strip(beam_manifest) == strip(local_manifest)
+    assert build.manifest_inputs(beam_manifest) == [str(folder)]
+
+
 def test_training_reads_a_beam_folder(both, tmp_path):
     _, _, beam, manifest = both
     cfg = preset("B", image_size=32, batch_size=2)
