@@ -26,6 +26,7 @@ from booru_server import (  # noqa: F401 (pytest fixtures)
     folder_records,
     half_body,
     redirect,
+    send,
     status,
 )
 
@@ -351,3 +352,46 @@ def test_disk_full_while_recording_leaves_posts_jsonl_valid(board, tmp_path):
     assert (out / "posts.jsonl").read_bytes().endswith(b"}\n")
     summary = scrape(fast_options(board, out, min_size=0))
     assert (summary.already, summary.saved) == (1, 2)
+
+
+# --- issue #30, 5. an answer of 200,000 nested JSON arrays ------------------------------------------------
+
+DEEP_JSON = b"[" * 200_000 + b"]" * 200_000  # 400 KB; Python's JSON parser recurses once per level
+
+
+@pytest.mark.parametrize(("site", "path", "words"), [
+    ("danbooru", "/posts.json", "not a Danbooru post list"),
+    ("safebooru", "/index.php", "not a Safebooru dapi answer"),
+])
+def test_a_deeply_nested_listing_stops_the_run_with_one_line(board, tmp_path, capsys, site, path, words):
+    board.add_many(range(1, 3))
+    board.fault(path, status(200, DEEP_JSON, "application/json"))
+    argv = ["scrape", "--site", site, "--tags", "solo", "--out", str(tmp_path), "--base-url", board.url,
+            "--rate", "1000"]
+    assert main(argv) == 2  # was a RecursionError traceback
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"colorize scrape: error: {board.url}"), lines
+    assert words in lines[0] and "JSON nested too deeply to parse" in lines[0]
+    assert folder_records(tmp_path) == [] and len(board.hits) == 1
+
+
+@pytest.mark.parametrize("site", ["danbooru", "safebooru"])
+def test_a_deeply_nested_post_answer_is_a_bad_reply_and_the_run_goes_on(board, tmp_path, caplog, site):
+    board.add_many(range(1, 4))
+    if site == "danbooru":
+        board.fault("/posts/2.json", status(200, DEEP_JSON, "application/json"))
+    else:  # the HTML list and post 3 come through /index.php first
+        board.fault("/index.php", send, send, status(200, DEEP_JSON, "application/json"))
+    summary = scrape(fast_options(board, tmp_path, site=site, via="html"))
+    assert (summary.saved, summary.stopped) == (2, "end of results")
+    assert summary.skipped == {Skip.BAD_REPLY: 1}
+    assert f"{site} post 2 skipped: bad_reply: post 2:" in caplog.text
+    assert "JSON nested too deeply to parse" in caplog.text
+    assert sorted(r["id"] for r in folder_records(tmp_path)) == [1, 3]
+
+
+def test_a_deeply_nested_tag_limit_answer_still_names_the_tag_limit(board, tmp_path):
+    board.fault("/posts.json", status(422, b"[" * 30_000 + b'"TagLimitError"', "application/json"))
+    with pytest.raises(ColorizeError, match="^danbooru allows fewer tags per search") as caught:
+        scrape(fast_options(board, tmp_path))
+    assert "\n" not in str(caught.value)

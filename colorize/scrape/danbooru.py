@@ -5,7 +5,6 @@ docs/scrape.md describes the limits and edge cases handled here.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -14,7 +13,7 @@ from bs4 import BeautifulSoup
 
 from colorize.errors import ColorizeError
 from colorize.scrape.http import BadStatus, Params, PoliteSession
-from colorize.scrape.listing import get_listing, metatag, parse_each
+from colorize.scrape.listing import get_listing, load_json, metatag, parse_each
 from colorize.scrape.posts import Post, Variant, make_variant, parse_post_id, sample_or_original
 from colorize.scrape.reasons import Skip, Skipped
 
@@ -44,7 +43,7 @@ def build_query(tags: Sequence[str], ratings: Collection[str]) -> str:
 def tag_limit_error(body: bytes, tags: Sequence[str]) -> ColorizeError:
     """Turns a 422 TagLimitError answer into a message that says how many tags are allowed."""
     try:
-        message = str(json.loads(body).get("message", ""))
+        message = str(load_json(body).get("message", ""))
     except (ValueError, AttributeError):
         message = body.decode("utf-8", "replace")[:200]
     found = re.search(r"more than (\d+) tags", message)
@@ -92,7 +91,7 @@ def parse_post(item: Mapping[str, Any], base_url: str = DEFAULT_URL) -> Post:
 def parse_posts(body: bytes, base_url: str = DEFAULT_URL) -> list[Post | Skipped]:
     """A posts.json page, with a Skipped in place of each post that does not parse; raises
     ValueError when the page is not a JSON list."""
-    items = json.loads(body)
+    items = load_json(body)
     if not isinstance(items, list):
         raise ValueError(f"expected a JSON list, got {type(items).__name__}")
     return parse_each(items, lambda item: parse_post(item, base_url))
@@ -126,7 +125,7 @@ class Danbooru:
     def fetch_post(self, post_id: int) -> Post:
         body = self._session.get(f"{self._base}/posts/{post_id:d}.json")
         try:
-            return parse_post(json.loads(body), self._base)
+            return parse_post(load_json(body), self._base)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise Skipped(Skip.BAD_REPLY, f"post {post_id}: {err!r}") from err
 

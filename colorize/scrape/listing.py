@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +24,19 @@ def metatag(tag: str) -> str:
     """
     name, colon, _ = tag.lstrip("-~").partition(":")
     return name.lower() if colon else ""
+
+
+def load_json(body: bytes) -> Any:
+    """`json.loads`, with ValueError also for JSON nested too deeply to parse.
+
+    Python's JSON parser recurses once per nested array or object, so 400 KB of `[[[...]]]`
+    from a board raises RecursionError; as a ValueError it is one more answer that does not
+    parse, which the callers turn into a one-line reason.
+    """
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to parse") from None
 
 
 def get_listing(session: PoliteSession, url: str, params: Params) -> bytes | None:

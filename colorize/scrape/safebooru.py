@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -17,7 +16,7 @@ from bs4 import BeautifulSoup
 
 from colorize.errors import ColorizeError
 from colorize.scrape.http import Params, PoliteSession
-from colorize.scrape.listing import get_listing, parse_each
+from colorize.scrape.listing import get_listing, load_json, parse_each
 from colorize.scrape.posts import Post, make_variant, parse_post_id, sample_or_original
 from colorize.scrape.reasons import Skip, Skipped
 
@@ -68,7 +67,7 @@ def parse_dapi(body: bytes, base_url: str = DEFAULT_URL) -> tuple[list[Post | Sk
     parse = functools.partial(parse_post, base_url=base_url)
     try:
         if text[:1] == b"[":
-            items = json.loads(text)
+            items = load_json(text)
             if not isinstance(items, list):
                 raise TypeError(f"expected a JSON list, got {type(items).__name__}")
             return parse_each(items, parse), None
