@@ -1,8 +1,10 @@
 """One frozen dataclass holds every training setting; the paper's values are the defaults.
 
-The experiment (A, B, ...: `colorize.conditioning`) is one field; every field is also a command-line
-flag of the same name (`image_size` -> `--image-size`). The full config is written as `config.json`
-in each run folder. `RESUMABLE` lists the fields a resumed run may change.
+The experiment (A, B, ...: `colorize.experiments`) is one field; every field is also a command-line
+flag of the same name (`image_size` -> `--image-size`), whose help is the field's `help` metadata.
+An experiment's own options (C's stroke count) live in `options` and are flags of their own names.
+The full config is written as `config.json` in each run folder. `RESUMABLE` lists the fields a
+resumed run may change.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import dataclasses
 import json
 import os
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from colorize import conditioning
+from colorize import experiments
 from colorize.errors import ColorizeError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -23,59 +25,69 @@ TEST_MODES = ("pix2pix", "deterministic")
 KERNELS = ("fused", "keras")
 
 
+def _f(default, help: str):  # noqa: A002 (argparse's word)
+    """A config field with its flag's help."""
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every setting of a training run (pix2pix, Isola et al. 2017, and the manga-colorize paper)."""
 
-    experiment: str = "A"  # colorize.conditioning: A no cue (all white); B the stored blurred cue
-    data: str = ""  # records folder from `colorize build`; empty: the built-in demo dataset
-    out: str = ""  # run folder; empty: runs/<experiment>-<date-time>
+    experiment: str = _f("A", "what the generator is conditioned on")
+    data: str = _f("", "records folder from `colorize build`; empty: the built-in demo dataset")
+    out: str = _f("", "run folder; empty: runs/<experiment>-<date-time>")
 
     # Model (pix2pix: U-Net generator, 70x70 PatchGAN discriminator)
-    image_size: int = 256
-    width: int = 64  # filters of the first layer; the paper's C64
-    dropout: float = 0.5
-    leaky_slope: float = 0.2  # Keras' LeakyReLU default is 0.3
-    init_stddev: float = 0.02  # weights ~ N(0, 0.02)
-    bn_momentum: float = 0.9  # PyTorch's momentum 0.1; Keras' default is 0.99
-    bn_epsilon: float = 1e-5  # PyTorch's default; Keras' is 1e-3
-    sync_batch_norm: bool = False  # batch statistics across replicas
+    image_size: int = _f(256, "training image size, a power of two >= 32")
+    width: int = _f(64, "filters of the first layer (the paper's C64); the rest scale with it")
+    dropout: float = _f(0.5, "dropout rate of the generator's first three decoder blocks")
+    leaky_slope: float = _f(0.2, "LeakyReLU slope (Keras' default is 0.3)")
+    init_stddev: float = _f(0.02, "weights are drawn from N(0, stddev)")
+    bn_momentum: float = _f(0.9, "batch-norm momentum (PyTorch's 0.1; Keras' default 0.99)")
+    bn_epsilon: float = _f(1e-5, "batch-norm epsilon (PyTorch's; Keras' default 1e-3)")
+    sync_batch_norm: bool = _f(False, "batch statistics across replicas")
 
     # Objective and optimization
-    l1_weight: float = 100.0
-    learning_rate: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    adam_epsilon: float = 1e-8  # PyTorch's default; Keras' is 1e-7
-    lr_decay_epochs: int = 0  # linear decay to zero over the last N epochs (0: off)
+    l1_weight: float = _f(100.0, "weight of the L1 loss beside the cGAN loss")
+    learning_rate: float = _f(2e-4, "Adam's learning rate, both networks")
+    beta1: float = _f(0.5, "Adam's beta1")
+    beta2: float = _f(0.999, "Adam's beta2")
+    adam_epsilon: float = _f(1e-8, "Adam's epsilon (PyTorch's; Keras' default 1e-7)")
+    lr_decay_epochs: int = _f(0, "decay the learning rate linearly to zero over the last N "
+                                 "epochs (0: off)")
 
     # Schedule and data
-    batch_size: int = 4  # per replica
-    epochs: int = 30
-    steps_per_epoch: int = 0  # 0: one pass over the training split
-    jitter: bool = True  # resize to 286, random crop 256, random flip
-    shuffle_buffer: int = 1024
-    seed: int = 0
-    # experiment C's simulated strokes (conditioning.StrokeRecipe); A and B ignore them
-    hint_free_share: float = 0.25  # examples trained without any stroke
-    hint_mean_strokes: float = 8.0  # mean of the others' geometric stroke count (capped at 32)
+    batch_size: int = _f(4, "examples per step, per replica")
+    epochs: int = _f(30, "epochs to train")
+    steps_per_epoch: int = _f(0, "steps per epoch (0: one pass over the training split)")
+    jitter: bool = _f(True, "pix2pix jitter: resize to 286, random crop to 256, random flip")
+    shuffle_buffer: int = _f(1024, "examples in the shuffle buffer")
+    seed: int = _f(0, "seed of the weights, the data order and the jitter")
+    options: dict = _f({}, "the experiment's own options (flags of their own names)")
 
     # Speed and scale
-    precision: str = "auto"
-    strategy: str = "auto"
-    jit: bool = False  # XLA; slower on CPUs, often faster on GPUs
-    kernels: str = "fused"  # fused: colorize.kernels (same math, faster); keras: stock Keras
+    precision: str = _f("auto", "auto: mixed bfloat16 / float16 where the hardware has it")
+    strategy: str = _f("auto", "tf.distribute strategy (auto: mirrored over several GPUs)")
+    jit: bool = _f(False, "XLA; slower on CPUs, often faster on GPUs")
+    kernels: str = _f("fused", "fused: colorize.kernels (same math, faster); keras: stock Keras")
 
     # Evaluation, logging, checkpoints
-    test_mode: str = "pix2pix"  # pix2pix: dropout on and batch statistics at test time
-    num_samples: int = 4  # held-out examples in samples/epoch_NNN.png
-    eval_images: int = 64  # held-out images for per-epoch L1/PSNR/SSIM (0: none)
-    log_every: int = 20  # steps between TensorBoard scalars
-    checkpoint_minutes: float = 10.0
-    keep_checkpoints: int = 3
+    test_mode: str = _f("pix2pix", "pix2pix: dropout on and batch statistics at test time; "
+                                   "deterministic: moving averages, no dropout")
+    num_samples: int = _f(4, "held-out examples in samples/epoch_NNN.png")
+    eval_images: int = _f(64, "held-out images for per-epoch L1/PSNR/SSIM (0: none)")
+    log_every: int = _f(20, "steps between TensorBoard scalars")
+    checkpoint_minutes: float = _f(10.0, "minutes between checkpoints (besides every epoch)")
+    keep_checkpoints: int = _f(3, "checkpoints kept")
 
     def __post_init__(self):
-        conditioning.of(self.experiment)  # ValueError for an unknown experiment
+        experiment = experiments.of(self.experiment)  # ValueError for an unknown experiment
+        # every option of the experiment, defaults filled in: equal configs compare equal
+        object.__setattr__(self, "options",
+                           dataclasses.asdict(experiment.options(dict(self.options))))
         for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
                               ("test_mode", TEST_MODES), ("kernels", KERNELS)):
             if getattr(self, name) not in allowed:
@@ -84,13 +96,12 @@ class TrainConfig:
             raise ValueError(f"image_size must be a power of two >= 32, not {self.image_size}")
         if self.batch_size < 1 or self.epochs < 1 or self.width < 1:
             raise ValueError("batch_size, epochs and width must be positive")
-        if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
-            raise ValueError("hint_free_share must be in [0, 1] and hint_mean_strokes at least 1")
 
     @property
-    def conditioning(self) -> conditioning.Conditioning:
-        """What the experiment's generator is conditioned on (with this config's settings)."""
-        return conditioning.of(self.experiment).configured(self)
+    def conditioning(self) -> experiments.Conditioning:
+        """What the experiment's generator is conditioned on (with this config's options)."""
+        experiment = experiments.of(self.experiment)
+        return experiment.configured(experiment.options(self.options))
 
     @property
     def jitter_size(self) -> int:
@@ -98,6 +109,9 @@ class TrainConfig:
         return int(round(self.image_size * 286 / 256))
 
     def replace(self, **changes) -> "TrainConfig":
+        """This config with `changes`; another experiment starts from its own default options."""
+        if changes.get("experiment", self.experiment) != self.experiment:
+            changes.setdefault("options", {})
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
@@ -105,9 +119,11 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
+        """A saved config; runs saved before `options` existed kept C's at the top level."""
         values = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return preset(values.pop("experiment", "A"),
+                      **{k: v for k, v in values.items() if k in known or k in option_names()})
 
     @classmethod
     def load(cls, run_dir: str) -> "TrainConfig":
@@ -115,17 +131,18 @@ class TrainConfig:
             return cls.from_json(f.read())
 
     def non_defaults(self) -> dict:
-        """Fields whose value differs from the dataclass default (what a run changed)."""
-        base = TrainConfig()
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != getattr(base, f.name)}
+        """Fields (and options) whose value differs from the default (what a run changed)."""
+        base = TrainConfig(experiment=self.experiment)
+        changed = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                   if f.name != "options" and getattr(self, f.name) != getattr(base, f.name)}
+        if self.experiment != "A":
+            changed = {"experiment": self.experiment, **changed}
+        return changed | {k: v for k, v in self.options.items() if v != base.options[k]}
 
-
-EXPERIMENTS = tuple(conditioning.EXPERIMENTS)  # the experiment names
 
 # Fields a resumed run may change: the schedule, checkpoint cadence, logging and evaluation, and
-# how fast or where it runs. The others (model shape, image size, experiment, objective,
-# optimizer, batch and data order) define the run and its checkpoints.
+# how fast or where it runs. The others (model shape, image size, experiment and its options,
+# objective, optimizer, batch and data order) define the run and its checkpoints.
 RESUMABLE = frozenset({
     "out", "data", "epochs", "steps_per_epoch", "learning_rate", "lr_decay_epochs",
     "checkpoint_minutes", "keep_checkpoints", "log_every", "eval_images", "num_samples",
@@ -133,47 +150,80 @@ RESUMABLE = frozenset({
 })
 
 
+def option_fields() -> dict[str, tuple[dataclasses.Field, type, list[str]]]:
+    """Every registered experiment's options: name -> (field, type, the experiments that have
+    it)."""
+    found: dict[str, tuple[dataclasses.Field, type, list[str]]] = {}
+    for experiment in experiments.EXPERIMENTS.values():
+        types = typing.get_type_hints(experiment.Options)
+        for f in dataclasses.fields(experiment.Options):
+            found.setdefault(f.name, (f, types[f.name], []))[2].append(experiment.name)
+    return found
+
+
+def option_names() -> set[str]:
+    return set(option_fields())
+
+
 def preset(experiment: str, **overrides) -> TrainConfig:
-    """The config of an experiment (A, B, ...), with optional field overrides."""
-    return TrainConfig(**{**overrides, "experiment": experiment})
+    """The config of an experiment (A, B, ...), with optional field and option overrides; options
+    of other experiments are ignored (they do not apply to this one)."""
+    options = dict(overrides.pop("options", {}))
+    for name in option_names() & set(overrides):
+        value = overrides.pop(name)
+        if name in {f.name for f in dataclasses.fields(experiments.of(experiment).Options)}:
+            options[name] = value
+    return TrainConfig(**{**overrides, "experiment": experiment, "options": options})
 
 
 def resumed(saved: TrainConfig, run_dir: str, **overrides) -> TrainConfig:
     """A saved run's config with `overrides`; ColorizeError for a field a resume cannot change."""
+    current = dataclasses.asdict(saved) | saved.options
     refused = sorted(k for k, v in overrides.items()
-                     if k not in RESUMABLE and v != getattr(saved, k))
+                     if k not in RESUMABLE and k in current and v != current[k])
     if refused:
         changes = ", ".join(f"--{k.replace('_', '-')} {overrides[k]!r} (the run has "
-                            f"{getattr(saved, k)!r})" for k in refused)
+                            f"{current[k]!r})" for k in refused)
         raise ColorizeError(f"{run_dir}: a resumed run keeps its model, data order and objective; "
                             f"cannot change {changes}. Start a new run with another --out instead")
-    return dataclasses.replace(saved, **{**overrides, "out": run_dir})
+    fields = {k: v for k, v in overrides.items() if k in RESUMABLE}
+    return dataclasses.replace(saved, **{**fields, "out": run_dir})
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per config field, named after it; unset flags keep the preset's value."""
+    """One flag per config field and per experiment option, named after it, with the field's help
+    and default; unset flags keep the preset's value."""
     hints = typing.get_type_hints(TrainConfig)
     choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": TEST_MODES,
-               "kernels": KERNELS, "experiment": EXPERIMENTS}
-    for field in dataclasses.fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        kind = hints[field.name]
-        help_text = f"default: {field.default!r}"
-        if field.name == "experiment":
-            help_text += "; " + "; ".join(f"{c.name}: {c.description}"
-                                          for c in conditioning.EXPERIMENTS.values())
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                help=help_text)
-        else:
-            parser.add_argument(flag, type=kind, default=None, choices=choices.get(field.name),
-                                help=help_text)
+               "kernels": KERNELS, "experiment": tuple(experiments.EXPERIMENTS)}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "options":
+            continue
+        help_text = f.metadata["help"]
+        if f.name == "experiment":
+            help_text += ": " + "; ".join(f"{c.name}: {c.description}"
+                                          for c in experiments.EXPERIMENTS.values())
+        _add_flag(parser, f.name, hints[f.name], f"{help_text} (default: {f.default!r})",
+                  choices.get(f.name))
+    for name, (f, kind, owners) in option_fields().items():
+        _add_flag(parser, name, kind, f"{f.metadata.get('help', name)} (default: {f.default!r}; experiment "
+                  f"{', '.join(owners)})", None)
+
+
+def _add_flag(parser, name: str, kind: type, help_text: str, choices) -> None:
+    flag = "--" + name.replace("_", "-")
+    if kind is bool:
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                            help=help_text)
+    else:
+        parser.add_argument(flag, type=kind, default=None, choices=choices, help=help_text)
 
 
 def given_values(args: argparse.Namespace) -> dict:
-    """The config fields whose flags were given on the command line."""
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-            if getattr(args, f.name, None) is not None}
+    """The config fields and experiment options whose flags were given on the command line."""
+    names = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "options"]
+    return {name: getattr(args, name) for name in [*names, *option_fields()]
+            if getattr(args, name, None) is not None}
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

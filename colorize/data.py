@@ -2,7 +2,7 @@
 
 Per element: parse, decode, pix2pix jitter (the same resize, crop and flip for all three images;
 nearest neighbour for the sketch so it stays binary), scale to [-1, 1], and the experiment's
-generator input (`colorize.conditioning`: A an all-white cue, B the stored blurred cue, ...).
+generator input (`colorize.experiments`: A an all-white cue, B the stored blurred cue, ...).
 Random ops are stateless with per-element seeds drawn from `seed`, so a run is reproducible and an
 epoch can be replayed on resume.
 """

@@ -19,8 +19,8 @@ import json
 import os
 from typing import NamedTuple
 
-from colorize import fileio
-from colorize.config import EXPERIMENTS, PRECISIONS, TEST_MODES
+from colorize import experiments, fileio
+from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 from colorize.runfolder import RunFolder
 
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="records folder from `colorize build`, of the run's image size "
                              "(default: the (first) run's training data)")
     parser.add_argument("--split", default="test", help="records split (default: test)")
-    parser.add_argument("--experiment", choices=EXPERIMENTS, default=None,
+    parser.add_argument("--experiment", choices=tuple(experiments.EXPERIMENTS), default=None,
                         help="the conditioning fed to the model (A all white, B the stored cue, "
                              "...; one with the model's input channels; default: the run's)")
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,

@@ -157,7 +157,7 @@ def stroke_gallery(colorizer, example: dict, counts: Sequence[int] = (0, 2, 8, 3
                    seed: int = 0) -> Figure:
     """One held-out sketch colorized with 0, 2, 8, 32 strokes simulated from its ground truth
     (experiment C's training recipe): rows of the strokes over the sketch, and the output."""
-    from colorize.conditioning import simulated_hint_layer
+    from colorize.experiments.strokes import simulated_hint_layer
 
     lines = example["sketch"][..., 0]
     layers = [simulated_hint_layer(example["color"], n, seed=seed) for n in counts]

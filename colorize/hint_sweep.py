@@ -74,14 +74,6 @@ def nearest_fill(layer: np.ndarray) -> np.ndarray:
     return layer[..., :3][painted][labels - 1]  # labels number the painted pixels in raster order
 
 
-def curves_of(colorizer) -> list[str]:
-    """The curves a run gives: per stroke count for B and C, a reference line for A and for B's
-    full cue."""
-    experiment = colorizer.experiment or colorizer.conditioning.name
-    return {"A": ["no hints"], "B": ["strokes as cue", "full blurred cue"],
-            "C": ["strokes"]}.get(experiment, ["strokes"])
-
-
 def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0,
                lines: str | None = None) -> dict:
     """Scores of `runs` ({label: Colorizer}) on `examples` ((name, {"sketch", "cue", "color"})).
@@ -90,7 +82,7 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
     reference lines repeated at every count so that all curves plot over the same x axis.
     """
     meters = {(label, curve): {n: _Meter() for n in strokes}
-              for label, c in runs.items() for curve in curves_of(c)}
+              for label, c in runs.items() for curve in c.conditioning.sweep_curves}
     alone = {n: _Meter() for n in strokes}  # the strokes alone, per count
     cue_alone = _Meter()  # one picture for every count, and no adherence: one point
     images = 0
@@ -101,10 +93,10 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
             alone[n].update(nearest_fill(layers[n]), ex["color"], None)
         cue_alone.update(ex["cue"], ex["color"], None)
         for label, colorizer in runs.items():
-            for curve in curves_of(colorizer):
-                if curve in ("no hints", "full blurred cue"):  # one picture, every count
-                    cue = ex["cue"] if curve == "full blurred cue" else None
-                    out = colorizer.colorize(ex["sketch"], cue, lines=lines)
+            for curve, kind in colorizer.conditioning.sweep_curves.items():
+                if kind != "hints":  # one picture for every count: no hints, or an oracle's
+                    given = colorizer.conditioning.example_hints(ex) if kind == "example" else {}
+                    out = colorizer.colorize(ex["sketch"], lines=lines, **given)
                     for n in strokes:
                         meters[label, curve][n].update(out, ex["color"], layers[n])
                     continue
@@ -119,7 +111,7 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
 
 
 def _layer(color: np.ndarray, strokes: int, seed: int) -> np.ndarray:
-    from colorize.conditioning import simulated_hint_layer
+    from colorize.experiments.strokes import simulated_hint_layer
 
     return simulated_hint_layer(color, strokes, seed=seed)
 

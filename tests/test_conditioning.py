@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import anysize, conditioning, data
+from colorize import anysize, data, experiments
 from colorize.config import preset
 from colorize.infer import Colorizer
 
@@ -89,9 +89,9 @@ def test_the_experiment_is_the_only_cue_setting():
     assert preset("A").conditioning.input_channels == preset("B").conditioning.input_channels == 4
 
 
-@pytest.mark.parametrize("name", sorted(conditioning.EXPERIMENTS))
+@pytest.mark.parametrize("name", sorted(experiments.EXPERIMENTS))
 def test_model_input_is_the_same_eagerly_and_in_tf_data(name):
-    cond = conditioning.of(name)
+    cond = experiments.of(name)
     rng = np.random.default_rng(0)
     lines = np.where(rng.random((50, 80, 1)) < 0.2, 0, 255).astype(np.uint8)
     user = cond.user_input((50, 80), cue_sigma=lambda h, w: 2.0)

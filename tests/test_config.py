@@ -59,12 +59,12 @@ def test_non_defaults_lists_only_changes():
                                  {"hint_mean_strokes": 0.5}])
 def test_invalid_values_are_refused(bad):
     with pytest.raises(ValueError):
-        TrainConfig(**bad)
+        preset(bad.pop("experiment", "C"), **bad)
 
 
 def test_experiment_c_stroke_count_flags():
     cfg = _parse("--experiment", "C", "--hint-free-share", "0.1", "--hint-mean-strokes", "16")
-    assert (cfg.hint_free_share, cfg.hint_mean_strokes) == (0.1, 16.0)
+    assert (cfg.options["hint_free_share"], cfg.options["hint_mean_strokes"]) == (0.1, 16.0)
     assert (cfg.conditioning.strokes.p_none, cfg.conditioning.strokes.mean_count) == (0.1, 16.0)
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import conditioning, demo, train
-from colorize.conditioning import StrokeRecipe, simulate_strokes, stroke_count
+from colorize import demo, experiments, train
+from colorize.experiments.strokes import StrokeRecipe, simulate_strokes, stroke_count
 from colorize.config import preset
 from colorize.data import make_dataset
 from colorize.infer import Colorizer
@@ -171,14 +171,14 @@ def test_hint_layers_become_the_same_input_as_the_stock_formulation(shape, size)
     rng = np.random.default_rng(shape[0])
     layer = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
     layer[..., 3] = np.where(rng.random(shape) < 0.7, 0, layer[..., 3])  # mostly unpainted
-    fast = tfrun(lambda x: conditioning.of("C").user_condition(x, *size), layer)
+    fast = tfrun(lambda x: experiments.of("C").user_condition(x, *size), layer)
     stock = tfrun(lambda x: _stock_user_condition(x, *size), layer)
     for result in (*fast, stock[1]):  # eagerly and inside tf.data
         np.testing.assert_array_equal(result, stock[0])
 
 
 def test_a_hint_layer_becomes_colors_and_mask_at_any_size():
-    cond = conditioning.of("C")
+    cond = experiments.of("C")
     layer = np.zeros((128, 64, 4), np.uint8)  # a tall layer, 4x the model's 32 px
     layer[:64] = (*RED, 255)
     x = tf.constant(np.full((128, 64, 1), 255, np.uint8))

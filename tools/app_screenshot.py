@@ -20,7 +20,7 @@ import tempfile
 from PIL import Image
 
 from colorize import app, fileio
-from colorize.conditioning import simulated_hint_layer
+from colorize.experiments.strokes import simulated_hint_layer
 from colorize.errors import ColorizeError
 from colorize.infer import read_image
 

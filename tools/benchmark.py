@@ -33,7 +33,8 @@ import cv2
 import numpy as np
 
 from colorize import build, sketch
-from colorize.config import EXPERIMENTS, KERNELS
+from colorize.config import KERNELS
+from colorize.experiments import EXPERIMENTS
 
 COLUMNS = ("benchmark", "name", "precision", "kernels", "batch", "image_size", "workers", "images",
            "ms", "images_per_s", "per_worker", "vs_recipe", "vs_builder", "vs_float32",

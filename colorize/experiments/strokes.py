@@ -1,0 +1,204 @@
+"""Experiment C (this project's extension): simulated highlighter strokes with a hint mask.
+
+Training draws strokes from the ground truth (`simulate_hints`); at use time the artist's hint layer
+takes their place. Unpainted means "no hint", not white.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from colorize.errors import ColorizeError
+from colorize.experiments.base import Conditioning, check_aspect, check_rgba
+
+
+@dataclasses.dataclass(frozen=True)
+class StrokeOptions:
+    """Experiment C's training options: how many strokes training simulates."""
+
+    hint_free_share: float = dataclasses.field(
+        default=0.25, metadata={"help": "experiment C: the share of examples trained without any "
+                                        "stroke, in [0, 1]"})
+    hint_mean_strokes: float = dataclasses.field(
+        default=8.0, metadata={"help": "experiment C: the mean of the other examples' geometric "
+                                       "stroke count (capped at 32), at least 1"})
+
+    def __post_init__(self):
+        if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
+            raise ValueError("hint_free_share must be in [0, 1] and hint_mean_strokes at least 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class StrokeRecipe:
+    """How training simulates an artist's hint strokes, at 256 px (scaled with the image size).
+
+    Count: none for `p_none` of the examples (the model must also work without hints), else
+    Geometric(1 / mean_count) (mean 8, a long tail), capped at `max_count`. Each stroke is a thick
+    polyline of 1-3 segments, `width` and total `length` in px drawn uniformly, starting anywhere
+    in the image, and one flat color: the per-channel median of the ground truth at `samples`
+    points along it (a stroke that crosses a line or a region edge takes the majority's color
+    instead of mixing two regions into mud). Later strokes cover earlier ones.
+    """
+
+    p_none: float = 0.25
+    mean_count: float = 8.0
+    max_count: int = 32
+    width: tuple[float, float] = (6.0, 24.0)
+    length: tuple[float, float] = (10.0, 100.0)
+    max_segments: int = 3
+    samples: int = 33
+
+
+def stroke_count(seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe()) -> tf.Tensor:
+    """How many strokes `simulate_strokes` draws for `seed`: 0 with p_none, else geometric
+    (inverse CDF) with mean `mean_count`, capped at `max_count` (a float scalar)."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+    u0, u1 = (tf.random.stateless_uniform([], seeds[i]) for i in (0, 1))
+    geometric = tf.math.floor(tf.math.log(1.0 - u0) / tf.math.log(1.0 - 1.0 / recipe.mean_count))
+    return tf.where(u1 < recipe.p_none, 0.0, tf.minimum(geometric + 1.0, float(recipe.max_count)))
+
+
+def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
+                     count: int | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Hint strokes over a ground-truth color image (S, S, 3) in [-1, 1], deterministic in the
+    stateless `seed` (2,): (colors (S, S, 3) in [-1, 1], zero where unpainted; mask (S, S, 1)).
+    `count`: exactly this many strokes (at most max_count) instead of the recipe's random count."""
+    hints = simulate_hints(color, seed, recipe, count)
+    return hints[..., :3], hints[..., 3:]
+
+
+def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
+                   count: int | None = None) -> tf.Tensor:
+    """`simulate_strokes`'s colors and mask as one (S, S, 4) tensor (splitting and joining
+    channels copies a few bytes per pixel at a time)."""
+    size = color.shape[0]
+    scale = size / 256.0
+    n, k = recipe.max_count, recipe.max_segments
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+    u = lambda i, shape, lo=0.0, hi=1.0: tf.random.stateless_uniform(shape, seeds[i], lo, hi)
+    drawn = stroke_count(seed, recipe) if count is None else tf.constant(float(min(count, n)))
+    # polylines: a start point, then k segments of a random heading that turns a little
+    segments = tf.cast(tf.floor(u(2, [n], 1.0, k + 1.0 - 1e-6)), tf.float32)  # 1..k per stroke
+    total = u(3, [n], *recipe.length) * scale
+    width = u(4, [n], *recipe.width) * scale
+    heading = u(5, [n, 1], 0.0, 2 * np.pi) + tf.cumsum(u(6, [n, k], -0.8, 0.8), axis=1)
+    used = tf.cast(tf.range(k)[None] < tf.cast(segments[:, None], tf.int32), tf.float32)  # (n, k)
+    step = (total / segments)[:, None] * used  # (n, k): unused segments have length 0
+    start = u(7, [n, 2], 0.0, float(size))  # (n, 2) as (y, x)
+    moves = tf.stack([tf.sin(heading), tf.cos(heading)], -1) * step[..., None]  # (n, k, 2)
+    points = tf.concat([start[:, None], start[:, None] + tf.cumsum(moves, axis=1)], axis=1)
+    points = tf.clip_by_value(points, 0.0, size - 1.0)  # (n, k + 1, 2): strokes stay inside
+    # where each stroke's color is read: `samples` points evenly along it
+    along = tf.linspace(0.0, 1.0, recipe.samples)  # (m,)
+    seg_of = tf.minimum(tf.cast(along[None] * segments[:, None], tf.int32), k - 1)  # (n, m)
+    frac = along[None] * segments[:, None] - tf.cast(seg_of, tf.float32)
+    p0 = tf.gather(points[:, :-1], seg_of, batch_dims=1)  # (n, m, 2): segment starts
+    p1 = tf.gather(points[:, 1:], seg_of, batch_dims=1)  # ... and ends
+    at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)  # (n, m, 2) as (y, x)
+    # color and rasterize in one numpy step (OpenCV's thick polylines): per-pixel gathers and a
+    # small sort are several times slower as TensorFlow ops inside tf.data
+    hints = tf.numpy_function(_draw_strokes, [color, points, segments, width, at, drawn],
+                              tf.float32, stateful=False)
+    return tf.ensure_shape(hints, [size, size, 4])
+
+
+def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
+    """(S, S, 4) float32: each stroke's color (the per-channel median of `color` at its sample
+    points `at`) and 1 where drawn, later strokes over earlier ones; 0 where unpainted (the numpy
+    side of simulate_strokes)."""
+    size = color.shape[0]
+    canvas = np.zeros((size, size, 4), np.float32)
+    count = int(count)
+    samples = color[at[:count, :, 0], at[:count, :, 1]]  # (count, m, 3)
+    median = np.sort(samples, axis=1)[:, samples.shape[1] // 2]  # (count, 3)
+    for i in range(count):
+        xy = np.rint(points[i, :int(segments[i]) + 1, ::-1]).astype(np.int32)  # (y, x) -> (x, y)
+        cv2.polylines(canvas, [xy], False, (*map(float, median[i]), 1.0),
+                      max(1, int(round(width[i]))), cv2.LINE_8)
+    return canvas
+
+
+def to_hint_layer(colors: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Model-space hint colors (H, W, 3) and mask (H, W, 1) -> an RGBA uint8 hint layer."""
+    rgb = np.clip(np.rint((np.asarray(colors) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    alpha = (np.asarray(mask) > 0.5).astype(np.uint8) * 255
+    return np.concatenate([rgb * (alpha > 0), alpha], axis=-1)
+
+
+def simulated_hint_layer(color: np.ndarray, strokes: int, seed: int = 0,
+                         recipe: StrokeRecipe = StrokeRecipe()) -> np.ndarray:
+    """An RGBA hint layer of exactly `strokes` strokes simulated from a square uint8 color image
+    (S, S, 3), as training simulates them (fixed seed: the same strokes for every model)."""
+    color = tf.constant(color, tf.float32) / 127.5 - 1.0
+    colors, mask = simulate_strokes(color, tf.constant([seed, strokes], tf.int64), recipe,
+                                    count=strokes)
+    return to_hint_layer(colors, mask)
+
+
+class HintStrokes(Conditioning):
+    """Experiment C (this project's extension): sketch, hint colors (RGB, 0 where unpainted) and a
+    hint mask (1 where painted); strokes simulated from the ground truth in training, an artist's
+    hint layer at use time. Unpainted means "no hint", not white."""
+
+    name = "C"
+    description = "simulated highlighter strokes: hint colors and a hint mask"
+    channels = ("hint_r", "hint_g", "hint_b", "hint_mask")
+    input_name = "sketch_and_hints"
+    serving_input = "hints"
+    serving_channels = 4
+    pad_value = 0.0  # around the image: no hint
+    page_note = "C run: the strokes are hints where they are painted."
+    Options = StrokeOptions
+
+    def __init__(self, strokes: StrokeRecipe = StrokeRecipe()):
+        self.strokes = strokes  # how training simulates them
+
+    def configured(self, options: StrokeOptions):
+        """C with a run's stroke count: --hint-free-share, --hint-mean-strokes."""
+        recipe = dataclasses.replace(self.strokes, p_none=options.hint_free_share,
+                                     mean_count=options.hint_mean_strokes)
+        return self if recipe == self.strokes else HintStrokes(recipe)
+
+    def training_condition(self, example):
+        return simulate_hints(example["color"], example["seed"], self.strokes)  # (S, S, 4)
+
+    def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
+        if cue is not None:
+            raise ColorizeError("an experiment-C model takes a hint layer (strokes on a "
+                                "transparent layer), not a cue")
+        if hints is None:
+            return np.zeros((1, 1, 4), np.uint8)  # nothing painted
+        hints = check_rgba(hints)
+        check_aspect(hints, shape, "hint layer")
+        return hints
+
+    def user_condition(self, image, height, width):
+        """RGBA -> colors x mask and mask at (height, width): opaque pixels (alpha >= 128) are
+        strokes; resized by area so that a stroke's color stays its own (no mixing with white)."""
+        opaque = image[..., 3:] >= 128  # (h, w, 1)
+        # (h, w, 4): colors in [-1, 1] and 1 where painted, 0 elsewhere, in one pass over all
+        # four channels (slicing and joining channels costs more than the arithmetic at 1024 px)
+        is_mask = tf.constant([False, False, False, True])
+        values = tf.where(is_mask, 1.0, tf.cast(image, tf.float32) / 127.5 - 1.0)
+        both = tf.image.resize(tf.where(opaque, values, 0.0), [height, width], antialias=True,
+                               method="area")
+        coverage = both[..., 3:]
+        painted = tf.cast(coverage >= 0.5, tf.float32)
+        colors = both[..., :3] / tf.maximum(coverage, 1e-6) * painted
+        return tf.concat([colors, painted], axis=-1)
+
+    def example_hints(self, example, strokes: int = 8, seed: int = 0):
+        """A held-out example's hints: `strokes` strokes simulated from its colors, fixed seed."""
+        return {"hints": simulated_hint_layer(example["color"], strokes, seed, self.strokes)}
+
+    def grid_columns(self, inputs):
+        inputs = np.asarray(inputs)
+        mask = inputs[..., 4:5]
+        shown = inputs[..., 1:4] * mask + (1.0 - mask)  # the strokes on white paper
+        return [("sketch", inputs[..., :1]), ("hints", shown)]
+
+

@@ -1,0 +1,90 @@
+"""An experiment is one file: a fake one, registered here, goes through training, predict, the
+hint sweep and the app's handlers without touching any other file (issue #31)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorize import experiments
+from colorize.experiments.base import WHITE_CUE, Conditioning, check_aspect, resize_cue
+
+
+class GrayCue(Conditioning):
+    """A stand-in experiment: the sketch and the luminance of the blurred cue (2 channels)."""
+
+    name = "GRAY"
+    description = "the blurred cue's luminance"
+    channels = ("cue_gray",)
+    input_name = "sketch_and_gray_cue"
+    serving_input = "cue"
+    reads_hints = False
+    takes_reference = True
+    page_note = "GRAY run: a gray cue."
+    sweep_curves = {"gray cue": "example", "no cue": "none"}
+
+    def training_condition(self, example):
+        return tf.reduce_mean(example["cue"], axis=-1, keepdims=True)
+
+    def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
+        if cue is None:
+            return WHITE_CUE
+        check_aspect(cue, shape, "cue")
+        return np.asarray(cue, np.uint8)
+
+    def user_condition(self, image, height, width):
+        return tf.reduce_mean(resize_cue(image, height, width), axis=-1, keepdims=True)
+
+    def example_hints(self, example):
+        return {"cue": example["cue"]}
+
+
+@pytest.fixture(scope="module")
+def gray_run(demo_records, tmp_path_factory):
+    """A few training steps of the fake experiment, registered for this module only."""
+    from colorize import train
+    from colorize.config import preset
+
+    experiments.register(GrayCue())
+    cfg = preset("GRAY", data=demo_records, out=str(tmp_path_factory.mktemp("gray")),
+                 image_size=32, width=8, epochs=1, steps_per_epoch=3, eval_images=4,
+                 num_samples=1, precision="float32")
+    yield train.train(cfg, log=lambda *a: None)
+    del experiments.EXPERIMENTS["GRAY"]
+
+
+def _examples(demo_records, n=2):
+    from colorize.records import read_records
+
+    for i, ex in enumerate(read_records(demo_records, "test")):
+        if i == n:
+            return
+        yield ex["source"], {"sketch": ex["sketch"][..., 0], "cue": ex["cue"], "color": ex["color"]}
+
+
+def test_a_registered_experiment_trains_and_predicts_at_any_size(gray_run, demo_records):
+    from colorize.infer import Colorizer
+
+    colorizer = Colorizer.from_run(gray_run, test_mode="deterministic", precision="float32")
+    assert colorizer.experiment == "GRAY" and colorizer.conditioning.input_channels == 2
+    assert colorizer.generator.input_shape == (None, 32, 32, 2)
+    _, ex = next(_examples(demo_records))
+    sketch = np.kron(ex["sketch"], np.ones((2, 3), np.uint8))  # 64 x 96: not the model's size
+    red = np.zeros((2, 3, 3), np.uint8)
+    red[..., 0] = 255
+    plain, tinted = colorizer.colorize(sketch), colorizer.colorize(sketch, red)
+    assert plain.shape == tinted.shape == (64, 96, 3)
+    assert not np.array_equal(plain, tinted)  # the cue reaches the generator
+
+
+def test_a_registered_experiment_goes_through_the_hint_sweep(gray_run, demo_records):
+    from colorize.hint_sweep import hint_sweep
+    from colorize.infer import Colorizer
+
+    colorizer = Colorizer.from_run(gray_run, test_mode="deterministic", precision="float32")
+    result = hint_sweep({"gray": colorizer}, _examples(demo_records), strokes=(0, 4))
+    assert {"gray: gray cue", "gray: no cue"} <= set(result["curves"])
+    for curve in ("gray: gray cue", "gray: no cue"):  # one picture for every count
+        assert len({p["psnr"] for p in result["curves"][curve]}) == 1
+    assert result["curves"]["gray: gray cue"][0] != result["curves"]["gray: no cue"][0]
