@@ -5,7 +5,11 @@ A thin entry point to `colorize train`; see `python mainv3.py --help` and the RE
 
 import sys
 
-from colorize.train_cli import main
+from colorize.tfquiet import quiet_tensorflow
+
+quiet_tensorflow()  # before colorize.train_cli imports TensorFlow
+
+from colorize.train_cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,6 +12,7 @@ import sys
 
 from colorize import __version__
 from colorize.errors import ColorizeError
+from colorize.tfquiet import quiet_tensorflow
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -42,6 +43,7 @@ def _top_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_tensorflow()  # before a command imports TensorFlow
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
         _top_parser().parse_args(argv)  # prints help / usage errors and exits

@@ -33,7 +33,7 @@ from colorize.errors import ColorizeError
 from colorize.models import build_generator, fold_batch_norm
 from colorize.predictor import Predictor
 from colorize.recipe import Recipe
-from colorize.runfolder import RunFolder
+from colorize.runfolder import RunFolder, require_file
 
 
 def load_run(run_dir: str) -> tuple[keras.Model, TrainConfig]:
@@ -53,8 +53,10 @@ def load_run(run_dir: str) -> tuple[keras.Model, TrainConfig]:
 
 def load_model_file(path: str) -> keras.Model:
     """A generator saved as a .keras file, checked to take (S, S, C) inputs of a known experiment."""
-    if not os.path.isfile(path):
-        raise ColorizeError(f"{path}: no such file")
+    if os.path.isdir(path):  # a run folder or a SavedModel export, say
+        raise ColorizeError(f"{path}: is a folder, not a generator .keras file (a run folder "
+                            "goes with --run)")
+    require_file(path)
     try:
         model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code
     except Exception as err:  # Keras raises many types for a file that is not a model
@@ -69,8 +71,7 @@ def load_model_file(path: str) -> keras.Model:
 
 def read_image(path: str) -> np.ndarray:
     """(H, W, 3) uint8 RGB of an image file; a ColorizeError naming the file if it is not one."""
-    if not os.path.isfile(path):
-        raise ColorizeError(f"{path}: no such file")
+    require_file(path)
     try:
         return sketch.load_image(path)
     except sketch.ImageError as err:
@@ -79,8 +80,7 @@ def read_image(path: str) -> np.ndarray:
 
 def read_hints(path: str) -> np.ndarray:
     """(H, W, 4) uint8 RGBA of a hint layer file, which must have transparent pixels."""
-    if not os.path.isfile(path):
-        raise ColorizeError(f"{path}: no such file")
+    require_file(path)
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im)

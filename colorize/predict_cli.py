@@ -17,6 +17,7 @@ from colorize.recipe import IMAGE_EXTENSIONS
 LINES = ("auto", "model", "guided", "keep")  # colorize.anysize.LINES, without importing TensorFlow
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
+from colorize.runfolder import not_readable, require_file
 
 CUE_OPTIONS = ("cue", "hints", "cue_from")
 
@@ -87,6 +88,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
             raise ColorizeError(f"{args.sketch}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it")
         if os.path.exists(args.out) and not os.path.isdir(args.out):
             raise ColorizeError(f"{args.out}: exists and is not a folder")
+        for path in sketches:
+            require_file(path)  # a folder or a FIFO named like an image
         outputs = [os.path.join(args.out, stem(p) + ".png") for p in sketches]
         if len(set(outputs)) < len(outputs):
             raise ColorizeError(f"{args.sketch}: several images share a name (they would be "
@@ -99,9 +102,11 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
         check_extension(out)
         outputs = [out]
     else:
-        raise ColorizeError(f"{args.sketch}: no such file or folder")
-    cue_arg = next((getattr(args, k) for k in CUE_OPTIONS if getattr(args, k)), None)
-    jobs = [(s, _cue_for(s, cue_arg), o) for s, o in zip(sketches, outputs)]
+        raise ColorizeError(not_readable(args.sketch, "no such file or folder"))
+    option = next((k for k in CUE_OPTIONS if getattr(args, k)), None)
+    cue_arg = getattr(args, option) if option else None
+    one_sketch = not os.path.isdir(args.sketch)
+    jobs = [(s, _cue_for(s, cue_arg, option, one_sketch), o) for s, o in zip(sketches, outputs)]
     _refuse_overwriting_inputs(args, jobs)
     return jobs
 
@@ -121,14 +126,24 @@ def _refuse_overwriting_inputs(args: argparse.Namespace, jobs: list) -> None:
                                 f"{os.path.dirname(out) or '.'}; choose another --out")
 
 
-def _cue_for(sketch_path: str, cue_arg: str | None) -> str | None:
-    if cue_arg is None or not os.path.isdir(cue_arg):
-        if cue_arg is not None and not os.path.isfile(cue_arg):
-            raise ColorizeError(f"{cue_arg}: no such file or folder")
+def _cue_for(sketch_path: str, cue_arg: str | None, option: str | None,
+             one_sketch: bool) -> str | None:
+    """The cue file of one sketch: `cue_arg` itself, or its namesake in the folder `cue_arg`."""
+    if cue_arg is None:
+        return None
+    if not os.path.isdir(cue_arg):
+        if not os.path.isfile(cue_arg):  # missing, a broken link, a FIFO, a device
+            raise ColorizeError(not_readable(cue_arg, "no such file or folder"))
         return cue_arg
     matches = [p for p in list_images(cue_arg) if stem(p) == stem(sketch_path)]
+    if not matches and one_sketch:
+        flag = "--" + option.replace("_", "-")
+        raise ColorizeError(f"{cue_arg}: is a folder, with no image named {stem(sketch_path)}.* "
+                            f"for the sketch {sketch_path} ({flag} takes an image file, or a "
+                            "folder with a folder of sketches)")
     if not matches:
         raise ColorizeError(f"{cue_arg}: no cue named {stem(sketch_path)}.* for {sketch_path}")
+    require_file(matches[0])
     return matches[0]
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shutil
+import stat
 
 from colorize import fileio
 from colorize.config import TrainConfig
@@ -24,6 +26,47 @@ from colorize.errors import ColorizeError
 
 CONFIG = "config.json"
 GENERATOR = "generator.keras"
+
+# What a killed write leaves, by the writer's own temporary names (nothing else is removed):
+# TensorFlow's CheckpointManager writes the `checkpoint` index as checkpoint.tmp<uuid hex>
+# (file_io.atomic_write_string_to_file) and a checkpoint's shards in <prefix>-<step>_temp/
+# (functional_saver), each shard first as NAME.tempstate<random> (tensor_bundle); this project
+# writes config.json.tmp and generator.tmp.keras (fileio, train) and samples as epoch_NNN.tmp.png.
+_TMP_INDEX = re.compile(r"checkpoint\.tmp[0-9a-f]{32}")
+_TMP_SHARDS = re.compile(r"ckpt-\d+_temp")
+_SHARD = re.compile(r"part-\d{5}-of-\d{5}\.(index|data-\d{5}-of-\d{5})(\.tempstate\d+)?")
+_TMP_SAMPLE = re.compile(r"epoch_\d{3,}\.tmp\.png")
+_TMP_RUN_FILE = re.compile(r"config\.json\.tmp|generator\.tmp\.keras")
+
+_SPECIAL_FILES = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+                  stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def not_readable(path: str, missing: str = "no such file") -> str:
+    """What `path` is, for a one-line error where it is not what a command reads: missing
+    (`missing`), a broken link, a folder, a file, or a FIFO, device or socket. It only stat()s the
+    path: opening a FIFO would block until something writes to it."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"{path}: is a broken link (to {os.readlink(path)})"
+        return f"{path}: {missing}"
+    except OSError as err:  # permission denied on a parent, a link loop, ...
+        return f"{path}: {err.strerror or err}"
+    if stat.S_ISDIR(mode):
+        return f"{path}: is a folder"
+    if stat.S_ISREG(mode):
+        return f"{path}: is a file"
+    kind = _SPECIAL_FILES.get(stat.S_IFMT(mode), "of an unknown type")
+    return f"{path}: is not a regular file ({kind})"
+
+
+def require_file(path: str) -> None:
+    """ColorizeError unless `path` is a regular file (or a link to one), saying what it is
+    instead: "is a folder", "is not a regular file (a FIFO)", "no such file"."""
+    if not os.path.isfile(path):
+        raise ColorizeError(not_readable(path))
 
 
 class RunFolder:
@@ -50,8 +93,10 @@ class RunFolder:
     def open(cls, path: str | os.PathLike) -> RunFolder:
         """An existing run folder; ColorizeError when `path` is not one."""
         path = os.fspath(path)
+        if os.path.isfile(path):
+            raise ColorizeError(f"{path}: is a file, not a run folder")
         if not os.path.isdir(path):
-            raise ColorizeError(f"{path}: no such run folder")
+            raise ColorizeError(not_readable(path, "no such run folder"))
         if not cls.is_run(path):
             raise ColorizeError(f"{path}: not a run folder (no {CONFIG})")
         return cls(path)
@@ -74,6 +119,25 @@ class RunFolder:
         """Make the folder and its subfolders (config.json comes with `write_config`)."""
         for sub in (self.checkpoints, self.logs, self.samples):
             os.makedirs(sub, exist_ok=True)
+
+    def remove_temporaries(self) -> list[str]:
+        """Remove what killed writes left under temporary names, and return their paths: a SIGKILL
+        in the middle of a checkpoint leaves checkpoints/checkpoint.tmp<hex> and ckpt-N_temp/,
+        which nothing else ever removes. Only the writers' own temporary names are touched, never
+        a checkpoint, nor a ckpt-N_temp folder that holds anything but checkpoint shards."""
+        removed = []
+        for folder, pattern in ((self.checkpoints, _TMP_INDEX), (self.samples, _TMP_SAMPLE),
+                                (self.path, _TMP_RUN_FILE)):
+            for name in _names(folder):
+                path = os.path.join(folder, name)
+                if pattern.fullmatch(name) and os.path.isfile(path) and not os.path.islink(path):
+                    removed += _removed(os.remove, path)
+        for name in _names(self.checkpoints):
+            path = os.path.join(self.checkpoints, name)
+            if (_TMP_SHARDS.fullmatch(name) and os.path.isdir(path) and not os.path.islink(path)
+                    and all(_SHARD.fullmatch(n) for n in _names(path))):
+                removed += _removed(shutil.rmtree, path)
+        return removed
 
     def write_config(self, cfg: TrainConfig) -> None:
         fileio.write_text(self.config_path, cfg.to_json() + "\n")
@@ -111,3 +175,20 @@ class RunFolder:
         if path is None:
             return None
         return datetime.datetime.fromtimestamp(os.path.getmtime(path + ".index"))
+
+
+def _names(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
+def _removed(remove, path: str) -> list[str]:
+    """[path] once `remove(path)` removed it; [] when it could not (the run then fails on its
+    first write there, with that write's own message)."""
+    try:
+        remove(path)
+    except OSError:
+        return []
+    return [path]

@@ -30,6 +30,12 @@ def resolve_precision(name: str) -> str:
     return "mixed_bfloat16" if cpu_has_bf16() else "float32"
 
 
+def device_summary() -> str:
+    """Where training runs, for its first line: the CLI hides TensorFlow's own device messages."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''}" if gpus else "CPU, no GPU found"
+
+
 def _workers_in_tf_config() -> int:
     cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -26,6 +27,7 @@ from colorize.predictor import Predictor, evaluate
 from colorize.runfolder import RunFolder
 
 LOSSES = ("gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss")
+PROGRESS_SECONDS = 30  # how often a redirected log gets a progress line (and one per epoch)
 
 
 class TrainingDiverged(ColorizeError):
@@ -98,6 +100,42 @@ class Pix2Pix:
     def train_step(self, batch) -> dict:
         """One optimization step of both networks on a (distributed) batch; global-mean losses."""
         return self._step_fn(batch)
+
+
+class LogProgress:
+    """Progress for a log file or a pipe: a plain line every `every` seconds and one at the
+    epoch's end. Keras' Progbar redraws its bar with carriage returns and escape codes up to 20
+    times a second, and a redirected log keeps every frame."""
+
+    def __init__(self, target: int, log=print, every: float = PROGRESS_SECONDS):
+        self.target, self.log, self.every = target, log, every
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        self._start = self._last = time.monotonic()
+
+    def update(self, current: int, values) -> None:
+        """As Progbar.update: the step within the epoch and this step's (name, value) pairs; the
+        line shows their means over the epoch so far."""
+        for name, value in values:
+            self._sums[name] = self._sums.get(name, 0.0) + float(value)
+        self._count += 1
+        now = time.monotonic()
+        if current < self.target and now - self._last < self.every:
+            return
+        self._last = now
+        elapsed = now - self._start
+        eta = elapsed / self._count * (self.target - current)
+        timing = f"{elapsed:.0f} s" + (f", {eta:.0f} s to go" if current < self.target else "")
+        means = ", ".join(f"{k} {v / self._count:.4f}" for k, v in self._sums.items())
+        self.log(f"  {current}/{self.target} steps ({timing}): {means}")
+
+
+def _interactive() -> bool:
+    """Whether stdout shows a live bar (a terminal or a notebook) rather than keeping each frame."""
+    try:
+        return sys.stdout.isatty() or "ipykernel" in sys.modules
+    except (AttributeError, ValueError):  # no stdout, or a closed one
+        return False
 
 
 def default_run_dir(cfg: TrainConfig) -> str:
@@ -270,8 +308,11 @@ class Trainer:
         while int(self.epoch) < cfg.epochs:
             epoch, skip = int(self.epoch), int(self.step_in_epoch)
             self.model.set_learning_rate(cfg.learning_rate * lr_factor(cfg, epoch))
-            progbar = keras.utils.Progbar(steps, stateful_metrics=[*LOSSES, "img/s"],
-                                          verbose=1 if self.chief else 0)
+            if self.chief and not _interactive():
+                progbar = LogProgress(steps, self.log)
+            else:
+                progbar = keras.utils.Progbar(steps, stateful_metrics=[*LOSSES, "img/s"],
+                                              verbose=1 if self.chief else 0)
             self.log(f"Epoch {epoch + 1}/{cfg.epochs}")
             sums = dict.fromkeys(LOSSES, 0.0)
             start = tick = time.monotonic()
@@ -335,8 +376,12 @@ def train(cfg: TrainConfig, *, log=print) -> str | None:
     trainer = Trainer(cfg, run_dir, log=log)
     resuming = trainer.restore()  # before the config is (re)written: a failed restore changes nothing
     if trainer.chief:  # other workers write nothing into the run folder
+        leftovers = trainer.run.remove_temporaries()
+        if leftovers:
+            log(f"Removed {len(leftovers)} leftover(s) of an interrupted save: "
+                + ", ".join(os.path.relpath(p, run_dir) for p in leftovers))
         prepare_run_dir(cfg)
-        log(f"Run folder: {run_dir}  (precision {trainer.precision}, "
+        log(f"Run folder: {run_dir}  ({runtime.device_summary()}, precision {trainer.precision}, "
             f"{trainer.strategy.num_replicas_in_sync} replica(s), global batch "
             f"{trainer.model.global_batch}{', resumed' if resuming else ''})")
         log(f"TensorBoard: tensorboard --logdir {trainer.run.logs}")

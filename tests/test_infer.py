@@ -311,12 +311,38 @@ def _run_without_checkpoints(cue_run, tmp_path) -> str:
     ("no checkpoints", _run_without_checkpoints, ["--sketch", "{tmp}/ok.png"], "no checkpoints"),
     ("unknown output type", _the_run, ["--sketch", "{tmp}/ok.png", "--out", "{tmp}/out/x.txt"],
      "unknown image extension"),
+    # what the path is, when it is not a regular file (never opened: a FIFO would block)
+    ("hints is a folder", _the_run, ["--sketch", "{tmp}/ok.png", "--hints", "{tmp}/folder"],
+     "folder: is a folder, with no image named ok.* for the sketch"),
+    ("hints is a FIFO", _the_run, ["--sketch", "{tmp}/ok.png", "--hints", "{tmp}/fifo"],
+     "fifo: is not a regular file (a FIFO)"),
+    ("sketch is a FIFO", _the_run, ["--sketch", "{tmp}/fifo"],
+     "fifo: is not a regular file (a FIFO)"),
+    ("a FIFO in the sketch folder", _the_run, ["--sketch", "{tmp}/sketches", "--out", "{tmp}/out"],
+     "a.png: is not a regular file (a FIFO)"),
+    ("a folder of cues holding a FIFO", _the_run,
+     ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/cues", "--out", "{tmp}/out/x.png"],
+     "ok.png: is not a regular file (a FIFO)"),
+    ("cue is a device", _the_run, ["--sketch", "{tmp}/ok.png", "--cue", "/dev/null"],
+     "/dev/null: is not a regular file (a character device)"),
+    ("reference is a broken link", _the_run, ["--sketch", "{tmp}/ok.png", "--cue-from",
+                                              "{tmp}/broken.png"], "broken.png: is a broken link"),
+    ("run is a file", lambda run, tmp: str(tmp / "ok.png"), ["--sketch", "{tmp}/ok.png"],
+     "ok.png: is a file, not a run folder"),
 ])
 def test_predict_bad_inputs_fail_with_one_line(cue_run, tmp_path, capsys, case, make_run, extra,
                                                message):
     write_png(tmp_path / "ok.png", demo_sketch(40, 40))
     write_png(tmp_path / "wide.png", np.full((40, 120, 3), 200, np.uint8))
     (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (tmp_path / "folder").mkdir()
+    write_png(tmp_path / "folder" / "other.png", demo_sketch(40, 40))
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "sketches").mkdir()
+    os.mkfifo(tmp_path / "sketches" / "a.png")
+    (tmp_path / "cues").mkdir()
+    os.mkfifo(tmp_path / "cues" / "ok.png")
+    os.symlink(tmp_path / "missing.png", tmp_path / "broken.png")
     args = [a.format(tmp=tmp_path) for a in extra]
     if "--out" not in args:
         args += ["--out", str(tmp_path / "out" / "x.png")]
@@ -334,6 +360,17 @@ def test_predict_model_file_that_is_not_a_model(tmp_path, capsys):
     assert main(["predict", "--model", str(bogus), "--sketch", str(tmp_path / "ok.png"),
                  "--out", str(tmp_path / "x.png")]) == 2
     assert "not a Keras model file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model,message", [("{tmp}", "is a folder, not a generator .keras file"),
+                                           ("{tmp}/fifo", "fifo: is not a regular file (a FIFO)")])
+def test_predict_model_that_is_not_a_file_says_what_it_is(tmp_path, capsys, model, message):
+    os.mkfifo(tmp_path / "fifo")
+    write_png(tmp_path / "ok.png", demo_sketch(40, 40))
+    assert main(["predict", "--model", model.format(tmp=tmp_path), "--sketch",
+                 str(tmp_path / "ok.png"), "--out", str(tmp_path / "out" / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize predict: error: ") and message in err and "\n" not in err
 
 
 # -- real line art ---------------------------------------------------------------------------------
