@@ -60,8 +60,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
             return tf.distribute.OneDeviceStrategy("/gpu:0")
         return tf.distribute.get_strategy()  # the default strategy: no distribution overhead
     if name == "mirrored":
-        # NCCL all-reduce needs GPUs; among CPU devices, reduce to one device (NOTES: the default
-        # cross-device ops fail with Adam on logical CPU devices).
+        # NCCL all-reduce needs GPUs; the default cross-device ops fail with Adam on CPU devices.
         cross = None if gpus else tf.distribute.ReductionToOneDevice()
         return tf.distribute.MirroredStrategy(cross_device_ops=cross)
     if name == "multiworker":

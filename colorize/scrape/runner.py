@@ -31,7 +31,7 @@ BOARDS: dict[str, Callable[..., Board]] = {
 DEFAULT_URLS = {danbooru.SITE: danbooru.DEFAULT_URL, safebooru.SITE: safebooru.DEFAULT_URL}
 VARIANTS = ("sample", "original")
 VIAS = ("api", "html")
-# Agents Danbooru is reported to block (API_NOTES.md): browser look-alikes and requests' default.
+# Agents Danbooru is reported to block: browser look-alikes and requests' default.
 BLOCKED_AGENTS = ("mozilla/", "python-requests")
 
 
