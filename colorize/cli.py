@@ -17,7 +17,7 @@ from colorize.tfquiet import quiet_tensorflow
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("colorize.demo", "generate procedural cel-shaded stand-in illustrations"),
-    "build": ("colorize.build", "build sketch/cue/color triplets into sharded TFRecords"),
+    "build": ("colorize.build.cli", "build sketch/cue/color triplets into sharded TFRecords"),
     "scrape": ("colorize.scrape.cli", "download tagged illustrations from Danbooru or Safebooru"),
     "train": ("colorize.train_cli", "train pix2pix (same as mainv3.py)"),
     "predict": ("colorize.predict_cli", "colorize sketches of any size, with optional cues"),

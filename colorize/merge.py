@@ -13,19 +13,20 @@ import json
 import os
 import shutil
 
-from colorize import build, fileio, records
+from colorize import records
+from colorize.build import output
 from colorize.errors import ColorizeError
 
 SAME_IN_EVERY_PART = ("tool", "version", "inputs", "params", "image_size", "encodings")
 
 
 def _load(part_dir: str) -> dict:
-    path = os.path.join(part_dir, build.MANIFEST)
+    path = os.path.join(part_dir, output.MANIFEST)
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise ColorizeError(f"{part_dir}: no {build.MANIFEST} (not a finished build)") from None
+        raise ColorizeError(f"{part_dir}: no {output.MANIFEST} (not a finished build)") from None
     except json.JSONDecodeError as err:
         raise ColorizeError(f"{path}: not valid JSON ({err})") from None
 
@@ -37,7 +38,7 @@ def _check_parts(part_dirs: list[str], manifests: list[dict]):
         for key in SAME_IN_EVERY_PART:
             if manifest.get(key) != first.get(key):
                 raise ColorizeError(f"{part_dir}: its {key} differ from those of {part_dirs[0]}")
-        for name in manifest["shards"]["train"] + manifest["shards"]["test"] + [build.REJECTED]:
+        for name in manifest["shards"]["train"] + manifest["shards"]["test"] + [output.REJECTED]:
             if not os.path.isfile(os.path.join(part_dir, name)):
                 raise ColorizeError(f"{part_dir}: {name} is missing")
     count = first["part"]["count"]
@@ -78,7 +79,7 @@ def merge_parts(part_dirs: list[str], out: str, *, link: bool = False,
     part_dirs, manifests = [part_dirs[i] for i in order], [manifests[i] for i in order]
     _refuse_a_part_as_output(part_dirs, out)
     moved = []
-    with build.staged_output(out, overwrite) as staging:  # the parts stay whole until it is done
+    with output.staged_output(out, overwrite) as staging:  # the parts stay whole until it is done
         rejected = []
         for part_dir, manifest in zip(part_dirs, manifests):
             for name in manifest["shards"]["train"] + manifest["shards"]["test"]:
@@ -88,12 +89,10 @@ def merge_parts(part_dirs: list[str], out: str, *, link: bool = False,
                 else:
                     _link_or_copy(source, target)
                     moved.append(source)
-            with open(os.path.join(part_dir, build.REJECTED), encoding="utf-8") as f:
+            with open(os.path.join(part_dir, output.REJECTED), encoding="utf-8") as f:
                 rejected += f.readlines()
         joined = _joined(manifests)
-        fileio.write_text(os.path.join(staging, build.REJECTED), "".join(rejected))
-        fileio.write_text(os.path.join(staging, build.MANIFEST),
-                          json.dumps(joined, indent=2) + "\n")
+        output.write_manifest(staging, joined, "".join(rejected))
     for source in moved:  # a move: the shards now live in `out` only
         os.remove(source)
     return joined

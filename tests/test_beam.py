@@ -22,7 +22,10 @@ pytest.importorskip("apache_beam")
 
 from apache_beam.io.filesystem import FileMetadata, FileSystem  # noqa: E402
 
-from colorize import beam_build, build, cli, demo, records  # noqa: E402
+from colorize import build, cli, demo, records  # noqa: E402
+from colorize.build import beam as beam_build  # noqa: E402
+from colorize.build import identity, output  # noqa: E402
+from colorize.build.process import MAX_FILE_BYTES, process_file  # noqa: E402
 from colorize.config import preset  # noqa: E402
 from colorize.data import make_dataset  # noqa: E402
 from colorize.errors import ColorizeError  # noqa: E402
@@ -118,7 +121,7 @@ def _under(url: str) -> dict[str, bytes]:
 
 
 def _staged() -> list[str]:
-    return [path for path in MemFileSystem.files if build.STAGING_PREFIX in path]
+    return [path for path in MemFileSystem.files if output.STAGING_PREFIX in path]
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +194,7 @@ def test_same_examples_splits_and_bytes(both):
     assert len(ours) >= 10
     assert ours.keys() == theirs.keys()
     for image_id, (split, features) in ours.items():
-        assert split == theirs[image_id][0] == build.split_of(image_id, TINY.test_fraction)
+        assert split == theirs[image_id][0] == identity.split_of(image_id, TINY.test_fraction)
         assert len(features) == len(records.feature_spec())
         assert features == theirs[image_id][1], image_id  # every feature, byte for byte
 
@@ -248,12 +251,12 @@ def test_names_that_are_not_utf8_build_the_same_on_both_runners(tmp_path):
             open(os.path.join(local, build.REJECTED), "rb") as g:
         assert f.read() == g.read()
     rejected = _rejected(beam)
-    assert [build.stored_name(r, "path") for r in rejected] == [
+    assert [identity.stored_name(r, "path") for r in rejected] == [
         str(folder / os.fsdecode(b"bad\xfe.png")), str(folder / os.fsdecode(b"z\xe9copy.png"))]
     assert [r["reason"] for r in rejected] == ["undecodable", "duplicate"]
     strip = lambda m: {k: v for k, v in m.items() if k != "shards"}  # noqa: E731
     assert strip(beam_manifest) == strip(local_manifest)
-    assert build.manifest_inputs(beam_manifest) == [str(folder)]
+    assert output.manifest_inputs(beam_manifest) == [str(folder)]
 
 
 def test_training_reads_a_beam_folder(both, tmp_path):
@@ -372,11 +375,11 @@ def test_beam_filesystem_errors_are_one_line(images, inputs, out, message):
 
 def test_reading_a_url_keeps_the_rejection_reasons():
     MemFileSystem.files["memfs://big/huge.png"] = b"\x89PNG tiny, but listed as huge"
-    process = functools.partial(build.process_file, params=TINY)
+    process = functools.partial(process_file, params=TINY)
     too_big = process(("memfs://big/huge.png", "huge.png"),
-                      read=functools.partial(beam_build.read_url, size=build.MAX_FILE_BYTES + 1))
+                      read=functools.partial(beam_build.read_url, size=MAX_FILE_BYTES + 1))
     assert (too_big.reason, too_big.id) == ("file_too_big", "")
-    assert too_big.detail == f"{build.MAX_FILE_BYTES + 1} bytes, more than {build.MAX_FILE_BYTES}"
+    assert too_big.detail == f"{MAX_FILE_BYTES + 1} bytes, more than {MAX_FILE_BYTES}"
     gone = process(("memfs://big/gone.png", "gone.png"),
                    read=functools.partial(beam_build.read_url, size=10))
     assert gone.reason == "unreadable"

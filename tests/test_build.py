@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from colorize import build, cli, fileio, merge, records, sketch
+from colorize.build import identity, local, process
+from colorize.build.output import manifest_inputs
 from colorize.errors import ColorizeError
 
 from conftest import REAL_DATA
@@ -82,7 +84,7 @@ def test_records_round_trip(pictures, built):
         path = os.path.join(pictures, ex["source"])
         with open(path, "rb") as f:
             assert ex["id"] == hashlib.sha1(f.read()).hexdigest()
-        color, lines, cue, busy = build.make_triplet(sketch.load_image(path), TINY)
+        color, lines, cue, busy = process.make_triplet(sketch.load_image(path), TINY)
         np.testing.assert_array_equal(ex["sketch"][..., 0], lines)  # lossless
         assert np.abs(ex["color"].astype(int) - color).mean() < 3  # JPEG q95
         assert np.abs(ex["cue"].astype(int) - cue).mean() < 1
@@ -95,7 +97,7 @@ def test_splits_follow_content_hash(built):
     examples = _examples(out)
     assert {ex["split"] for ex in examples.values()} == {"train", "test"}
     for image_id, ex in examples.items():
-        assert ex["split"] == build.split_of(image_id, TINY.test_fraction)
+        assert ex["split"] == identity.split_of(image_id, TINY.test_fraction)
 
 
 def test_manifest_describes_the_build(built):
@@ -276,7 +278,7 @@ def _die(task):
 def test_dead_worker_fails_the_build_instead_of_hanging(pictures):
     files = build.find_images([pictures])
     with pytest.raises(ColorizeError, match="worker process died"):
-        with build._processed(files, _die, workers=2) as outcomes:
+        with local._processed(files, _die, workers=2) as outcomes:
             list(outcomes)
 
 
@@ -409,13 +411,13 @@ def test_names_that_are_not_utf8_are_kept_losslessly(tmp_path):
 
     with open(os.path.join(out, build.REJECTED), "rb") as f:
         rejected = [json.loads(decoded(line)) for line in f]
-    assert [build.stored_name(r, "path") for r in rejected] == [
+    assert [identity.stored_name(r, "path") for r in rejected] == [
         str(folder / bad), str(folder / _fsname(b"z\xe9copy.png"))]
     assert [r["reason"] for r in rejected] == ["undecodable", "duplicate"]
     assert rejected[0]["path"] == str(tmp_path / "in\ufffd" / "bad\ufffd.png")  # for display
     with open(os.path.join(out, build.MANIFEST), "rb") as f:
         on_disk = json.loads(decoded(f.read()))
-    assert on_disk == manifest and build.manifest_inputs(manifest) == [str(folder)]
+    assert on_disk == manifest and manifest_inputs(manifest) == [str(folder)]
 
 
 def _fifo_writer(path: str, data: bytes, stop) -> None:
@@ -469,8 +471,8 @@ def test_files_that_are_not_images_are_reported_by_part_zero_only(tmp_path):
     folder = tmp_path / "in"
     _write_pictures(folder, 2)
     os.mkfifo(folder / "fifo.png")
-    reasons = [build.process_file((str(folder / "fifo.png"), "fifo.png"), TINY,
-                                  build.Part(i, 2)).reason for i in range(2)]
+    reasons = [process.process_file((str(folder / "fifo.png"), "fifo.png"), TINY,
+                                    build.Part(i, 2)).reason for i in range(2)]
     assert reasons == ["not_a_file", "other_part"]
 
 
@@ -504,7 +506,7 @@ def test_disk_full_is_a_one_line_error_and_keeps_the_previous_dataset(pictures, 
     if where == "shards":
         if not os.path.exists("/dev/full"):
             pytest.skip("no /dev/full")
-        monkeypatch.setattr(build.ShardWriter, "_tmp_path", lambda self, split, i: "/dev/full")
+        monkeypatch.setattr(local.ShardWriter, "_tmp_path", lambda self, split, i: "/dev/full")
     else:
         real = fileio.write_text
         name = build.REJECTED if where == "rejected" else build.MANIFEST

@@ -459,7 +459,7 @@ def bench_build(args: argparse.Namespace) -> list[dict]:
 def _bench_beam(folder: str, out: str, params: build.BuildParams, workers: int, images: int,
                 local: dict, args: argparse.Namespace) -> dict:
     """Images/s of `colorize build --runner beam` on the DirectRunner with `workers` processes."""
-    from colorize import beam_build
+    from colorize.build import beam as beam_build
 
     beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     timing = timed(lambda: beam_build.build_dataset([folder], out, params, beam_args=beam_args,
