@@ -76,7 +76,8 @@ def make_example(encoded: dict[str, bytes], *, complexity: float, id: str, sourc
         "height": i(height),
         "width": i(width),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    return example.SerializeToString(deterministic=True)  # the same bytes in every process
 
 
 def feature_spec():

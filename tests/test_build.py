@@ -543,3 +543,19 @@ def test_merge_refuses_an_output_that_is_one_of_its_parts(pictures, tmp_path, mo
         assert err.count("\n") == 1 and "is one of the parts" in err, err
     assert _snapshot("p0") == before
     assert cli.main(["merge-manifests", "p0", "p1", "--out", "joined", "--link"]) == 0
+
+
+def test_a_record_is_the_same_bytes_in_every_process():
+    """Protobuf orders a map as its process's hashing does unless asked not to: rebuilds in other
+    processes must still give byte-identical shards."""
+    import subprocess
+    import sys
+
+    code = ("import hashlib, numpy as np; from colorize import records\n"
+            "c = np.zeros((8, 8, 3), np.uint8); s = np.full((8, 8), 255, np.uint8)\n"
+            "e = records.make_example(records.encode_triplet(c, s, c), complexity=1.0, id='x',"
+            " source='y', height=8, width=8)\n"
+            "print(hashlib.sha256(e).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout for _ in range(4)}
+    assert len(digests) == 1 and len(next(iter(digests)).strip()) == 64
