@@ -1,8 +1,8 @@
 """The hint sweep of `colorize evaluate --hint-sweep`: how well runs follow an artist's strokes.
 
 For 0, 1, 2, 4, ... strokes simulated from each held-out image's ground truth (the training recipe
-of experiment C, `experiments.strokes.simulated_hint_layer`, with a seed fixed per image so that every model
-gets the same strokes), each run colorizes the sketch through `Colorizer.colorize`, the picture the
+of experiment C, `experiments.strokes.simulated_hint_layer`, with a seed fixed per image so that
+every model gets the same strokes), each run colorizes the sketch through `Colorizer.colorize`, the picture the
 user receives:
 - a C run takes the strokes as its hint layer (colors and mask);
 - a B run takes the same strokes as a hint layer too, which B turns into a cue by laying them on
