@@ -16,7 +16,9 @@ returns numpy arrays, so it is tested without a browser.
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
+import ctypes
 import dataclasses
 import io
 import itertools
@@ -125,31 +127,111 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
 # -- uploads ----------------------------------------------------------------------------------
 
 
-def _open_capped(path: str, what: str) -> Image.Image:
-    """A PIL image of an uploaded file within the byte and pixel caps; ColorizeError otherwise."""
-    name = os.path.basename(path)
-    size = os.path.getsize(path)
+def header_size(source: str | bytes) -> tuple[int, int] | None:
+    """(width, height) from an image file's header (a path or its bytes), or None when no format
+    of Pillow's reads it. Pillow's own format readers, as `Image.open` runs them, but without its
+    decompression-bomb check (so an oversized file gets the page's message) and decoding nothing."""
+    Image.init()
+    with open(source, "rb") if isinstance(source, str) else io.BytesIO(source) as fp:
+        prefix = fp.read(16)
+        for format_id in Image.ID:
+            factory, accept = Image.OPEN[format_id]
+            try:  # a reader that fails is not this file's format (Pillow tries the next one too)
+                accepted = not accept or accept(prefix)
+                if not accepted or isinstance(accepted, str):  # a str: Pillow's warning
+                    continue
+                fp.seek(0)
+                return factory(fp, source if isinstance(source, str) else "").size
+            except Exception:
+                continue
+    return None
+
+
+def _over_cap(name: str, width: int, height: int, what: str) -> None:
+    """The page's pixel cap, one line naming the file."""
+    if width * height > MAX_PIXELS:
+        raise ColorizeError(f"{name}: {width}x{height} is over the {MAX_PIXELS / 1e6:.1f}"
+                            f" megapixel limit for a {what}")
+
+
+def check_upload(source: str | bytes, name: str, what: str) -> None:
+    """The byte and pixel caps of an uploaded file, from its size and header: before anything
+    decodes it (a 12000 x 12000 PNG of a few KB decodes to 576 MB); ColorizeError otherwise."""
+    size = os.path.getsize(source) if isinstance(source, str) else len(source)
     if size > MAX_UPLOAD_BYTES:
         raise ColorizeError(f"{name}: {size / 2**20:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20}"
                             f" MB limit for a {what}")
+    dimensions = header_size(source)
+    if dimensions is None:
+        raise ColorizeError(f"{name}: not a readable image (unknown image format)")
+    _over_cap(name, *dimensions, what)
+
+
+def _open_capped(path: str, what: str) -> Image.Image:
+    """A PIL image of an uploaded file within the byte and pixel caps; ColorizeError otherwise."""
+    name = os.path.basename(path)
+    check_upload(path, name, what)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
-            width, height = im.size
-            if width * height > MAX_PIXELS:
-                raise ColorizeError(f"{name}: {width}x{height} is over the {MAX_PIXELS / 1e6:.1f}"
-                                    f" megapixel limit for a {what}")
-            im.load()
-            return ImageOps.exif_transpose(im)
+        im = Image.open(path)
+        _over_cap(name, *im.size, what)  # should `Image.open` read the header otherwise
+        im.load()
+        return ImageOps.exif_transpose(im)
     except ColorizeError:
         raise
     except Exception as err:  # Pillow raises many types for a file that is not an image
         raise ColorizeError(f"{name}: not a readable image ({type(err).__name__})") from None
 
 
+def upload_of(data, default_name: str) -> tuple[str | bytes, str] | None:
+    """The file (path or bytes) and name of a Gradio image payload as its components read it: a
+    FileData/ImageData with a path or a data: URL, or the editor's blob bytes; None if empty."""
+    if data is None:
+        return None
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), default_name
+    name = getattr(data, "orig_name", None)
+    url = getattr(data, "url", None) or ""
+    if url.startswith("data:"):  # Gradio's gr.Image decodes an inline image before any path
+        try:
+            return base64.b64decode(url.partition(",")[2]), name or default_name
+        except ValueError:  # not base64: no image format reads it
+            return b"", name or default_name
+    path = getattr(data, "path", None)
+    return (path, name or os.path.basename(path)) if path else None
+
+
+def check_payload(data, what: str, default_name: str = "the image") -> None:
+    """check_upload for a Gradio image payload (see upload_of)."""
+    upload = upload_of(data, default_name)
+    if upload is not None:
+        check_upload(*upload, what)
+
+
+def limit_pillow() -> None:
+    """Pillow refuses images over twice `Image.MAX_IMAGE_PIXELS` (178 megapixels by default) and
+    only warns above it: this makes whatever decodes in this process (Gradio too) refuse anything
+    over the page's cap, and drops the warning, which would now come from pictures within it."""
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+_LIBC = None
+
+
+def release_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim), after a refused
+    request: otherwise what its upload took stays in the server's RSS. A no-op without glibc."""
+    global _LIBC
+    try:
+        _LIBC = _LIBC or ctypes.CDLL("libc.so.6")
+        _LIBC.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def check_pixels(image: np.ndarray, what: str) -> None:
-    """The pixel cap for images that reach the page without our upload buttons (drop, paste)."""
+    """The pixel cap for arrays given to the page's logic (the server checks uploads' headers
+    before they become arrays)."""
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ColorizeError(f"the {what} ({image.shape[1]}x{image.shape[0]}) is over the "
                             f"{MAX_PIXELS / 1e6:.1f} megapixel limit")
@@ -421,13 +503,73 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
     on the sketch shrunk to at most `canvas` pixels a side."""
     import gradio as gr
 
+    def refuse(err: ColorizeError):
+        release_memory()  # a refused request gives back what it took
+        return gr.Error(str(err), print_exception=False)
+
     def guard(fn):
         def wrapped(*args):
             try:
                 return fn(*args)
             except ColorizeError as err:
-                raise gr.Error(str(err), print_exception=False) from None
+                raise refuse(err) from None
         return wrapped
+
+    # Gradio decodes an image input in full before the handler runs (an ImageEditor's background,
+    # layers and composite, a gr.Image unless it is a file path in its own mode): these check
+    # each file's header first. Wrapped per instance: a subclass of a Gradio component makes
+    # Gradio write a .pyi file beside the module that defines it.
+    def capped_image(what: str, **kwargs):
+        """A gr.Image that gives the handler a file path (Gradio decodes nothing but the header,
+        image_mode=None: no conversion) after the page's caps; `what` names it in errors."""
+        image = gr.Image(type="filepath", image_mode=None, **kwargs)
+        preprocess = image.preprocess
+
+        def checked(payload):
+            try:
+                check_payload(payload, what, f"the {what}")
+            except ColorizeError as err:
+                raise refuse(err) from None
+            return preprocess(payload)
+
+        image.preprocess = checked
+        return image
+
+    def capped_editor(**kwargs):
+        """A gr.ImageEditor whose background and layers are checked against the caps before
+        Gradio decodes them, and whose composite (never read) is not decoded."""
+        editor = gr.ImageEditor(**kwargs)
+        preprocess, convert = editor.preprocess, editor.convert_and_format_image
+
+        def checked(payload):
+            try:
+                if payload is not None:
+                    blobs = editor.blob_storage.get(payload.id) if payload.id is not None else None
+                    files = blobs or payload
+                    check_payload(files.background, "sketch", "the editor's background")
+                    for layer in files.layers:
+                        check_payload(layer, "hint layer", "the editor's hint layer")
+                    check_payload(files.composite, "sketch", "the editor's picture")
+                    if blobs:
+                        blobs.composite = None
+                    else:
+                        payload = payload.model_copy(update={"composite": None})
+                return preprocess(payload)
+            except ColorizeError as err:
+                if payload is not None and payload.id is not None:
+                    editor.blob_storage.pop(payload.id, None)
+                raise refuse(err) from None
+
+        def converted(file, flatten_on_white=False):
+            try:  # a file that passed its header check but does not decode: named, in one line
+                return convert(file, flatten_on_white)
+            except Exception as err:
+                name = (upload_of(file, "the editor's image") or ("", "the editor's image"))[1]
+                raise ColorizeError(f"{name}: not a readable image ({type(err).__name__})"
+                                    ) from None
+
+        editor.preprocess, editor.convert_and_format_image = checked, converted
+        return editor
 
     def pick(label: str, mode: str):
         if label not in choices or mode not in TEST_MODES:
@@ -477,17 +619,18 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
                               interactive=False, elem_id="output", buttons=["download"],
                               height=PANEL_HEIGHT)
         with gr.Row():
-            drop_sketch = gr.Image(type="filepath", label="or drop or paste a sketch here",
-                                   sources=("upload", "clipboard"), height=200,
-                                   elem_id="drop-sketch")
-            reference = gr.Image(type="numpy", label="B runs: colored reference as the cue "
-                                 "(optional)", sources=("upload", "clipboard"), height=200,
-                                 elem_id="reference")
+            drop_sketch = capped_image("sketch", label="or drop or paste a sketch here",
+                                       sources=("upload", "clipboard"), height=200,
+                                       elem_id="drop-sketch")
+            reference = capped_image("reference", label="B runs: colored reference as the cue "
+                                     "(optional)", sources=("upload", "clipboard"), height=200,
+                                     elem_id="reference")
             saved = gr.File(label="hint layer PNG", interactive=False, elem_id="saved-hints")
 
-        def on_colorize(label, mode_name, value, ref, full):
+        def on_colorize(label, mode_name, value, ref_path, full):
             if in_between(value, full):
                 return gr.skip()  # not a picture at the canvas copy's size: keep the last one
+            ref = read_upload(ref_path, "reference") if ref_path else None
             rgb = colorize_page(pick(label, mode_name)[1], value, ref, full)
             return None if rgb is None else pictures.write(rgb)
 
@@ -504,8 +647,8 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = CANVAS_SIDE):
         # editor that the server reads; and the server's new editor values go to `to_editor`, a
         # hidden one, and on to the editor by a browser-side step.
         def hidden():
-            return gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", visible=False,
-                                  layers=gr.LayerOptions(layers=["hints"]))
+            return capped_editor(type="numpy", image_mode="RGBA", format="png", visible=False,
+                                 layers=gr.LayerOptions(layers=["hints"]))
 
         to_editor, from_editor = hidden(), hidden()
         copy = "(value) => value"
@@ -561,8 +704,10 @@ def import_gradio():
 
 def serve(choices: dict[str, Choice], host: str = "127.0.0.1", port: int = 7860,
           block: bool = True, canvas: int = CANVAS_SIDE):
-    """Launch the page (never a share tunnel); with block=False return the running Blocks."""
+    """Launch the page (never a share tunnel; Pillow refuses more than the page's cap in this
+    process from now on); with block=False return the running Blocks."""
     import_gradio()
+    limit_pillow()
     tmp = tempfile.mkdtemp(prefix="colorize-app-")
     page = build_page(choices, tmp, canvas)
     page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core

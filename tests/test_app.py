@@ -190,6 +190,20 @@ def test_uploads_are_capped_and_bad_ones_named(tmp_path, monkeypatch, choices):
         app.open_sketch(choice, str(big), False)
 
 
+def test_an_upload_over_pillows_own_limit_is_refused_for_its_pixels(tmp_path, choices):
+    """A file over Pillow's own 89-megapixel warning (it refuses 178) gets the page's message,
+    read from its header, not 'not a readable image (DecompressionBombWarning)'."""
+    import cv2
+
+    path = tmp_path / "huge.png"
+    cv2.imwrite(str(path), np.zeros((12000, 12000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    with pytest.raises(ColorizeError) as refused:
+        app.open_sketch(next(iter(choices.values())), str(path), False)
+    assert str(refused.value) == ("huge.png: 12000x12000 is over the 16.8 megapixel limit for a "
+                                  "sketch")
+    assert app.header_size(path.read_bytes()) == app.header_size(str(path)) == (12000, 12000)
+
+
 def test_a_colored_picture_becomes_a_sketch_by_the_training_recipe(tmp_path, choices):
     from colorize import demo
 
@@ -248,10 +262,12 @@ def browser():
 @pytest.fixture(scope="module")
 def server(choices, a_choices):
     port = _free_port()
-    # the editor paints on a half-size copy of the tests' 160x120 sketches
-    page = app.serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80)
-    yield f"http://127.0.0.1:{port}/"
-    page.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # serve() lowers it
+        # the editor paints on a half-size copy of the tests' 160x120 sketches
+        page = app.serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80)
+        yield f"http://127.0.0.1:{port}/"
+        page.close()
 
 
 class Page:

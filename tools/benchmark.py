@@ -6,6 +6,7 @@
     python tools/benchmark.py pipeline [--records DIR]
     python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...] [--no-beam]
     python tools/benchmark.py app      [--run RUN_DIR] [--size 1024] [--canvas 512] [--chromium PATH]
+    python tools/benchmark.py app-load [--run RUN_DIR] [--requests 200] [--clients 4]
     python tools/benchmark.py all      (each of the above with its defaults)
 
 Each subcommand is one `bench_*` function returning measurements (dicts); `emit` prints them as a
@@ -19,14 +20,20 @@ runs in a fresh process, so its peak RSS is its own.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
 import json
 import os
+import queue
 import resource
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from typing import Callable
 
 import cv2
@@ -625,6 +632,330 @@ def add_app_arguments(parser: argparse.ArgumentParser):
                         "Chromium; without one, no browser measurement)")
 
 
+# --- the app under load -----------------------------------------------------------------------
+
+
+class AppClient:
+    """The page's server endpoints over plain HTTP, as its browser-side code calls them (Gradio 6:
+    files to `upload`, the call to `queue/join`, its result from the session's `queue/data`
+    stream). Each call is a fresh session, so the page's `sketch` state is empty: the editor's
+    background is the sketch at full size."""
+
+    def __init__(self, url: str, timeout: float = 300):
+        import requests
+
+        self.http, self.timeout = requests.Session(), timeout
+        self.root = url.rstrip("/")
+        config = self.http.get(f"{self.root}/config", timeout=timeout).json()
+        self.api = self.root + config.get("api_prefix", "/gradio_api")
+        self.components = {c["id"]: c for c in config["components"]}
+        self.dependencies = config["dependencies"]
+
+    def element(self, elem_id: str) -> dict:
+        return next(c for c in self.components.values() if c["props"].get("elem_id") == elem_id)
+
+    def endpoint(self, input_elem_id: str, output_elem_id: str | None = None) -> int:
+        """The fn_index of the (first) server step that reads the element with `input_elem_id`
+        (and writes the one with `output_elem_id`)."""
+        takes = self.element(input_elem_id)["id"]
+        gives = self.element(output_elem_id)["id"] if output_elem_id else None
+        return next(d["id"] for d in self.dependencies if d.get("backend_fn") and
+                    takes in d["inputs"] and (gives is None or gives in d["outputs"]))
+
+    def colorize_endpoint(self) -> int:
+        """The page's colorize step: the one reading the reference and writing the picture."""
+        return self.endpoint("reference", "output")
+
+    def upload(self, name: str, data: bytes) -> dict:
+        """A file uploaded as the page uploads one: its FileData."""
+        reply = self.http.post(f"{self.api}/upload", files=[("files", (name, data, "image/png"))],
+                               timeout=self.timeout)
+        reply.raise_for_status()
+        return {"path": reply.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    def call(self, fn_index: int, data: list) -> tuple[bool, object]:
+        """(True, the step's outputs) or (False, the error the page would show)."""
+        session = uuid.uuid4().hex
+        joined = self.http.post(f"{self.api}/queue/join", timeout=self.timeout, json={
+            "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+            "trigger_id": None})
+        joined.raise_for_status()
+        with self.http.get(f"{self.api}/queue/data", params={"session_hash": session},
+                           stream=True, timeout=self.timeout) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith(b"data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    output = message.get("output") or {}
+                    if message.get("success"):
+                        return True, output.get("data")
+                    return False, output.get("error") or output.get("title") or repr(message)
+                if message.get("msg") == "unexpected_error":
+                    return False, message.get("message") or repr(message)
+        return False, "the result stream ended without a result"
+
+    def download(self, file: dict) -> bytes:
+        reply = self.http.get(file["url"], timeout=self.timeout)
+        reply.raise_for_status()
+        return reply.content
+
+
+@dataclasses.dataclass
+class LoadJob:
+    """One request to the page's colorize step: files by role ("background", "layer",
+    "composite", "reference": (name, PNG bytes)), and the one-line error a bad upload must get
+    (None: a picture of `size` x `size`)."""
+
+    size: int
+    files: dict
+    expect: str | None = None
+
+
+def _png(image: np.ndarray) -> bytes:
+    return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA) if image.ndim == 3
+                        else image, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+
+
+def _editor_files(size: int) -> dict:
+    """What the page's editor sends for a size x size sketch with three strokes: the background
+    (RGBA), the hint layer and the composite, as PNGs."""
+    lines, hints = _app_inputs(size)
+    background = np.dstack([np.repeat(lines[..., None], 3, -1), np.full_like(lines, 255)])
+    alpha = hints[..., 3:].astype(np.float32) / 255
+    composite = background.copy()
+    composite[..., :3] = np.rint(hints[..., :3] * alpha + background[..., :3] * (1 - alpha))
+    return {"background": (f"sketch{size}.png", _png(background)),
+            "layer": (f"hints{size}.png", _png(hints)),
+            "composite": (f"composite{size}.png", _png(composite))}
+
+
+def load_jobs(count: int, sizes: list[int], bad_every: int = 10, oversize: int = 12000,
+              seed: int = 0) -> list[LoadJob]:
+    """`count` colorize requests of sketches of `sizes` (in equal shares, shuffled); every
+    `bad_every`-th a bad upload, in turn: a corrupt file, an `oversize` px square background or
+    reference (a few KB of PNG; over the page's pixel cap), a truncated PNG."""
+    from colorize import app
+
+    rng = np.random.default_rng(seed)
+    editor = {size: _editor_files(size) for size in sorted({*sizes, 256})}
+    huge = ("huge.png", _png(np.zeros((oversize, oversize), np.uint8)))
+    over = (f"huge.png: {oversize}x{oversize} is over the {app.MAX_PIXELS / 1e6:.1f} megapixel "
+            "limit for a ")
+    plain = editor[256]
+    background = plain["background"][1]
+    bad = [({"background": ("corrupt.png", b"\x89PNG\r\n\x1a\nnot an image")},
+            "corrupt.png: not a readable image (unknown image format)"),
+           ({"background": huge}, over + "sketch"),
+           ({"reference": huge}, over + "reference"),
+           ({"background": ("truncated.png", background[:len(background) * 2 // 3])},
+            "truncated.png: not a readable image (OSError)")]
+    good = count - count // bad_every
+    order = iter(rng.permutation(np.resize(sizes, good)))
+    jobs = []
+    for i in range(count):
+        if (i + 1) % bad_every == 0:
+            files, expect = bad[(i // bad_every) % len(bad)]
+            jobs.append(LoadJob(256, {**plain, **files}, expect))
+        else:
+            size = int(next(order))
+            jobs.append(LoadJob(size, editor[size]))
+    return jobs
+
+
+@dataclasses.dataclass
+class LoadResult:
+    job: LoadJob
+    seconds: float  # from the first upload to the picture downloaded (or the error)
+    ok: bool
+    message: str  # the error, or "WxH" of the picture
+
+    @property
+    def as_expected(self) -> bool:
+        if self.job.expect is None:
+            return self.ok and self.message == f"{self.job.size}x{self.job.size}"
+        return not self.ok and self.message == self.job.expect
+
+
+def colorize_request(client: AppClient, fn_index: int, label: str, job: LoadJob) -> LoadResult:
+    """One colorize request as the page makes it: the files uploaded, the step called, the
+    picture downloaded (its size read from its header)."""
+    from PIL import Image
+
+    start = time.perf_counter()
+    try:
+        files = {role: client.upload(*file) for role, file in job.files.items()}
+        value = {"background": files["background"],
+                 "layers": [files["layer"]] if "layer" in files else [],
+                 "composite": files.get("composite"), "id": None}
+        ok, out = client.call(fn_index, [label, "deterministic", value, files.get("reference"),
+                                         None])
+        if ok:
+            with Image.open(io.BytesIO(client.download(out[0]))) as picture:
+                out = "{}x{}".format(*picture.size)
+    except Exception as err:  # a failed HTTP request counts as an unexpected failure
+        ok, out = False, f"{type(err).__name__}: {err}"
+    return LoadResult(job, time.perf_counter() - start, ok, str(out))
+
+
+def drive_app(url: str, jobs: list[LoadJob], clients: int = 4,
+              after: tuple[int, Callable[[], object]] | None = None) -> list[LoadResult]:
+    """`jobs` sent in order by `clients` concurrent clients; `after` = (n, fn): fn() runs once
+    when n requests have finished (the load benchmark reads the server's RSS there)."""
+    pending = queue.SimpleQueue()
+    for job in jobs:
+        pending.put(job)
+    results, lock = [], threading.Lock()
+
+    def client_loop():
+        client = AppClient(url)
+        fn_index, label = client.colorize_endpoint(), client.element("model")["props"]["value"]
+        while True:
+            try:
+                job = pending.get_nowait()
+            except queue.Empty:
+                return
+            result = colorize_request(client, fn_index, label, job)
+            with lock:
+                results.append(result)
+                if after and len(results) == after[0]:
+                    after[1]()
+
+    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _proc_status_mb(pid: int, field: str) -> float:
+    """VmRSS / VmHWM (peak RSS) of a process, in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith(field + ":"))
+    return round(int(kb) / 1024, 1)
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _serve_app_child(args: argparse.Namespace) -> list[dict]:
+    """The page, served by this process until it is killed (the load benchmark's server)."""
+    from colorize import app
+
+    choices = _app_choices(args)
+    for choice in choices.values():  # traced now, not on the first request (as load_choices)
+        for colorizer in choice.colorizers.values():
+            colorizer.colorize(np.full((8, 8), 255, np.uint8))
+    app.serve(choices, "127.0.0.1", args.port, block=True)
+    return []
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def bench_app_load(args: argparse.Namespace) -> list[dict]:
+    """`colorize app` under load: --requests colorize requests from --clients concurrent clients
+    on 127.0.0.1 against a server in its own process (sketches of --sizes, every --bad-every-th a
+    bad upload): latency per size, failures, and the server's RSS at the start, after the first
+    --warmup requests and at the end."""
+    if args.serve:
+        return _serve_app_child(args)
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    child = [sys.executable, os.path.abspath(__file__), "app-load", "--serve", "--port",
+             str(port), "--experiment", args.experiment, "--image-size", str(args.image_size),
+             "--precision", args.precision] + (["--run", args.run] if args.run else [])
+    jobs = load_jobs(args.requests, args.sizes, args.bad_every, args.oversize, args.seed)
+    url = f"http://127.0.0.1:{port}/"
+    load_before = os.getloadavg()[0]  # the neighbours' share of this machine, before the run
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(child, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 600
+            while True:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError("the app server did not start:\n" + log.read()[-3000:])
+                try:
+                    if requests.get(url + "config", timeout=5).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                time.sleep(0.5)
+            rss = {"start": _proc_status_mb(server.pid, "VmRSS")}
+            cpu = _proc_cpu_seconds(server.pid)
+            after = (args.warmup, lambda: rss.update(warm=_proc_status_mb(server.pid, "VmRSS")))
+            wall = time.perf_counter()
+            results = drive_app(url, jobs, args.clients, after)
+            wall = time.perf_counter() - wall
+            rss["end"] = _proc_status_mb(server.pid, "VmRSS")
+            cpu = _proc_cpu_seconds(server.pid) - cpu
+            peak = _proc_status_mb(server.pid, "VmHWM")
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    unexpected = [r for r in results if not r.as_expected]
+    for r in unexpected[:10]:
+        print(f"app-load: unexpected: {r.job.size} px, expected {r.job.expect or 'a picture'}: "
+              f"{r.message}", file=sys.stderr)
+    common = dict(benchmark="app-load", clients=args.clients, model=args.run or
+                  f"untrained {args.experiment} {args.image_size} px")
+
+    def row(name: str, group: list[LoadResult], **extra) -> dict:
+        """Latency of a group of requests; errors: error replies; failed: not as expected (a
+        good request without its picture, a bad upload without its one-line message)."""
+        ms = [1e3 * r.seconds for r in group]
+        return {**common, "name": name, "requests": len(group),
+                "p50_ms": round(_percentile(ms, 50)), "p95_ms": round(_percentile(ms, 95)),
+                "max_ms": round(max(ms, default=0)), "errors": sum(not r.ok for r in group),
+                "failed": sum(not r.as_expected for r in group), **extra}
+
+    good = [r for r in results if r.job.expect is None]
+    rows = [row(f"{size} px sketch", [r for r in good if r.job.size == size], size=size,
+                **({"goal_p95_ms": 2000} if size == 1024 else {}))
+            for size in sorted({r.job.size for r in good})]
+    rows.append(row("bad uploads", [r for r in results if r.job.expect is not None]))
+    rows.append(row("all", results, requests_per_s=round(len(results) / wall, 2),
+                    server_cpu_ms=round(1e3 * cpu / len(results)),  # per request, under any load
+                    rss_start_mb=rss["start"], **{f"rss_after_{args.warmup}_mb": rss.get("warm")},
+                    rss_end_mb=rss["end"], rss_end_vs_after_warmup=round(
+                        rss["end"] / rss["warm"], 3) if rss.get("warm") else None,
+                    goal_rss_end_vs_after_warmup=1.15, server_peak_rss_mb=peak,
+                    load_1min_before=round(load_before, 2),
+                    load_1min_after=round(os.getloadavg()[0], 2)))
+    return rows
+
+
+def add_app_load_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--run", help="a run to serve (default: an untrained full-size generator)")
+    parser.add_argument("--experiment", default="C", choices=list(EXPERIMENTS),
+                        help="of the untrained generator (default C)")
+    parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
+    parser.add_argument("--precision", default="auto", help="of the folded generator")
+    parser.add_argument("--requests", type=int, default=200, help="requests in all")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048],
+                        help="sketch sides in pixels, in equal shares")
+    parser.add_argument("--bad-every", type=int, default=10,
+                        help="every N-th request is a bad upload (default 1 in 10)")
+    parser.add_argument("--oversize", type=int, default=12000,
+                        help="side of the oversized uploads (gray PNGs: 614 KB at 12000)")
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="requests after which the server's RSS is the baseline")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=7860, help=argparse.SUPPRESS)
+
+
 # --- command line -----------------------------------------------------------------------------
 
 # name -> (function returning measurements, argument setup, one-line help)
@@ -637,6 +968,8 @@ BENCHMARKS = {
     "infer": (bench_infer, add_infer_arguments, "generator inference, plain vs folded"),
     "pipeline": (bench_pipeline, add_pipeline_arguments, "the tf.data input pipeline"),
     "app": (bench_app, add_app_arguments, "colorize app: server picture and browser stroke latency"),
+    "app-load": (bench_app_load, add_app_load_arguments,
+                 "colorize app: concurrent clients over HTTP: latency, failures, server RSS"),
 }
 
 
