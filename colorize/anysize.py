@@ -17,11 +17,14 @@ brought to the input's size in one of three ways (`LINES`; docs/inference.md mea
 - "keep": the artist's lines exactly: flat colors upsampled, and the input sketch laid over them
   with a "multiply" blend (color x sketch / 255), the way artists put line art over flat colors.
   Lines are as sharp and as dark as the input's, and black sketch pixels stay black.
-"auto" (the default) is "model" at the model's size and "guided" at any other (`Colorizer` picks
-"keep" instead for colored line art, which measures best there).
+"auto" (the default) decides per input, in the graph: "keep" for colored line art
+(`is_colored_line_art`) unless the sketch is exactly S x S, else "model" when the sketch is not
+resized (its long side is S) and "guided" when it is.
 
-Everything is TensorFlow ops on one image of dynamic height and width, so the Python API and the
-exported SavedModel run the very same graph.
+The sketch may be gray (H, W, 1) or RGB (H, W, 3) uint8; RGB is turned to gray in the graph
+(`to_gray`, OpenCV's luma), so colored line art reaches "auto" with its colors. Everything is
+TensorFlow ops on one image of dynamic height and width, so the Python API and the exported
+SavedModel run the very same graph.
 """
 
 from __future__ import annotations
@@ -30,9 +33,58 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from colorize.lines import LINES  # noqa: F401 (anysize.LINES: the ways of `composite`)
+
 # How far colors reach when painting over the model's own lines (Gaussian sigma, model pixels):
 # across a 1-3 px line, without mixing the colors of regions further apart.
 FILL_SIGMA = 1.5
+# OpenCV's COLOR_RGB2GRAY of uint8 images: (R, G, B) . weights / 2^15, rounded (fixed point)
+GRAY_WEIGHTS = (9798, 19235, 3735)
+PAPER = 224  # gray levels from here up are paper: the other pixels of a sketch are inked
+COLORED_LINES_CHROMA = 24  # mean chroma (max - min of RGB) of the inked pixels of colored line art
+MIN_INK = 0.001  # a sketch with fewer inked pixels than this share is blank, never colored
+
+
+def to_gray(sketch: tf.Tensor) -> tf.Tensor:
+    """(H, W, 1) uint8 of a gray (H, W, 1) or RGB (H, W, 3) uint8 sketch: gray passes through,
+    RGB is OpenCV's COLOR_RGB2GRAY pixel for pixel (`sketch.to_gray`)."""
+    channels = tf.shape(sketch)[-1]
+
+    def luma():
+        # exact in float32: every product and sum is an integer below 2^24
+        x = tf.cast(sketch, tf.float32)
+        r, g, b = GRAY_WEIGHTS
+        y = x[..., 0:1] * r + x[..., 1:2] * g + x[..., 2:3] * b
+        return tf.cast(tf.floor((y + 2.0 ** 14) / 2.0 ** 15), tf.uint8)  # rounded, as OpenCV
+
+    check = tf.debugging.assert_equal(
+        tf.reduce_any(tf.equal(channels, [1, 3])), True,
+        message="the sketch must be a gray (H, W, 1) or RGB (H, W, 3) uint8 image")
+    with tf.control_dependencies([check]):
+        gray = tf.cond(tf.equal(channels, 3), luma, lambda: sketch)
+    return tf.ensure_shape(gray, [None, None, 1])
+
+
+def is_colored_line_art(sketch: tf.Tensor) -> tf.Tensor:
+    """Whether a (H, W, 1 or 3) uint8 sketch's inked pixels are colored rather than black or gray:
+    a scalar bool, True for an RGB sketch whose inked pixels (gray below PAPER, at least MIN_INK of
+    them) have a mean chroma of at least COLORED_LINES_CHROMA; a gray sketch never is.
+
+    Measured on real illustrations (docs/inference.md), such line art keeps more of the picture
+    with lines="keep" than with "guided" at sizes other than the model's.
+    """
+
+    def colored():
+        inked = to_gray(sketch)[..., 0] < PAPER
+        count = tf.reduce_sum(tf.cast(inked, tf.int64))
+        r, g, b = sketch[..., 0], sketch[..., 1], sketch[..., 2]
+        chroma = tf.maximum(tf.maximum(r, g), b) - tf.minimum(tf.minimum(r, g), b)
+        total = tf.reduce_sum(tf.where(inked, tf.cast(chroma, tf.int64), 0))
+        share = tf.cast(count, tf.float64) / tf.cast(tf.size(inked, tf.int64), tf.float64)
+        # integers: mean chroma >= threshold exactly, whatever the number of inked pixels
+        return (share >= MIN_INK) & (total >= COLORED_LINES_CHROMA * count)
+
+    return tf.cond(tf.equal(tf.shape(sketch)[-1], 3), colored, lambda: tf.constant(False))
 
 
 def fit(height: tf.Tensor, width: tf.Tensor, size: int) -> tuple[tf.Tensor, ...]:
@@ -78,8 +130,8 @@ def adaptive_threshold(gray: tf.Tensor, block_size: int = 7, c: float = 2.0) -> 
 
 def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning,
                 block_size: int = 7, c: float = 2.0) -> tf.Tensor:
-    """Sketch (H, W, 1) and the experiment's condition image (h, w, k) uint8 -> the generator's
-    (size, size, C) input in [-1, 1].
+    """Sketch (H, W, 1 or 3) and the experiment's condition image (h, w, k) uint8 -> the
+    generator's (size, size, C) input in [-1, 1].
 
     The condition is mapped onto the sketch's window by `conditioning.user_condition`, so it may
     have any size (a 1x1 white cue is "no cue"); callers check that its aspect ratio matches.
@@ -87,7 +139,8 @@ def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning
     """
     shape = tf.shape(sketch)
     h, w, top, left = fit(shape[0], shape[1], size)
-    gray = tf.image.resize(tf.cast(sketch, tf.float32), [h, w], antialias=True)  # (h, w, 1)
+    gray = tf.cast(to_gray(sketch), tf.float32)
+    gray = tf.image.resize(gray, [h, w], antialias=True)  # (h, w, 1)
     gray = tf.round(tf.clip_by_value(gray, 0.0, 255.0))  # what an 8-bit resize would give
     lines = adaptive_threshold(gray, block_size, c) / 127.5 - 1.0  # (h, w, 1)
     cond = conditioning.user_condition(condition, h, w)  # (h, w, C - 1)
@@ -107,9 +160,6 @@ def fill_lines(colors: tf.Tensor, paper: tf.Tensor, sigma: float = FILL_SIGMA) -
     weight = _separable(paper, kernel)
     spread = _separable(colors * paper, kernel) / tf.maximum(weight, 1e-6)
     return tf.where((paper > 0.5) | (weight < 1e-6), colors, spread)
-
-
-LINES = ("auto", "model", "guided", "keep")
 
 
 def _upsample(image: tf.Tensor, shape) -> tf.Tensor:
@@ -132,25 +182,34 @@ def _to_uint8(unit: tf.Tensor) -> tf.Tensor:
 
 def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
               lines: str = "auto") -> tf.Tensor:
-    """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1) -> (H, W, 3) uint8."""
-    if lines not in LINES:
-        raise ValueError(f"lines must be one of {LINES}, not {lines!r}")
+    """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1 or 3) uint8 ->
+    (H, W, 3) uint8, in the way `lines` (one of LINES; the caller checks it)."""
     size = inputs.shape[0]
-    shape = tf.shape(sketch)[:2]
+    gray = to_gray(sketch)
+    shape = tf.shape(gray)[:2]
     h, w, top, left = fit(shape[0], shape[1], size)
     colors = (tf.cast(outputs[top:top + h, left:left + w], tf.float32) + 1.0) / 2.0  # (h, w, 3)
     colors = tf.clip_by_value(colors, 0.0, 1.0)
     paper = (inputs[top:top + h, left:left + w, :1] + 1.0) / 2.0  # (h, w, 1): 1 paper, 0 line
-    ink = 1.0 - tf.cast(sketch, tf.float32) / 255.0  # (H, W, 1): how dark the input sketch is
-    if lines == "model":
-        return _to_uint8(_upsample(colors, shape))
-    if lines == "keep":
+
+    def ink():  # (H, W, 1): how dark the input sketch is. Made in each way's own branch, so that
+        # Grappler rounds a way chosen by "auto" exactly as the way chosen by name
+        return 1.0 - tf.cast(gray, tf.float32) / 255.0
+
+    def keep():
         flat = tf.image.resize(fill_lines(colors, paper), shape, antialias=True)  # (H, W, 3)
-        return _to_uint8(flat * (1.0 - ink))  # multiply blend
-    flat = _upsample(fill_lines(colors, paper), shape)  # the model's colors without its lines
-    line_colors = _upsample(fill_lines(colors, 1.0 - paper), shape)  # ... and of its lines
-    guided = _to_uint8(flat * (1.0 - ink) + line_colors * ink)
-    if lines == "guided":
-        return guided
-    at_model_size = tf.logical_and(tf.equal(h, shape[0]), tf.equal(w, shape[1]))
-    return tf.cond(at_model_size, lambda: _to_uint8(colors), lambda: guided)
+        return _to_uint8(flat * (1.0 - ink()))  # multiply blend
+
+    def guided():
+        dark = ink()
+        flat = _upsample(fill_lines(colors, paper), shape)  # the model's colors without its lines
+        line_colors = _upsample(fill_lines(colors, 1.0 - paper), shape)  # ... and of its lines
+        return _to_uint8(flat * (1.0 - dark) + line_colors * dark)
+
+    ways = {"model": lambda: _to_uint8(_upsample(colors, shape)), "keep": keep, "guided": guided}
+    if lines != "auto":
+        return ways[lines]()
+    resized = tf.logical_not(tf.logical_and(tf.equal(h, shape[0]), tf.equal(w, shape[1])))
+    square = tf.reduce_all(tf.equal(shape, size))  # exactly S x S: colored lines get "model" too
+    colored = tf.logical_and(tf.logical_not(square), is_colored_line_art(sketch))
+    return tf.cond(colored, keep, lambda: tf.cond(resized, guided, ways["model"]))

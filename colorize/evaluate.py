@@ -22,9 +22,9 @@ from typing import NamedTuple
 from colorize import experiments, fileio
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
+from colorize.lines import LINES
 from colorize.runfolder import RunFolder
 
-LINES = ("auto", "model", "guided", "keep")  # colorize.anysize.LINES
 DATA_RANGE = "images scaled to [0, 1]; PSNR and SSIM by tf.image with data range 1.0"
 BASELINES = {"cue": "cue as output", "white": "flat white"}
 SKETCHES = ("recipe", "colored")  # the user path's line art: the recipe's black lines, or colored

@@ -3,11 +3,13 @@
 Formats (C is the experiment's input channels, 4 for A and B):
     keras       the float32 generator, (B, S, S, C) sketch+condition in [-1, 1] -> (B, S, S, 3) in
                 [-1, 1]; load it with `Colorizer.from_model` or `colorize predict --model`.
-    savedmodel  signature `serving_default(sketch: uint8 [H, W, 1], cue: uint8 [h, w, 3])
-                -> {"rgb": uint8 [H, W, 3]}` for any H, W (and any cue size of the sketch's aspect
-                ratio; a 1x1 white cue is the no-cue case); the experiment's conditioning names the
-                second input and its channels. Pre- and post-processing run in the graph: the
-                any-size method of `colorize.anysize`, the same graph as the Python API.
+    savedmodel  signature `serving_default(sketch: uint8 [H, W, 1 or 3], cue: uint8 [h, w, 3])
+                -> {"rgb": uint8 [H, W, 3]}` for any H, W, a gray or RGB sketch (and any cue
+                size of the sketch's aspect ratio; a 1x1 white cue is the no-cue case); the
+                experiment's conditioning names the second input and its channels.
+                Pre- and post-processing run in the graph: the any-size method of
+                `colorize.anysize` with lines="auto", the same graph as `Colorizer.colorize`
+                (RGB to gray, and "keep" for colored line art, decided in it).
     tflite      the generator at its fixed size, float32 [1, S, S, C] -> [1, S, S, 3] (TFLite
                 builtin ops only; the pre- and post-processing stay with the app).
 Deterministic: dropout off and batch-norm moving averages (Keras `training=False`).
@@ -70,7 +72,7 @@ def serving_archive(colorizer):
         return {"rgb": anysize.composite(inputs, outputs, sketch)}
 
     return _archive(generator, serve, [
-        tf.TensorSpec([None, None, 1], tf.uint8, name="sketch"),
+        tf.TensorSpec([None, None, None], tf.uint8, name="sketch"),  # gray or RGB
         tf.TensorSpec([None, None, cond.serving_channels], tf.uint8, name=cond.serving_input)])
 
 

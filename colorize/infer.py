@@ -30,6 +30,7 @@ from colorize.conditioning import EXPERIMENTS, Conditioning, for_channels
 from colorize.conditioning import hints_to_cue  # noqa: F401 (part of this API)
 from colorize.config import TEST_MODES, TrainConfig
 from colorize.errors import ColorizeError
+from colorize.lines import LINES
 from colorize.models import build_generator, fold_batch_norm
 from colorize.predictor import Predictor
 from colorize.recipe import Recipe
@@ -94,35 +95,15 @@ def read_hints(path: str) -> np.ndarray:
     return rgba
 
 
-def as_gray(image: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 of a gray (H, W), (H, W, 1) or RGB (H, W, 3) uint8 sketch."""
+def as_sketch(image: np.ndarray) -> np.ndarray:
+    """(H, W, 1 or 3) uint8 of a gray (H, W), (H, W, 1) or RGB (H, W, 3) uint8 sketch; the any-size
+    graph turns RGB to gray (`anysize.to_gray`) and looks at its colors (lines="auto")."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (
             image.ndim == 3 and image.shape[2] not in (1, 3)):
         raise ColorizeError(f"the sketch must be a uint8 gray or RGB image, got {image.dtype} "
                             f"{image.shape}")
-    if image.ndim == 3 and image.shape[2] == 3:
-        return sketch.to_gray(image)
-    return image.reshape(image.shape[:2])
-
-
-COLORED_LINES_CHROMA = 24  # mean chroma (max - min of RGB) of the inked pixels of colored line art
-
-
-def is_colored_line_art(image: np.ndarray) -> bool:
-    """Whether an RGB sketch's inked pixels are colored rather than black or gray.
-
-    Measured on real illustrations (docs/inference.md), such line art keeps more of the picture
-    with lines="keep" than with "guided" at sizes other than the model's.
-    """
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3:
-        return False
-    rgb = image.astype(np.int16)
-    inked = sketch.to_gray(image) < 224  # not paper
-    if inked.mean() < 0.001:
-        return False
-    return float((rgb.max(-1) - rgb.min(-1))[inked].mean()) >= COLORED_LINES_CHROMA
+    return image if image.ndim == 3 else image[..., None]
 
 
 def _inference_fn(generator: keras.Model, test_mode: str, precision: str):
@@ -147,14 +128,13 @@ class Colorizer:
         precision: of the deterministic mode's folded generator ("auto": bfloat16 on CPUs that
         have it, float16 on tensor-core GPUs, else float32; about 2x faster than float32 on such
         hardware). `colorize predict` has the same default.
-        lines: how the output gets the input's size and lines (`anysize.LINES`): "auto" (the
-        generator's picture at the model's size, "guided" at others), "model", "guided" or "keep"
-        (the artist's lines exactly).
+        lines: how the output gets the input's size and lines (`colorize.lines.LINES`): "auto"
+        (decided per sketch in the graph: "keep" for colored line art, the generator's picture at
+        the model's size, "guided" at others), "model", "guided" or "keep" (the artist's lines
+        exactly).
         """
         if test_mode not in TEST_MODES:
             raise ColorizeError(f"test mode must be one of {TEST_MODES}, not {test_mode!r}")
-        if lines not in anysize.LINES:
-            raise ColorizeError(f"lines must be one of {anysize.LINES}, not {lines!r}")
         self.lines = lines
         self.generator = generator
         self.image_size = int(generator.input_shape[1])
@@ -167,9 +147,10 @@ class Colorizer:
         self._model_input = tf.function(
             functools.partial(anysize.model_input, size=size, conditioning=cond,
                               block_size=self.recipe.block_size, c=self.recipe.threshold_c),
-            input_signature=[tf.TensorSpec([None, None, 1], tf.uint8),
+            input_signature=[tf.TensorSpec([None, None, None], tf.uint8),
                              tf.TensorSpec([None, None, cond.serving_channels], tf.uint8)])
         self._composites: dict[str, tf.types.experimental.GenericFunction] = {}
+        self._composite(lines)  # a bad `lines` fails here rather than at the first picture
 
     @classmethod
     def from_run(cls, run_dir: str, test_mode: str | None = None, precision: str = "auto",
@@ -203,13 +184,16 @@ class Colorizer:
         return sketch.sketchify(rgb, self.recipe.block_size, self.recipe.threshold_c)
 
     def _composite(self, lines: str):
+        """`anysize.composite` in the way `lines`, the one place where `lines` is checked."""
         if lines not in self._composites:
+            if lines not in LINES:
+                raise ColorizeError(f"lines must be one of {LINES}, not {lines!r}")
             size, channels = self.image_size, self.conditioning.input_channels
             self._composites[lines] = tf.function(
                 functools.partial(anysize.composite, lines=lines), input_signature=[
                     tf.TensorSpec([size, size, channels], tf.float32),
                     tf.TensorSpec([size, size, 3], tf.float32),
-                    tf.TensorSpec([None, None, 1], tf.uint8)])
+                    tf.TensorSpec([None, None, None], tf.uint8)])
         return self._composites[lines]
 
     def colorize(self, sketch_image: np.ndarray, cue: np.ndarray | None = None, *,
@@ -220,17 +204,14 @@ class Colorizer:
         `hints`: an RGBA hint layer of the sketch's aspect ratio, opaque pixels are strokes.
         Neither: what the experiment reads as no hint (B: a white cue).
         `lines`: this call's way to the input's size (default: the Colorizer's `lines`); "auto" is
-        "model" at the model's size, else "keep" for colored line art and "guided" for the rest.
+        decided in the graph, as in the exported SavedModel: "keep" for colored line art
+        (`anysize.is_colored_line_art`) unless the sketch is exactly the model's S x S, else
+        "model" when the sketch is not resized (its long side is S) and "guided" when it is.
         """
-        lines = lines or self.lines
-        if lines not in anysize.LINES:
-            raise ColorizeError(f"lines must be one of {anysize.LINES}, not {lines!r}")
-        gray = as_gray(sketch_image)
-        if (lines == "auto" and gray.shape != (self.image_size, self.image_size)
-                and is_colored_line_art(sketch_image)):
-            lines = "keep"
-        condition = self.conditioning.user_input(gray.shape, cue=cue, hints=hints,
+        composite = self._composite(lines or self.lines)
+        image = as_sketch(sketch_image)
+        condition = self.conditioning.user_input(image.shape[:2], cue=cue, hints=hints,
                                                  cue_sigma=self.cue_sigma)
-        inputs = self._model_input(gray[..., None], condition)  # (S, S, C)
+        inputs = self._model_input(image, condition)  # (S, S, C)
         outputs = self._predict(inputs[None])[0]  # (S, S, 3)
-        return self._composite(lines)(inputs, outputs, gray[..., None]).numpy()
+        return composite(inputs, outputs, image).numpy()

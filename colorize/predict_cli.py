@@ -12,11 +12,10 @@ import os
 import numpy as np
 
 from colorize import fileio
-from colorize.recipe import IMAGE_EXTENSIONS
-
-LINES = ("auto", "model", "guided", "keep")  # colorize.anysize.LINES, without importing TensorFlow
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
+from colorize.lines import LINES
+from colorize.recipe import IMAGE_EXTENSIONS
 from colorize.runfolder import not_readable, require_file
 
 CUE_OPTIONS = ("cue", "hints", "cue_from")
@@ -46,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how the output gets the sketch's size and lines: model (the "
                              "generator's picture, upsampled), guided (its colors and line colors "
                              "mixed by the sketch at full resolution), keep (the sketch's own "
-                             "lines exactly, multiplied over flat colors), auto (model at the "
-                             "model's size, else guided; default). See docs/inference.md")
+                             "lines exactly, multiplied over flat colors), auto (keep for "
+                             "colored line art, else model at the model's size and guided at "
+                             "others; default). See docs/inference.md")
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
                         help="default: the run's (deterministic for --model)")
     parser.add_argument("--out", required=True, metavar="OUT",

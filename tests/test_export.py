@@ -8,10 +8,12 @@ import shutil
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from colorize import demo, sketch
 from colorize.cli import main
 from colorize.infer import Colorizer
 
@@ -26,7 +28,7 @@ outputs = {"y": model(inputs["x"], training=False).numpy()}
 import tensorflow as tf
 serve = tf.saved_model.load(path).signatures["serving_default"]
 outputs = {k: serve(sketch=tf.constant(inputs["sketch_" + k]), cue=tf.constant(inputs["cue_" + k]))
-           ["rgb"].numpy() for k in ("small", "tall")}
+           ["rgb"].numpy() for k in ("small", "tall", "colored")}
 """,
     "tflite": """
 import tensorflow as tf
@@ -57,8 +59,15 @@ def colorizer(run_b) -> Colorizer:
     return Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")
 
 
+def colored_line_art(height: int, width: int) -> np.ndarray:
+    """A demo picture's colors on its sketch's lines, white paper: (H, W, 3) uint8."""
+    color = cv2.resize(demo.render(0, 0, 256), (width, height), interpolation=cv2.INTER_AREA)
+    return np.where(sketch.sketchify(color)[..., None] < 128, color, np.uint8(255))
+
+
 def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
-    """(inputs, in-memory outputs) of a format: model-space arrays, or uint8 images of two sizes."""
+    """(inputs, in-memory outputs) of a format: model-space arrays, or uint8 images: gray sketches
+    of two sizes, and colored line art."""
     rng = np.random.default_rng(0)
     if fmt != "savedmodel":
         x = rng.uniform(-1, 1, (1, 32, 32, 4)).astype(np.float32)
@@ -68,9 +77,12 @@ def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
         "cue_small": rng.integers(0, 256, (19, 30, 3), dtype=np.uint8),
         "sketch_tall": np.where(rng.random((300, 40, 1)) < 0.1, 0, 255).astype(np.uint8),
         "cue_tall": np.full((1, 1, 3), 255, np.uint8),  # the serving form of "no cue"
+        "sketch_colored": colored_line_art(70, 50),  # RGB, not at the model's 32 px
+        "cue_colored": np.full((1, 1, 3), 255, np.uint8),
     }
     outputs = {"small": colorizer.colorize(inputs["sketch_small"][..., 0], inputs["cue_small"]),
-               "tall": colorizer.colorize(inputs["sketch_tall"][..., 0])}
+               "tall": colorizer.colorize(inputs["sketch_tall"][..., 0]),
+               "colored": colorizer.colorize(inputs["sketch_colored"], lines="auto")}
     return inputs, outputs
 
 
@@ -106,9 +118,27 @@ def test_export_reloaded_in_a_fresh_process_gives_the_same_output(exported, fmt)
 def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(exported):
     serve = tf.saved_model.load(str(exported["savedmodel"][0])).signatures["serving_default"]
     specs = serve.structured_input_signature[1]
-    assert specs["sketch"].shape.as_list() == [None, None, 1] and specs["sketch"].dtype == tf.uint8
+    assert specs["sketch"].shape.as_list() == [None, None, None]  # gray or RGB
+    assert specs["sketch"].dtype == tf.uint8
     assert specs["cue"].shape.as_list() == [None, None, 3] and specs["cue"].dtype == tf.uint8
     assert serve.structured_outputs["rgb"].dtype == tf.uint8
+
+
+def test_savedmodel_keeps_the_lines_of_colored_line_art_as_colorize_does(exported, colorizer):
+    """"auto" is decided in the graph, so the export, like Colorizer.colorize, gives colored line
+    art away from the model's size the artist's lines ("keep"), and black line art "guided"."""
+    path, want, got = exported["savedmodel"]
+    colored = np.load(path.parent / "inputs.npz")["sketch_colored"]
+    np.testing.assert_array_equal(got["colored"], want["colored"])  # Colorizer's lines="auto"
+    keep = colorizer.colorize(colored, lines="keep")
+    np.testing.assert_array_equal(got["colored"], keep)
+    assert (keep != colorizer.colorize(colored, lines="guided")).any()
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    white = tf.constant(np.full((1, 1, 3), 255, np.uint8))
+    black = np.repeat(sketch.sketchify(colored)[..., None], 3, axis=-1)  # black lines, same drawing
+    for image in (black, black[..., :1]):
+        np.testing.assert_array_equal(serve(sketch=tf.constant(image), cue=white)["rgb"].numpy(),
+                                      colorizer.colorize(black, lines="guided"))
 
 
 def test_export_replaces_an_existing_path_only_when_asked(run_b, tmp_path, capsys):

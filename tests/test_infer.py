@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import cv2
 import keras
@@ -83,6 +86,102 @@ def test_adaptive_threshold_equals_the_training_sketchify():
     gray = sketch.to_gray(demo.render(3, 1, 96))
     ours = anysize.adaptive_threshold(tf.constant(gray[..., None], tf.float32))
     np.testing.assert_array_equal(ours.numpy()[..., 0], sketch.sketchify(gray))
+
+
+@functools.cache
+def in_graph(fn):
+    """fn inside a tf.function of any (H, W, C) uint8 image."""
+    return tf.function(fn, input_signature=[tf.TensorSpec([None, None, None], tf.uint8)])
+
+
+def in_graph_and_eagerly(fn, image: np.ndarray) -> tuple:
+    """fn(image) eagerly and inside a tf.function, as numpy."""
+    return fn(tf.constant(image)).numpy(), in_graph(fn)(tf.constant(image)).numpy()
+
+
+def test_to_gray_is_opencvs_for_every_color_and_passes_gray_through():
+    code = np.arange(1 << 24, dtype=np.uint32)  # every RGB color once
+    rgb = np.stack([code >> 16, code >> 8, code], -1).astype(np.uint8).reshape(4096, 4096, 3)
+    for gray in in_graph_and_eagerly(anysize.to_gray, rgb):
+        assert gray.shape == (4096, 4096, 1)
+        np.testing.assert_array_equal(gray[..., 0], sketch.to_gray(rgb))
+    lines = demo_sketch(70, 50)[..., None]
+    for gray in in_graph_and_eagerly(anysize.to_gray, lines):
+        np.testing.assert_array_equal(gray, lines)
+
+
+def test_to_gray_refuses_other_channel_counts_in_the_graph_and_colorize_too():
+    rgba = np.full((8, 8, 4), 255, np.uint8)  # the SavedModel's callers get the graph's error
+    for fn in (anysize.to_gray, in_graph(anysize.to_gray)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="gray .* or RGB"):
+            fn(tf.constant(rgba))
+    with pytest.raises(ColorizeError, match="uint8 gray or RGB image"):
+        Colorizer(copy_cue()).colorize(rgba)
+
+
+def colored_line_art_before(image: np.ndarray) -> bool:
+    """The numpy test Colorizer.colorize ran before "auto" was decided in the graph."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        return False
+    rgb = image.astype(np.int16)
+    inked = sketch.to_gray(image) < 224
+    if inked.mean() < 0.001:
+        return False
+    return float((rgb.max(-1) - rgb.min(-1))[inked].mean()) >= 24
+
+
+def line_art_of_every_kind() -> dict[str, np.ndarray]:
+    """(H, W, C) uint8 sketches that "auto" must tell apart, some right at its thresholds."""
+    cases = {}
+    for seed, (height, width) in enumerate([(64, 48), (300, 257), (486, 319)]):
+        color = cv2.resize(demo.render(seed, seed, 256), (width, height),
+                           interpolation=cv2.INTER_AREA)
+        lines = sketch.sketchify(color)
+        colored = np.where(lines[..., None] < 128, color, np.uint8(255))
+        cases |= {f"colored {seed}": colored,
+                  f"anti-aliased colored {seed}": cv2.GaussianBlur(colored, (3, 3), 0),
+                  f"black {seed}": np.repeat(lines[..., None], 3, axis=-1),
+                  f"gray {seed}": lines[..., None],
+                  f"anti-aliased gray {seed}": cv2.GaussianBlur(lines, (5, 5), 0)[..., None],
+                  f"the picture itself {seed}": color}
+    for chroma in (23, 24, 25):  # 200 inked pixels of this chroma on white paper
+        image = np.full((40, 40, 3), 255, np.uint8)
+        image[10:20, 10:30] = (100 + chroma, 100, 100)
+        cases[f"chroma {chroma}"] = image
+    mixed = np.full((40, 40, 3), 255, np.uint8)  # a mean chroma of exactly 24: 0 and 48
+    mixed[10:20, 10:20], mixed[10:20, 20:30] = (90, 90, 90), (138, 90, 90)
+    cases["mean chroma 24"] = mixed
+    for size in (1000, 1001):  # one red pixel: an ink share of 0.001, and just below it
+        image = np.full((1, size, 3), 255, np.uint8)
+        image[0, 0] = (200, 0, 0)
+        cases[f"1 inked pixel of {size}"] = image
+    cases["blank paper"] = np.full((30, 20, 3), 255, np.uint8)
+    return cases
+
+
+def test_colored_line_art_is_told_in_the_graph_as_before():
+    cases = line_art_of_every_kind()
+    for name, image in cases.items():
+        want = colored_line_art_before(image)
+        assert [bool(v) for v in in_graph_and_eagerly(anysize.is_colored_line_art, image)] == [
+            want, want], name
+    assert [colored_line_art_before(cases[f"chroma {c}"]) for c in (23, 24, 25)] == [
+        False, True, True]  # the cases do sit at the thresholds
+    assert colored_line_art_before(cases["mean chroma 24"])
+    assert [colored_line_art_before(cases[f"1 inked pixel of {n}"]) for n in (1000, 1001)] == [
+        True, False]
+
+
+@pytest.mark.real_data
+def test_real_line_art_and_pictures_are_told_in_the_graph_as_before(real_data):
+    for path in sorted((real_data / "lineart").glob("*"))[:6] + sorted(
+            (real_data / "fullbody").glob("*"))[:4]:
+        color = sketch.load_image(str(path))
+        colored = np.where(sketch.sketchify(color)[..., None] < 128, color, np.uint8(255))
+        for image in (color, colored):
+            want = colored_line_art_before(image)
+            assert [bool(v) for v in in_graph_and_eagerly(anysize.is_colored_line_art, image)] == [
+                want, want], path.name
 
 
 def test_fill_lines_takes_the_colors_of_the_neighbouring_paper():
@@ -180,6 +279,16 @@ def test_predict_and_anysize_offer_the_same_ways():
     from colorize import evaluate, predict_cli
 
     assert predict_cli.LINES == anysize.LINES == evaluate.LINES
+
+
+def test_the_ways_are_listed_without_tensorflow_and_checked_by_the_colorizer():
+    code = "import sys, colorize.lines\nprint('tensorflow' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+    with pytest.raises(ColorizeError, match="lines must be one of"):
+        Colorizer(copy_cue(), lines="sharp")
+    with pytest.raises(ColorizeError, match="lines must be one of"):
+        Colorizer(copy_cue()).colorize(demo_sketch(40, 40), lines="sharp")
 
 
 def test_outputs_never_are_lighter_than_gray_line_art(colorizer):
@@ -411,9 +520,12 @@ def test_predict_never_overwrites_its_inputs(cue_run, tmp_path, capsys, layout):
     assert os.listdir(folder) == ["a.png"]
 
 
-def test_auto_keeps_the_lines_of_colored_line_art_away_from_the_model_size(colorizer):
-    from colorize.infer import is_colored_line_art
+def is_colored_line_art(image: np.ndarray) -> bool:
+    """`anysize.is_colored_line_art` of a gray (H, W) or (H, W, C) numpy sketch."""
+    return bool(anysize.is_colored_line_art(tf.constant(np.atleast_3d(image))))
 
+
+def test_auto_keeps_the_lines_of_colored_line_art_away_from_the_model_size(colorizer):
     lines = demo_sketch(64, 48)
     color = cv2.resize(demo.render(0, 0, 256), (48, 64), interpolation=cv2.INTER_AREA)
     colored = np.where(lines[..., None] < 128, color, np.uint8(255))  # colored line art
@@ -426,3 +538,18 @@ def test_auto_keeps_the_lines_of_colored_line_art_away_from_the_model_size(color
                              cv2.resize(color, (32, 32)), np.uint8(255))
     np.testing.assert_array_equal(colorizer.colorize(at_model_size),
                                   colorizer.colorize(at_model_size, lines="model"))
+
+
+def test_auto_rounds_exactly_as_the_way_it_picks():
+    """"auto" runs the way it picks in a branch of its graph: the very picture of that way asked by
+    name, to the last rounding, over 3 million pixels of every level (noise: colored line art)."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (2000, 1500, 3), dtype=np.uint8)
+    cue = rng.integers(0, 256, (20, 15, 3), dtype=np.uint8)
+    colorizer = Colorizer(copy_cue())
+    assert is_colored_line_art(noise)
+    np.testing.assert_array_equal(colorizer.colorize(noise, cue),
+                                  colorizer.colorize(noise, cue, lines="keep"))
+    gray = noise[..., 0]
+    np.testing.assert_array_equal(colorizer.colorize(gray, cue),
+                                  colorizer.colorize(gray, cue, lines="guided"))
