@@ -6,7 +6,7 @@
     rgb = colorizer.colorize(sketch, colorizer.cue_from_reference(colored_rgb))  # a cue (B)
     # rgb: (H, W, 3) uint8 at the sketch's own size
 
-What a model takes besides the sketch is its experiment's `colorize.conditioning` object: for B,
+What a model takes besides the sketch is its experiment's `colorize.experiments` object: for B,
 cues are made the way the training cues were, a Gaussian blur of a color image (sigma 20 px on the
 256 px training images), scaled with the image relative to the size the model sees it at; a hint
 layer is laid on white paper and blurred. See docs/inference.md.
@@ -26,9 +26,9 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorize import anysize, runtime, sketch
-from colorize.conditioning import EXPERIMENTS, Conditioning, for_channels
-from colorize.conditioning import hints_to_cue  # noqa: F401 (part of this API)
 from colorize.config import TEST_MODES, TrainConfig
+from colorize.experiments import EXPERIMENTS, Conditioning, for_channels
+from colorize.experiments.base import hints_to_cue  # noqa: F401 (part of this API)
 from colorize.errors import ColorizeError
 from colorize.lines import LINES
 from colorize.models import build_generator, fold_batch_norm
