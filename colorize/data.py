@@ -161,14 +161,17 @@ def _example_fn(cfg: TrainConfig, jitter: bool, keep_cue: bool):
 def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, training: bool = True,
                  batch_size: int | None = None, epoch: int = 0, repeat: bool = False,
                  keep_cue: bool = False,
-                 input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+                 input_context: tf.distribute.InputContext | None = None,
+                 shards: list[str] | None = None) -> tf.data.Dataset:
     """Batches of (generator input (B, S, S, C), color (B, S, S, 3)) in [-1, 1]; with `keep_cue`,
     the stored cue (B, S, S, 3) as a third element (for evaluation baselines).
 
     training: shuffle (files and examples, seeded by cfg.seed and `epoch`), jitter if cfg.jitter,
     drop the last partial batch. Otherwise: file order, no jitter, keep every example.
+    `shards`: the split's paths as `check_records` returned them, for a caller that makes many
+    datasets of one split (one per epoch) and checks it once; checked here when not given.
     """
-    paths = check_records(records_dir, split, cfg.image_size)
+    paths = check_records(records_dir, split, cfg.image_size) if shards is None else shards
     batch_size = batch_size or cfg.batch_size
     seed = cfg.seed * 100_003 + epoch  # a different, reproducible order every epoch
     # Each input pipeline (one per worker) reads a disjoint part of the split: whole files when

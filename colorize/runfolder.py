@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import shutil
 import stat
 
 from colorize import fileio
@@ -27,14 +26,9 @@ from colorize.errors import ColorizeError
 CONFIG = "config.json"
 GENERATOR = "generator.keras"
 
-# What a killed write leaves, by the writer's own temporary names (nothing else is removed):
-# TensorFlow's CheckpointManager writes the `checkpoint` index as checkpoint.tmp<uuid hex>
-# (file_io.atomic_write_string_to_file) and a checkpoint's shards in <prefix>-<step>_temp/
-# (functional_saver), each shard first as NAME.tempstate<random> (tensor_bundle); this project
-# writes config.json.tmp and generator.tmp.keras (fileio, train) and samples as epoch_NNN.tmp.png.
-_TMP_INDEX = re.compile(r"checkpoint\.tmp[0-9a-f]{32}")
-_TMP_SHARDS = re.compile(r"ckpt-\d+_temp")
-_SHARD = re.compile(r"part-\d{5}-of-\d{5}\.(index|data-\d{5}-of-\d{5})(\.tempstate\d+)?")
+# What this project's killed writes leave, by the writers' own temporary names (nothing else is
+# removed): config.json.tmp (fileio), generator.tmp.keras (run_outputs) and samples as
+# epoch_NNN.tmp.png (fileio). colorize.checkpoints cleans up after TensorFlow's checkpoint writer.
 _TMP_SAMPLE = re.compile(r"epoch_\d{3,}\.tmp\.png")
 _TMP_RUN_FILE = re.compile(r"config\.json\.tmp|generator\.tmp\.keras")
 
@@ -121,23 +115,9 @@ class RunFolder:
             os.makedirs(sub, exist_ok=True)
 
     def remove_temporaries(self) -> list[str]:
-        """Remove what killed writes left under temporary names, and return their paths: a SIGKILL
-        in the middle of a checkpoint leaves checkpoints/checkpoint.tmp<hex> and ckpt-N_temp/,
-        which nothing else ever removes. Only the writers' own temporary names are touched, never
-        a checkpoint, nor a ckpt-N_temp folder that holds anything but checkpoint shards."""
-        removed = []
-        for folder, pattern in ((self.checkpoints, _TMP_INDEX), (self.samples, _TMP_SAMPLE),
-                                (self.path, _TMP_RUN_FILE)):
-            for name in _names(folder):
-                path = os.path.join(folder, name)
-                if pattern.fullmatch(name) and os.path.isfile(path) and not os.path.islink(path):
-                    removed += _removed(os.remove, path)
-        for name in _names(self.checkpoints):
-            path = os.path.join(self.checkpoints, name)
-            if (_TMP_SHARDS.fullmatch(name) and os.path.isdir(path) and not os.path.islink(path)
-                    and all(_SHARD.fullmatch(n) for n in _names(path))):
-                removed += _removed(shutil.rmtree, path)
-        return removed
+        """Remove what killed writes of config.json, the generator and samples left under their
+        temporary names, and return their paths; nothing else is touched."""
+        return remove_files(self.samples, _TMP_SAMPLE) + remove_files(self.path, _TMP_RUN_FILE)
 
     def write_config(self, cfg: TrainConfig) -> None:
         fileio.write_text(self.config_path, cfg.to_json() + "\n")
@@ -177,14 +157,26 @@ class RunFolder:
         return datetime.datetime.fromtimestamp(os.path.getmtime(path + ".index"))
 
 
-def _names(folder: str) -> list[str]:
+def list_names(folder: str) -> list[str]:
+    """The sorted names in `folder`; [] when it cannot be listed."""
     try:
         return sorted(os.listdir(folder))
     except OSError:
         return []
 
 
-def _removed(remove, path: str) -> list[str]:
+def remove_files(folder: str, pattern: re.Pattern) -> list[str]:
+    """Remove the regular files (not links) in `folder` whose whole name matches `pattern`, and
+    return the paths removed."""
+    removed = []
+    for name in list_names(folder):
+        path = os.path.join(folder, name)
+        if pattern.fullmatch(name) and os.path.isfile(path) and not os.path.islink(path):
+            removed += remove_quietly(os.remove, path)
+    return removed
+
+
+def remove_quietly(remove, path: str) -> list[str]:
     """[path] once `remove(path)` removed it; [] when it could not (the run then fails on its
     first write there, with that write's own message)."""
     try:

@@ -22,7 +22,7 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * REPLICAS)
 
 from colorize.config import preset  # noqa: E402  (after the device setup)
-from colorize.train import Pix2Pix  # noqa: E402
+from colorize.pix2pix import Pix2Pix  # noqa: E402
 
 # No dropout (its masks are per replica); synchronized batch norm. Adam's update is invariant to
 # the gradient's scale except through epsilon: a large epsilon makes the update proportional to the

@@ -153,7 +153,7 @@ def test_stock_copy_is_plain_keras_with_the_same_function(tmp_path):
 
 def _two_steps(kernel_set: str):
     keras.utils.set_random_seed(0)
-    from colorize.train import Pix2Pix
+    from colorize.pix2pix import Pix2Pix
 
     model = Pix2Pix(TrainConfig(image_size=32, width=4, batch_size=2, precision="float32",
                                 kernels=kernel_set))

@@ -8,6 +8,7 @@ import tensorflow as tf
 from colorize import runtime
 from colorize import train as train_lib
 from colorize.config import preset
+from colorize.pix2pix import Pix2Pix
 
 
 def _losses(run_dir):
@@ -32,7 +33,7 @@ def test_mixed_precision_trains(demo_records, tmp_path, precision):
 
 
 def test_float16_uses_loss_scaling():
-    model = train_lib.Pix2Pix(preset("A", image_size=32, width=4, precision="mixed_float16"))
+    model = Pix2Pix(preset("A", image_size=32, width=4, precision="mixed_float16"))
     assert isinstance(model.gen_optimizer, tf.keras.optimizers.LossScaleOptimizer)
     assert model.generator.get_layer("down2_conv").compute_dtype == "float16"
     assert model.generator.output.dtype == "float32"

@@ -12,8 +12,11 @@ import tensorflow as tf
 from colorize import train as train_lib
 from colorize.config import TrainConfig, preset
 from colorize.models import build_generator
+from colorize.pix2pix import Pix2Pix
 from colorize.predictor import Predictor, evaluate
-from colorize.train import Pix2Pix, Trainer, TrainingDiverged, lr_factor
+from colorize.progress import LogProgress
+from colorize.runfolder import RunFolder
+from colorize.train import Trainer, TrainingDiverged, lr_factor
 
 TINY = dict(image_size=32, width=8, batch_size=4, precision="float32", eval_images=8, num_samples=2,
             log_every=1)
@@ -92,10 +95,12 @@ def test_resume_continues_step_epoch_and_optimizer_state(block_records, tmp_path
 
 def test_restored_checkpoint_gives_the_same_output_in_a_new_process(block_records, tmp_path):
     cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, test_mode="deterministic")
-    trainer = Trainer(cfg, train_lib.prepare_run_dir(cfg))
+    RunFolder(cfg.out).create()
+    RunFolder(cfg.out).write_config(cfg)
+    trainer = Trainer(cfg, cfg.out)
     trainer.fit()
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 4)).astype(np.float32)
-    expected = trainer.predictor(x).numpy()
+    expected = trainer.heldout.predictor(x).numpy()
     np.save(tmp_path / "x.npy", x)
     script = (
         "import sys, numpy as np, tensorflow as tf\n"
@@ -305,13 +310,13 @@ def test_progress_in_a_redirected_log_is_a_few_plain_lines(block_records, tmp_pa
 
 def test_log_progress_writes_a_line_every_interval_and_at_the_end():
     lines = []
-    progress = train_lib.LogProgress(3, lines.append, every=0)
+    progress = LogProgress(3, lines.append, every=0)
     for step in (1, 2, 3):
         progress.update(step, [("disc_loss", float(step)), ("img/s", 10.0)])
     assert [line.split(" (")[0] for line in lines] == ["  1/3 steps", "  2/3 steps", "  3/3 steps"]
     assert lines[-1].endswith(": disc_loss 2.0000, img/s 10.0000")  # means over the epoch
     lines.clear()
-    progress = train_lib.LogProgress(3, lines.append, every=3600)
+    progress = LogProgress(3, lines.append, every=3600)
     for step in (1, 2, 3):
         progress.update(step, [("disc_loss", 1.0)])
     assert len(lines) == 1 and lines[0].startswith("  3/3 steps")

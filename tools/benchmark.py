@@ -146,13 +146,13 @@ def train_gflop_per_image(cfg) -> float:
 
 
 def _train_child(args: argparse.Namespace) -> dict:
-    """Images/s of the project's own train step (colorize.train.Pix2Pix) in one precision with
+    """Images/s of the project's own train step (colorize.pix2pix.Pix2Pix) in one precision with
     one kernel set (colorize.kernels, or the stock Keras layers and Adam)."""
     import tensorflow as tf
 
     from colorize import runtime
     from colorize.config import TrainConfig
-    from colorize.train import Pix2Pix
+    from colorize.pix2pix import Pix2Pix
 
     precision = runtime.resolve_precision(args.precision)
     cfg = TrainConfig(image_size=args.image_size, batch_size=args.batch_size, precision=precision,
