@@ -185,7 +185,8 @@ def resumed(saved: TrainConfig, run_dir: str, **overrides) -> TrainConfig:
         changes = ", ".join(f"--{k.replace('_', '-')} {overrides[k]!r} (the run has "
                             f"{current[k]!r})" for k in refused)
         raise ColorizeError(f"{run_dir}: a resumed run keeps its model, data order and objective; "
-                            f"cannot change {changes}. Start a new run with another --out instead")
+                            f"cannot change {changes}. Start a new run with another --out instead",
+                            reason="resume_mismatch")
     fields = {k: v for k, v in overrides.items() if k in RESUMABLE}
     return dataclasses.replace(saved, **{**fields, "out": run_dir})
 
@@ -232,4 +233,4 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     try:
         return preset(given.pop("experiment", "A"), **given)
     except ValueError as err:  # a flag's value out of range: one line, not a traceback
-        raise ColorizeError(f"bad flags: {err}") from None
+        raise ColorizeError(f"bad flags: {err}", reason="bad_value") from None

@@ -426,7 +426,7 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
     """Write atomically: a reader never sees a half-written image under the final name."""
     ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), _PNG_PARAMS)
     if not ok:
-        raise ColorizeError(f"{path}: PNG encoding failed")
+        raise ColorizeError(f"{path}: PNG encoding failed", reason="write_failed")
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_bytes(buf.tobytes())
@@ -460,11 +460,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _prepare(out: Path, overwrite: bool, keep: set[str]) -> None:
     """Refuse a non-empty output folder unless overwriting; then drop stale demo images only."""
     if out.exists() and not out.is_dir():
-        raise ColorizeError(f"{out}: exists and is not a folder")
+        raise ColorizeError(f"{out}: exists and is not a folder", reason="not_a_folder")
     if not out.exists() or not any(out.iterdir()):
         return
     if not overwrite:
-        raise ColorizeError(f"{out}: output folder is not empty (pass --overwrite to write into it)")
+        raise ColorizeError(f"{out}: output folder is not empty (pass --overwrite to write into it)",
+                             reason="not_empty")
     for path in out.iterdir():
         if _NAME.fullmatch(path.name) and path.name not in keep:
             path.unlink()
@@ -473,11 +474,12 @@ def _prepare(out: Path, overwrite: bool, keep: set[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the flags, prepare the output folder and write the images."""
     if args.count < 1:
-        raise ColorizeError(f"--count must be at least 1, got {args.count}")
+        raise ColorizeError(f"--count must be at least 1, got {args.count}", reason="bad_value")
     if args.seed < 0:
-        raise ColorizeError(f"--seed must be non-negative, got {args.seed}")
+        raise ColorizeError(f"--seed must be non-negative, got {args.seed}", reason="bad_value")
     if args.size < _MIN_SIZE:
-        raise ColorizeError(f"--size must be at least {_MIN_SIZE}, got {args.size}")
+        raise ColorizeError(f"--size must be at least {_MIN_SIZE}, got {args.size}",
+                             reason="bad_value")
     _prepare(args.out, args.overwrite, {file_name(args.seed, i) for i in range(args.count)})
     start = time.perf_counter()
     generate(args.out, args.count, args.seed, args.size)

@@ -26,9 +26,10 @@ def _load(part_dir: str) -> dict:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise ColorizeError(f"{part_dir}: no {output.MANIFEST} (not a finished build)") from None
+        raise ColorizeError(f"{part_dir}: no {output.MANIFEST} (not a finished build)",
+                            reason="no_manifest") from None
     except json.JSONDecodeError as err:
-        raise ColorizeError(f"{path}: not valid JSON ({err})") from None
+        raise ColorizeError(f"{path}: not valid JSON ({err})", reason="bad_manifest") from None
 
 
 def _check_parts(part_dirs: list[str], manifests: list[dict]):
@@ -37,15 +38,16 @@ def _check_parts(part_dirs: list[str], manifests: list[dict]):
     for part_dir, manifest in zip(part_dirs, manifests):
         for key in SAME_IN_EVERY_PART:
             if manifest.get(key) != first.get(key):
-                raise ColorizeError(f"{part_dir}: its {key} differ from those of {part_dirs[0]}")
+                raise ColorizeError(f"{part_dir}: its {key} differ from those of {part_dirs[0]}",
+                                    reason="mismatched_parts")
         for name in manifest["shards"]["train"] + manifest["shards"]["test"] + [output.REJECTED]:
             if not os.path.isfile(os.path.join(part_dir, name)):
-                raise ColorizeError(f"{part_dir}: {name} is missing")
+                raise ColorizeError(f"{part_dir}: {name} is missing", reason="incomplete_part")
     count = first["part"]["count"]
     indices = sorted(m["part"]["index"] for m in manifests)
     if any(m["part"]["count"] != count for m in manifests) or indices != list(range(count)):
         raise ColorizeError(f"need parts 0..{count - 1} of {count} once each, got parts "
-                            f"{', '.join(str(i) for i in indices)}")
+                            f"{', '.join(str(i) for i in indices)}", reason="missing_parts")
 
 
 def _joined(manifests: list[dict]) -> dict:
@@ -103,7 +105,8 @@ def _refuse_a_part_as_output(part_dirs: list[str], out: str) -> None:
     target = os.path.realpath(out)
     for part_dir in part_dirs:
         if os.path.realpath(part_dir) == target:
-            raise ColorizeError(f"{out}: is one of the parts; give the merge its own --out folder")
+            raise ColorizeError(f"{out}: is one of the parts; give the merge its own --out folder",
+                                reason="overlaps_input")
 
 
 def _link_or_copy(source: str, target: str) -> None:

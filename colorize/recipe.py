@@ -50,7 +50,7 @@ class BuildParams:
         }
         for message, ok in checks.items():
             if not ok:
-                raise ColorizeError(message)
+                raise ColorizeError(message, reason="bad_value")
 
     @classmethod
     def for_size(cls, size: int, **overrides) -> "BuildParams":

@@ -82,3 +82,42 @@ def real_data() -> Path:
         pytest.skip("COLORIZE_REAL_DATA is not set")
     return Path(REAL_DATA)
 
+
+
+# -- tiers: the fast tier (no model trained, no process started, no Beam pipeline) runs first;
+# `pytest -m "not heavy"` runs it alone, `pytest -m heavy` the rest
+
+# fixtures that train a model; a test that uses one (directly or through another fixture) is heavy
+TRAINING_FIXTURES = {"run_b", "hint_run", "a_choices", "c_run", "gray_run", "cue_run", "runs",
+                     "first_run"}
+_tier = {"fast": False}  # whether the test being set up, run or torn down is in the fast tier
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TRAINING_FIXTURES & set(item.fixturenames) or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.heavy)
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is not None)  # stable
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):  # before the item's fixtures are set up
+    _tier["fast"] = item.get_closest_marker("heavy") is None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_training_in_the_fast_tier():
+    """A fast-tier test that trains fails and says to mark it: the tier stays fast."""
+    from colorize import train
+
+    real = train.train
+
+    def guarded(*args, **kwargs):
+        if _tier["fast"]:
+            raise AssertionError("this test trains a model: mark it @pytest.mark.heavy (or add "
+                                 "its training fixture to conftest.TRAINING_FIXTURES)")
+        return real(*args, **kwargs)
+
+    train.train = guarded
+    yield
+    train.train = real

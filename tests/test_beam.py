@@ -7,6 +7,7 @@ so is one from and to `memfs://` URLs, a test-only Beam filesystem standing for 
 
 from __future__ import annotations
 
+import argparse
 import functools
 import io
 import json
@@ -24,11 +25,14 @@ from apache_beam.io.filesystem import FileMetadata, FileSystem  # noqa: E402
 
 from colorize import build, cli, demo, records  # noqa: E402
 from colorize.build import beam as beam_build  # noqa: E402
+from colorize.build import cli as build_cli  # noqa: E402
 from colorize.build import identity, output  # noqa: E402
 from colorize.build.process import MAX_FILE_BYTES, process_file  # noqa: E402
 from colorize.config import preset  # noqa: E402
 from colorize.data import make_dataset  # noqa: E402
 from colorize.errors import ColorizeError  # noqa: E402
+
+pytestmark = pytest.mark.heavy  # runs Beam pipelines
 
 TINY = build.BuildParams(size=32, min_size=16, test_fraction=0.3, shard_size=4)
 TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
@@ -276,8 +280,9 @@ def test_rerun_refuses_then_replaces(images, both, tmp_path):
     _, _, beam, manifest = both
     out = str(tmp_path / "again")
     shutil.copytree(beam, out)
-    with pytest.raises(ColorizeError, match="not empty"):
+    with pytest.raises(ColorizeError, match="not empty") as info:
         beam_build.build_dataset(images, out, TINY, beam_args=["--direct_num_workers=1"])
+    assert info.value.reason == "not_empty"
     assert sorted(os.listdir(out)) == sorted(os.listdir(beam))  # untouched
     params = build.BuildParams(size=32, min_size=16, test_fraction=0.3, shard_size=100)
     again = beam_build.build_dataset(images[:1], out, params, overwrite=True,
@@ -295,12 +300,18 @@ def test_cli_runner_beam(images, tmp_path, capsys):
     assert "train +" in capsys.readouterr().out
     assert cli.main(argv + ["--part", "0/2", "--overwrite"]) == 2
     assert "--part" in capsys.readouterr().err
+    parser = argparse.ArgumentParser()
+    build_cli.add_arguments(parser)
+    with pytest.raises(ColorizeError, match="--part is for the local runner") as info:
+        build_cli.run(parser.parse_args(argv[1:] + ["--part", "0/2", "--overwrite"]))
+    assert info.value.reason == "conflicting"
 
 
 def test_a_failed_pipeline_is_one_line_and_leaves_nothing(images, tmp_path):
     out = tmp_path / "failed"
-    with pytest.raises(ColorizeError, match="the Beam pipeline failed"):
+    with pytest.raises(ColorizeError, match="the Beam pipeline failed") as info:
         beam_build.build_dataset(images, str(out), TINY, beam_args=["--runner=NoSuchRunner"])
+    assert info.value.reason == "pipeline_failed"
     assert not out.exists()
 
 
@@ -334,6 +345,7 @@ def test_rerun_on_a_beam_filesystem_refuses_then_replaces(remote):
     with pytest.raises(ColorizeError, match="^memfs://again: folder is not empty") as err:
         beam_build.build_dataset(urls, "memfs://again", TINY, beam_args=IN_PROCESS)
     assert "\n" not in str(err.value)
+    assert err.value.reason == "not_empty"
     assert _under("memfs://again") == old  # untouched
     assert not _staged()  # the leftover went, as the local builder's do
     params = build.BuildParams(size=32, min_size=16, test_fraction=0.3, shard_size=100)
@@ -354,22 +366,26 @@ def test_a_failed_pipeline_on_a_beam_filesystem_leaves_nothing(remote, monkeypat
 
     monkeypatch.setattr(beam_build, "_write_summary", fail)
     with pytest.raises(ColorizeError, match="memfs://failed: the Beam pipeline failed: .*"
-                                            "no summary today"):
+                                            "no summary today") as info:
         beam_build.build_dataset(remote[0], "memfs://failed", TINY, beam_args=IN_PROCESS)
+    assert info.value.reason == "pipeline_failed"
     assert not [path for path in MemFileSystem.files if path.startswith("memfs://failed")]
 
 
-@pytest.mark.parametrize("inputs, out, message", [
-    (["nosuch://in"], "memfs://x", "nosuch://in: no Beam filesystem for nosuch://"),
-    (None, "nosuch://out", "nosuch://out: no Beam filesystem for nosuch://"),
-    (["memfs://missing"], "memfs://x", "memfs://missing: no such folder"),
-    (["memfs://notes"], "memfs://x", r"no images \(jpg, .*\) found under memfs://notes"),
+@pytest.mark.parametrize("inputs, out, message, reason", [
+    (["nosuch://in"], "memfs://x", "nosuch://in: no Beam filesystem for nosuch://",
+     "unsupported_scheme"),
+    (None, "nosuch://out", "nosuch://out: no Beam filesystem for nosuch://", "unsupported_scheme"),
+    (["memfs://missing"], "memfs://x", "memfs://missing: no such folder", "not_found"),
+    (["memfs://notes"], "memfs://x", r"no images \(jpg, .*\) found under memfs://notes",
+     "no_images"),
 ])
-def test_beam_filesystem_errors_are_one_line(images, inputs, out, message):
+def test_beam_filesystem_errors_are_one_line(images, inputs, out, message, reason):
     MemFileSystem.files["memfs://notes/readme.txt"] = b"no image here"
     with pytest.raises(ColorizeError, match=message) as err:
         beam_build.build_dataset(inputs or images, out, TINY, beam_args=IN_PROCESS)
     assert "\n" not in str(err.value)
+    assert err.value.reason == reason
     assert not _under("memfs://x") and not _staged()
 
 

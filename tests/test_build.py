@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
 import glob
 import hashlib
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from colorize import build, cli, fileio, merge, records, sketch
+from colorize.build import cli as build_cli
 from colorize.build import identity, local, process
 from colorize.build.output import manifest_inputs
 from colorize.errors import ColorizeError
@@ -21,6 +23,17 @@ from colorize.errors import ColorizeError
 from conftest import REAL_DATA
 
 TINY = build.BuildParams(size=32, min_size=16, test_fraction=0.3)
+
+
+def _command_error(argv: list[str]) -> ColorizeError:
+    """The ColorizeError that `colorize ARGV` turns into its one-line message, raised by the
+    command itself (cli.main prints only the message), for asserting its reason."""
+    module = {"build": build_cli, "merge-manifests": merge}[argv[0]]
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:
+        module.run(parser.parse_args(argv[1:]))
+    return info.value
 
 
 def _picture(seed: int, height: int = 48, width: int = 40) -> np.ndarray:
@@ -215,20 +228,27 @@ def test_cli_fails_when_every_image_is_rejected(pictures, tmp_path, capsys):
     assert cli.main(argv) == 2
     assert "no usable images" in capsys.readouterr().err
     assert (out / "rejected.jsonl").exists()  # the reasons stay, for the user to read
+    assert _command_error([*argv, "--overwrite"]).reason == "all_rejected"
 
 
 def test_missing_folder_is_an_error_and_writes_nothing(pictures, tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(ColorizeError, match="nowhere: no such folder"):
+    with pytest.raises(ColorizeError, match="nowhere: no such folder") as info:
         build.build_dataset([pictures, str(tmp_path / "nowhere")], str(out), TINY, progress=False)
+    assert info.value.reason == "not_found"
     assert not out.exists()
+    (tmp_path / "a_file.png").write_bytes(b"")
+    with pytest.raises(ColorizeError, match="a_file.png: not a folder") as info:
+        build.build_dataset([str(tmp_path / "a_file.png")], str(out), TINY, progress=False)
+    assert info.value.reason == "not_a_folder"
 
 
 def test_folder_without_images_is_an_error_and_writes_nothing(messy, tmp_path):
     out = tmp_path / "out"
     empty = os.path.join(messy[0], "empty_sub")
-    with pytest.raises(ColorizeError, match="no images .* found under .*empty_sub"):
+    with pytest.raises(ColorizeError, match="no images .* found under .*empty_sub") as info:
         build.build_dataset([empty], str(out), TINY, progress=False)
+    assert info.value.reason == "no_images"
     assert not out.exists()
 
 
@@ -237,8 +257,9 @@ def test_folder_without_images_is_an_error_and_writes_nothing(messy, tmp_path):
 
 def test_non_empty_output_is_refused_without_overwrite(pictures, tmp_path):
     (tmp_path / "keep.txt").write_text("user file")
-    with pytest.raises(ColorizeError, match="not empty"):
+    with pytest.raises(ColorizeError, match="not empty") as info:
         build.build_dataset([pictures], str(tmp_path), TINY, progress=False)
+    assert info.value.reason == "not_empty"
     assert os.listdir(tmp_path) == ["keep.txt"]
 
 
@@ -277,9 +298,10 @@ def _die(task):
 
 def test_dead_worker_fails_the_build_instead_of_hanging(pictures):
     files = build.find_images([pictures])
-    with pytest.raises(ColorizeError, match="worker process died"):
+    with pytest.raises(ColorizeError, match="worker process died") as info:
         with local._processed(files, _die, workers=2) as outcomes:
             list(outcomes)
+    assert info.value.reason == "worker_died"
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -295,15 +317,20 @@ def test_cli_builds_and_reports(pictures, tmp_path, capsys):
     assert manifest["params"] == {**vars(TINY), "shard_size": 4}
     assert cli.main(argv) == 2  # now non-empty
     assert "not empty (use --overwrite" in capsys.readouterr().err
+    assert _command_error(argv).reason == "not_empty"
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert cli.main(["build", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err == f"colorize build: error: {tmp_path / 'missing'}: no such folder\n"
+    assert _command_error(["build", str(tmp_path / "missing"), "--out",
+                           str(tmp_path / "o")]).reason == "not_found"
     assert cli.main(["build", str(tmp_path), "--out", str(tmp_path / "o"), "--block-size",
                      "4"]) == 2
     assert "block size must be odd" in capsys.readouterr().err
+    assert _command_error(["build", str(tmp_path), "--out", str(tmp_path / "o"), "--block-size",
+                           "4"]).reason == "bad_value"
 
 
 # --- real data --------------------------------------------------------------------------------
@@ -368,11 +395,15 @@ def test_merge_refuses_an_incomplete_or_mixed_set_of_parts(pictures, tmp_path, c
                         progress=False)
     assert cli.main(["merge-manifests", parts[0], "--out", str(tmp_path / "merged")]) == 2
     assert "need parts 0..1 of 2 once each, got parts 0\n" in capsys.readouterr().err
+    with pytest.raises(ColorizeError, match="need parts") as info:
+        merge.merge_parts(parts[:1], str(tmp_path / "merged"))
+    assert info.value.reason == "missing_parts"
     other = build.BuildParams(size=32, min_size=16, test_fraction=0.5)
     build.build_dataset([pictures], parts[1], other, workers=1, part=build.Part(1, 2),
                         progress=False)
-    with pytest.raises(ColorizeError, match="part1: its params differ"):
+    with pytest.raises(ColorizeError, match="part1: its params differ") as info:
         merge.merge_parts(parts, str(tmp_path / "merged"))
+    assert info.value.reason == "mismatched_parts"
     assert not (tmp_path / "merged").exists()
     assert records.shard_paths(parts[0], "train")  # nothing moved
 
@@ -381,6 +412,9 @@ def test_cli_part_argument_is_validated(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["build", str(tmp_path), "--out", str(tmp_path / "o"), "--part", "3/3"])
     assert "expected I/N with 0 <= I < N" in capsys.readouterr().err
+    with pytest.raises(ColorizeError, match="need 0 <= I < N") as info:
+        build.Part(3, 3)
+    assert info.value.reason == "bad_value"
 
 
 # --- hostile and careless inputs (issue #12) --------------------------------------------------
@@ -519,12 +553,15 @@ def test_disk_full_is_a_one_line_error_and_keeps_the_previous_dataset(pictures, 
     assert err.startswith(f"colorize build: error: {out}: ") and "error" not in "".join(progress)
     assert "No space left on device" in err
     assert _snapshot(out) == before  # the previous dataset, whole; no temporary folder
+    assert _command_error(argv).reason == "write_failed"
+    assert _snapshot(out) == before
 
 
 def test_disk_full_in_a_new_folder_leaves_nothing(pictures, tmp_path, monkeypatch):
     monkeypatch.setattr(fileio, "write_text", _no_space)
-    with pytest.raises(ColorizeError, match="No space left on device"):
+    with pytest.raises(ColorizeError, match="No space left on device") as info:
         build.build_dataset([pictures], str(tmp_path / "out"), TINY, workers=1, progress=False)
+    assert info.value.reason == "write_failed"
     assert not (tmp_path / "out").exists()
 
 
@@ -541,10 +578,12 @@ def test_merge_refuses_an_output_that_is_one_of_its_parts(pictures, tmp_path, mo
         assert cli.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is one of the parts" in err, err
+        assert _command_error(argv).reason == "overlaps_input"
     assert _snapshot("p0") == before
     assert cli.main(["merge-manifests", "p0", "p1", "--out", "joined", "--link"]) == 0
 
 
+@pytest.mark.heavy
 def test_a_record_is_the_same_bytes_in_every_process():
     """Protobuf orders a map as its process's hashing does unless asked not to: rebuilds in other
     processes must still give byte-identical shards."""

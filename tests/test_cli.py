@@ -53,6 +53,7 @@ def _run(args: list[str], level: str | None = None) -> subprocess.CompletedProce
                           text=True, timeout=600)
 
 
+@pytest.mark.heavy
 def test_commands_print_no_tensorflow_start_up_noise(block_records, tmp_path):
     """`--help` and a short training run: stderr holds none of TensorFlow's native lines (on a
     machine without a GPU, "E ... failed call to cuInit: UNKNOWN ERROR (303)")."""
@@ -69,6 +70,7 @@ def test_commands_print_no_tensorflow_start_up_noise(block_records, tmp_path):
     assert re.search(r"\((CPU, no GPU found|\d+ GPUs?), precision", proc.stdout), proc.stdout
 
 
+@pytest.mark.heavy
 def test_a_tf_cpp_min_log_level_the_user_set_is_kept(monkeypatch):
     """The user's level stays as set, and with 0 TensorFlow says what it says without the CLI."""
     from colorize import cli

@@ -103,6 +103,36 @@ def test_model_input_is_the_same_eagerly_and_in_tf_data(name):
     assert (eager[:6, :, 0] == 1.0).all() and (eager[:6, :, 1:] == cond.pad_value).all()
 
 
+_CUE = np.full((40, 60, 3), 200, np.uint8)
+_LAYER = np.zeros((40, 60, 4), np.uint8)
+
+
+@pytest.mark.parametrize(("name", "given", "words", "reason"), [
+    ("A", {"cue": _CUE}, "an experiment-A run, trained without cues", "unsupported_condition"),
+    ("A", {"hints": _LAYER}, "an experiment-A run, trained without cues", "unsupported_condition"),
+    ("B", {"cue": _CUE, "hints": _LAYER}, "give a cue or a hint layer, not both", "conflicting"),
+    ("B", {"cue": _CUE[..., 0]}, "a cue must be a uint8 RGB image", "bad_array"),
+    ("B", {"cue": _CUE[:20]}, r"the cue \(60x20\) does not have the sketch's", "wrong_aspect"),
+    ("B", {"hints": _CUE}, "a hint layer must be a uint8 RGBA image", "bad_array"),
+    ("C", {"cue": _CUE}, "an experiment-C model takes a hint layer", "unsupported_condition"),
+    ("C", {"hints": _LAYER[:, :20]}, "the hint layer .* aspect ratio", "wrong_aspect"),
+])
+def test_a_users_condition_is_refused_with_a_reason(name, given, words, reason):
+    from colorize.errors import ColorizeError
+
+    with pytest.raises(ColorizeError, match=words) as info:
+        experiments.of(name).user_input((40, 60), cue_sigma=lambda h, w: 2.0, **given)
+    assert info.value.reason == reason
+
+
+def test_a_generator_no_experiment_takes_is_refused_with_a_reason():
+    from colorize.errors import ColorizeError
+
+    with pytest.raises(ColorizeError, match="no experiment takes 9 input channels") as info:
+        experiments.for_channels(9)
+    assert info.value.reason == "wrong_model"
+
+
 def test_jitter_is_the_same_eagerly_and_in_tf_data():
     cfg = preset("B", image_size=32)
     rng = np.random.default_rng(1)
@@ -115,6 +145,7 @@ def test_jitter_is_the_same_eagerly_and_in_tf_data():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.heavy
 def test_inference_imports_neither_training_nor_building():
     code = ("import sys, colorize.infer\n"
             "bad = [m for m in ('colorize.train', 'colorize.build', 'colorize.kernels') "

@@ -71,7 +71,9 @@ def test_experiment_c_stroke_count_flags():
 def test_a_flag_out_of_range_is_a_one_line_error():
     from colorize.errors import ColorizeError
 
-    with pytest.raises(ColorizeError, match="bad flags: hint_free_share must be in"):
+    with pytest.raises(ColorizeError, match="bad flags: hint_free_share must be in") as info:
         _parse("--experiment", "C", "--hint-free-share", "2")
-    with pytest.raises(ColorizeError, match="image_size must be a power of two"):
+    assert info.value.reason == "bad_value"
+    with pytest.raises(ColorizeError, match="image_size must be a power of two") as info:
         _parse("--image-size", "33")
+    assert info.value.reason == "bad_value"

@@ -169,6 +169,7 @@ def test_a_shard_of_another_size_among_good_ones_fails_naming_it(tmp_path):
         make_dataset(CFG, str(folder))
 
 
+@pytest.mark.heavy
 def test_the_training_command_reports_a_damaged_shard_in_one_line(tmp_path, capsys):
     from colorize import cli
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,16 @@ import pytest
 
 from colorize import demo
 from colorize.cli import main
+from colorize.errors import ColorizeError
+
+
+def _command_error(*argv: str) -> ColorizeError:
+    """The ColorizeError that `colorize demo-data ARGV` prints, raised by the command itself."""
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:
+        demo.run(parser.parse_args(argv))
+    return info.value
 
 
 def _complexity(rgb: np.ndarray) -> float:
@@ -125,6 +136,8 @@ def test_cli_refuses_non_empty_out(tmp_path, capsys):
     assert main(["demo-data", "--out", str(tmp_path), "--count", "2", "--size", "64"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    error = _command_error("--out", str(tmp_path), "--count", "2", "--size", "64")
+    assert error.reason == "not_empty"
 
 
 def test_cli_overwrite_replaces_stale_demo_images_only(tmp_path):
@@ -140,6 +153,7 @@ def test_cli_rejects_bad_numbers(tmp_path, capsys, flag, value):
     assert main(["demo-data", "--out", str(out), flag, value]) == 2
     assert flag in capsys.readouterr().err
     assert not out.exists()
+    assert _command_error("--out", str(out), flag, value).reason == "bad_value"
 
 
 def test_cli_rejects_a_file_as_out(tmp_path, capsys):
@@ -147,8 +161,10 @@ def test_cli_rejects_a_file_as_out(tmp_path, capsys):
     target.write_bytes(b"x")
     assert main(["demo-data", "--out", str(target), "--count", "1"]) == 2
     assert str(target) in capsys.readouterr().err
+    assert _command_error("--out", str(target), "--count", "1").reason == "not_a_folder"
 
 
+@pytest.mark.heavy
 def test_demo_does_not_import_tensorflow():
     code = "import sys, colorize.demo; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -23,6 +23,8 @@ from colorize.data import make_dataset
 
 from conftest import block_triplet, write_records
 
+pytestmark = pytest.mark.heavy  # starts worker processes
+
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 _spec = importlib.util.spec_from_file_location("launch_multiworker",

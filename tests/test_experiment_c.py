@@ -240,8 +240,9 @@ def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
     from colorize.export import export
 
     colorizer = Colorizer.from_run(c_run, precision="float32")
-    with pytest.raises(ColorizeError, match="takes a hint layer"):
+    with pytest.raises(ColorizeError, match="takes a hint layer") as info:
         colorizer.colorize(demo_sketch(40, 40), np.full((40, 40, 3), 200, np.uint8))
+    assert info.value.reason == "unsupported_condition"
     serve = tf.saved_model.load(export(c_run, "savedmodel", str(tmp_path / "c"))).signatures[
         "serving_default"]
     specs = serve.structured_input_signature[1]

@@ -281,6 +281,7 @@ def test_predict_and_anysize_offer_the_same_ways():
     assert predict_cli.LINES == anysize.LINES == evaluate.LINES
 
 
+@pytest.mark.heavy
 def test_the_ways_are_listed_without_tensorflow_and_checked_by_the_colorizer():
     code = "import sys, colorize.lines\nprint('tensorflow' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

@@ -10,6 +10,8 @@ from colorize import train as train_lib
 from colorize.config import preset
 from colorize.pix2pix import Pix2Pix
 
+pytestmark = pytest.mark.heavy  # trains models
+
 
 def _losses(run_dir):
     import json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import subprocess
 import sys
@@ -10,11 +11,24 @@ import pytest
 from booru_server import board, folder_records  # noqa: F401 (pytest fixtures)
 
 from colorize.cli import main
+from colorize.errors import ColorizeError
+from colorize.scrape import cli as scrape_cli
 
 
 def cli(board, out, *flags: str) -> int:
     return main(["scrape", "--site", "danbooru", "--tags", "solo", "--out", str(out),
                  "--base-url", board.url, "--min-size", "0", *flags])
+
+
+def cli_error(board, out, *flags: str) -> ColorizeError:
+    """The ColorizeError that `cli(board, out, *flags)` prints, raised by the command itself."""
+    parser = argparse.ArgumentParser()
+    scrape_cli.add_arguments(parser)
+    args = parser.parse_args(["--site", "danbooru", "--tags", "solo", "--out", str(out),
+                              "--base-url", board.url, "--min-size", "0", *flags])
+    with pytest.raises(ColorizeError) as info:
+        scrape_cli.run(args)
+    return info.value
 
 
 def test_request_rate_stays_at_or_below_rate(board, tmp_path):
@@ -35,17 +49,20 @@ def test_success_prints_a_summary(board, tmp_path, capsys):
     assert "2 posts seen: 1 saved" in out and "no_url 1" in out and "stopped: end of results" in out
 
 
-@pytest.mark.parametrize(("flags", "words"), [
-    (["--user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120"], "--user-agent"),
-    (["--rating", "safe-ish"], "--rating"),
-    (["--base-url", "file:///tmp"], "--base-url"),
-    (["--tags", "solo order:score"], "order:"),
+@pytest.mark.parametrize(("flags", "words", "reason"), [
+    (["--user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120"], "--user-agent", "bad_value"),
+    (["--rating", "safe-ish"], "--rating", "bad_value"),
+    (["--base-url", "file:///tmp"], "--base-url", "bad_value"),
+    (["--tags", "solo order:score"], "order:", "bad_value"),
+    (["--tags", "solo rating:general"], "--rating", "conflicting"),
+    (["--tags", " "], "--tags: give at least one tag", "missing_value"),
 ])
-def test_bad_flags_print_one_line_and_exit_2(board, tmp_path, capsys, flags, words):
+def test_bad_flags_print_one_line_and_exit_2(board, tmp_path, capsys, flags, words, reason):
     assert cli(board, tmp_path, *flags) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize scrape: error: ") and words in err and "\n" not in err
     assert not board.hits and not tmp_path.joinpath("posts.jsonl").exists()
+    assert cli_error(board, tmp_path, *flags).reason == reason
 
 
 def test_credentials_come_from_the_environment(board, tmp_path, monkeypatch):
@@ -62,6 +79,7 @@ def test_half_set_credentials_are_refused(board, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DANBOORU_API_KEY", raising=False)
     assert cli(board, tmp_path) == 2
     assert "DANBOORU_API_KEY" in capsys.readouterr().err
+    assert cli_error(board, tmp_path).reason == "missing_value"
 
 
 def test_scrape_command_does_not_import_tensorflow():

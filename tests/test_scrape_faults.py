@@ -134,8 +134,9 @@ def test_pixel_cap_refuses_a_decompression_bomb(board, tmp_path):
 def test_cloudflare_challenge_on_the_listing_stops_at_once(board, tmp_path):
     one_post(board)
     board.fault("/posts.json", challenge())
-    with pytest.raises(ColorizeError, match="Cloudflare challenge"):
+    with pytest.raises(ColorizeError, match="Cloudflare challenge") as info:
         scrape(fast_options(board, tmp_path))
+    assert info.value.reason == "challenged"
     assert len(board.hits) == 1  # no retry storm
     assert folder_records(tmp_path) == []
 
@@ -143,8 +144,9 @@ def test_cloudflare_challenge_on_the_listing_stops_at_once(board, tmp_path):
 def test_cloudflare_challenge_on_an_image_stops_with_earlier_posts_kept(board, tmp_path):
     board.add_many(range(1, 4))
     board.fault(board.image_path(board.posts[2]), challenge())
-    with pytest.raises(ColorizeError, match="--user-agent"):
+    with pytest.raises(ColorizeError, match="--user-agent") as info:
         scrape(fast_options(board, tmp_path))
+    assert info.value.reason == "challenged"
     assert [r["id"] for r in folder_records(tmp_path)] == [3]
     assert not board.requests_to(board.image_path(board.posts[1]))
 
@@ -152,11 +154,13 @@ def test_cloudflare_challenge_on_an_image_stops_with_earlier_posts_kept(board, t
 def test_listing_that_keeps_failing_ends_the_run_with_a_resume_hint(board, tmp_path):
     one_post(board)
     board.fault("/posts.json", *[status(500)] * 3)
-    with pytest.raises(ColorizeError, match="re-run the same command to resume"):
+    with pytest.raises(ColorizeError, match="re-run the same command to resume") as info:
         scrape(fast_options(board, tmp_path, retries=2))
+    assert info.value.reason == "listing_failed"
 
 
 def test_listing_that_is_not_json_is_a_clear_error(board, tmp_path):
     board.fault("/posts.json", status(200, b"<html>maintenance</html>", "text/html"))
-    with pytest.raises(ColorizeError, match="not a Danbooru post list"):
+    with pytest.raises(ColorizeError, match="not a Danbooru post list") as info:
         scrape(fast_options(board, tmp_path))
+    assert info.value.reason == "bad_reply"

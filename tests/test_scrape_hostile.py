@@ -113,6 +113,7 @@ def test_credentials_in_the_base_url_are_refused_without_echoing_them(tmp_path):
     with pytest.raises(ColorizeError, match="DANBOORU_API_KEY") as caught:
         ScrapeOptions(site="danbooru", tags="solo", out=tmp_path, base_url=f"https://alice:{KEY}@board.test")
     assert KEY not in str(caught.value)
+    assert caught.value.reason == "bad_value"
 
 
 # --- 9. posts.jsonl cut inside a UTF-8 character ----------------------------------------------------------
@@ -133,8 +134,9 @@ def test_a_log_cut_inside_a_utf8_character_is_repaired_and_the_run_resumes(board
 
 def test_a_middle_line_that_is_not_utf8_is_reported_with_its_number(tmp_path):
     (tmp_path / "posts.jsonl").write_bytes(b'{"site": "danbooru", "id": 1}\n{"site": "\xff"}\n{"site": "a", "id": 2}\n')
-    with pytest.raises(ColorizeError, match="posts.jsonl: line 2"):
+    with pytest.raises(ColorizeError, match="posts.jsonl: line 2") as caught:
         PostLog(tmp_path)
+    assert caught.value.reason == "bad_log"
 
 
 # --- 10. two scrapes into the same folder ---------------------------------------------------------------
@@ -162,8 +164,9 @@ def test_a_second_scrape_into_the_same_folder_stops_and_leaves_the_first_alone(b
                 break
             time.sleep(0.01)
         hits = len(board.hits)
-        with pytest.raises(ColorizeError, match=r"another colorize scrape \(pid \d+\) is writing into"):
+        with pytest.raises(ColorizeError, match=r"another colorize scrape \(pid \d+\) is writing into") as caught:
             scrape(fast_options(board, tmp_path))
+        assert caught.value.reason == "locked"
         assert len(board.hits) == hits and parts and list(tmp_path.glob(".*.part")) == parts
     finally:
         release.set()
@@ -193,6 +196,9 @@ def test_file_timeout_flag_is_checked(board, tmp_path, capsys):
     argv = ["scrape", "--site", "danbooru", "--tags", "solo", "--out", str(tmp_path), "--base-url", board.url]
     assert main([*argv, "--file-timeout", "0"]) == 2
     assert "--file-timeout" in capsys.readouterr().err and not board.hits
+    with pytest.raises(ColorizeError, match="--file-timeout must be positive, got 0") as caught:
+        ScrapeOptions(site="danbooru", tags="solo", out=tmp_path, file_timeout=0)
+    assert caught.value.reason == "bad_value"
     assert ScrapeOptions(site="danbooru", tags="solo", out=tmp_path).file_timeout == 300.0
 
 
@@ -269,6 +275,7 @@ def test_a_board_that_keeps_answering_429_slows_the_run_down_then_stops_it(board
     with pytest.raises(ColorizeError, match="429") as caught:
         scrape(fast_options(board, tmp_path, retries=2, backoff=1.0))
     assert "re-run" in str(caught.value)
+    assert caught.value.reason == "throttled"
     assert sum(image_hits(board, post) for post in posts) == 10  # the bound: 10 answers of 429 in a row
     assert waits == [3, 3, 4, 8, 16, 32, 64, 120, 120]  # Retry-After, or the doubling pause once longer
     assert folder_records(tmp_path) == []
@@ -373,6 +380,10 @@ def test_a_deeply_nested_listing_stops_the_run_with_one_line(board, tmp_path, ca
     assert len(lines) == 1 and lines[0].startswith(f"colorize scrape: error: {board.url}"), lines
     assert words in lines[0] and "JSON nested too deeply to parse" in lines[0]
     assert folder_records(tmp_path) == [] and len(board.hits) == 1
+    board.fault(path, status(200, DEEP_JSON, "application/json"))
+    with pytest.raises(ColorizeError, match=words) as caught:
+        scrape(fast_options(board, tmp_path, site=site))
+    assert caught.value.reason == "bad_reply"
 
 
 @pytest.mark.parametrize("site", ["danbooru", "safebooru"])
@@ -395,3 +406,4 @@ def test_a_deeply_nested_tag_limit_answer_still_names_the_tag_limit(board, tmp_p
     with pytest.raises(ColorizeError, match="^danbooru allows fewer tags per search") as caught:
         scrape(fast_options(board, tmp_path))
     assert "\n" not in str(caught.value)
+    assert caught.value.reason == "too_many_tags"

@@ -61,8 +61,9 @@ def test_rating_metatag_does_not_use_up_the_two_tag_limit(board, tmp_path):
 
 def test_three_tags_end_the_run_with_the_allowed_count(board, tmp_path):
     board.add(1, tags=("a", "b", "c"))
-    with pytest.raises(ColorizeError, match="at most 2 tags"):
+    with pytest.raises(ColorizeError, match="at most 2 tags") as info:
         scrape(fast_options(board, tmp_path, tags="a b c"))
+    assert info.value.reason == "too_many_tags"
     assert len(board.hits) == 1  # no retry of a 422
     assert folder_records(tmp_path) == []
 

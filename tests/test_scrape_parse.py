@@ -202,26 +202,27 @@ def test_progress_line_is_drawn_on_terminals_only():
 # --- options ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("overrides", "words"), [
-    ({"tags": ""}, "--tags"),
-    ({"tags": "solo rating:general"}, "--rating"),
-    ({"tags": "solo order:score"}, "order:"),
-    ({"ratings": "general,spicy"}, "--rating"),
-    ({"user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"}, "--user-agent"),
-    ({"user_agent": "python-requests/2.32"}, "--user-agent"),
-    ({"base_url": "file:///etc"}, "--base-url"),
-    ({"base_url": "ftp://board.test"}, "--base-url"),
-    ({"rate": 0}, "--rate"),
-    ({"limit": 0}, "--limit"),
-    ({"max_bytes": 0}, "--max-bytes"),
-    ({"login": "me"}, "DANBOORU_API_KEY"),
-    ({"site": "gelbooru"}, "--site"),
-    ({"variant": "huge"}, "--variant"),
+@pytest.mark.parametrize(("overrides", "words", "reason"), [
+    ({"tags": ""}, "--tags", "missing_value"),
+    ({"tags": "solo rating:general"}, "--rating", "conflicting"),
+    ({"tags": "solo order:score"}, "order:", "bad_value"),
+    ({"ratings": "general,spicy"}, "--rating", "bad_value"),
+    ({"user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"}, "--user-agent", "bad_value"),
+    ({"user_agent": "python-requests/2.32"}, "--user-agent", "bad_value"),
+    ({"base_url": "file:///etc"}, "--base-url", "bad_value"),
+    ({"base_url": "ftp://board.test"}, "--base-url", "bad_value"),
+    ({"rate": 0}, "--rate", "bad_value"),
+    ({"limit": 0}, "--limit", "bad_value"),
+    ({"max_bytes": 0}, "--max-bytes", "bad_value"),
+    ({"login": "me"}, "DANBOORU_API_KEY", "missing_value"),
+    ({"site": "gelbooru"}, "--site", "bad_value"),
+    ({"variant": "huge"}, "--variant", "bad_value"),
 ])
-def test_bad_options_are_refused_with_the_flag_named(overrides, words, tmp_path):
+def test_bad_options_are_refused_with_the_flag_named(overrides, words, reason, tmp_path):
     settings = {"site": "danbooru", "tags": "solo", "out": tmp_path} | overrides
-    with pytest.raises(ColorizeError, match=re.escape(words)):
+    with pytest.raises(ColorizeError, match=re.escape(words)) as info:
         ScrapeOptions(**settings)
+    assert info.value.reason == reason
 
 
 def test_option_defaults_are_safe_and_polite(tmp_path):
@@ -255,8 +256,9 @@ def test_post_log_round_trips_and_drops_a_line_cut_short(tmp_path):
 def test_post_log_refuses_a_damaged_middle_line(tmp_path):
     lines = ['{"site": "danbooru", "id": 1}', "not json", '{"site": "danbooru", "id": 2}']
     (tmp_path / "posts.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.raises(ColorizeError, match="posts.jsonl: line 2"):
+    with pytest.raises(ColorizeError, match="posts.jsonl: line 2") as info:
         PostLog(tmp_path)
+    assert info.value.reason == "bad_log"
 
 
 # --- image checks ---------------------------------------------------------------------------------
@@ -334,6 +336,7 @@ def _danbooru_gifs(raw: bytes) -> None:
 def _danbooru_tag_limit(raw: bytes) -> None:
     allowed = re.search(rb"more than (\d+) tags", raw).group(1).decode()
     assert f"at most {allowed} tags" in str(danbooru.tag_limit_error(raw, ["a", "b", "c"]))
+    assert danbooru.tag_limit_error(raw, ["a", "b", "c"]).reason == "too_many_tags"
 
 
 def _safebooru_json(raw: bytes) -> None:

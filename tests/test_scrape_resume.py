@@ -26,8 +26,9 @@ def image_requests(board) -> dict[int, int]:
 def test_rerun_after_a_fault_continues_without_downloading_twice(board, tmp_path):
     board.add_many(range(1, 7))  # listed 6, 5, ..., 1
     board.fault(board.image_path(board.posts[3]), challenge())  # stops the run after k = 3 saves
-    with pytest.raises(ColorizeError):
+    with pytest.raises(ColorizeError) as info:
         scrape(fast_options(board, tmp_path))
+    assert info.value.reason == "challenged"
     assert [r["id"] for r in folder_records(tmp_path)] == [6, 5, 4]
 
     summary = scrape(fast_options(board, tmp_path))

@@ -119,14 +119,17 @@ def test_load_image_rejects_undecodable(data):
 
 def test_load_image_rejects_too_small_and_too_large(monkeypatch):
     png = _encode(Image.new("RGB", (4, 3)), "PNG")
-    with pytest.raises(sketch.ImageError, match="too_small"):
+    with pytest.raises(sketch.ImageError, match="too_small") as err:
         sketch.load_image(png, min_size=4)
-    with pytest.raises(sketch.ImageError, match="too_large"):
+    assert err.value.reason == "too_small"
+    with pytest.raises(sketch.ImageError, match="too_large") as err:
         sketch.load_image(png, max_pixels=11)
+    assert err.value.reason == "too_large"
     assert sketch.load_image(png, min_size=3, max_pixels=12).shape == (3, 4, 3)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 11)  # Pillow's own bomb check, at open
-    with pytest.raises(sketch.ImageError, match="too_large"):
+    with pytest.raises(sketch.ImageError, match="too_large") as err:
         sketch.load_image(png)
+    assert err.value.reason == "too_large"
 
 
 # --- resize_and_crop --------------------------------------------------------------------------

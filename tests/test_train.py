@@ -18,6 +18,8 @@ from colorize.progress import LogProgress
 from colorize.runfolder import RunFolder
 from colorize.train import Trainer, TrainingDiverged, lr_factor
 
+pytestmark = pytest.mark.heavy  # trains models and starts processes
+
 TINY = dict(image_size=32, width=8, batch_size=4, precision="float32", eval_images=8, num_samples=2,
             log_every=1)
 

@@ -59,7 +59,7 @@ def test_the_injected_networks_are_the_ones_trained(block_records, tmp_path):
     assert any((w.numpy() != b).any() for w, b in zip(model.generator.trainable_weights, before))
 
 
-@pytest.mark.trains
+@pytest.mark.heavy
 def test_a_resumed_run_writes_every_output_and_matches_an_unbroken_one(block_records, tmp_path):
     lines = []
     run = train.train(_cfg(block_records, tmp_path / "run"), log=lines.append, networks=TINY)
@@ -90,7 +90,7 @@ def test_a_resumed_run_writes_every_output_and_matches_an_unbroken_one(block_rec
     assert not [n for n in os.listdir(run) if ".tmp" in n]
 
 
-@pytest.mark.trains
+@pytest.mark.heavy
 def test_each_split_is_read_once_however_many_epochs(block_records, tmp_path, monkeypatch):
     read, real = [], data._record_sizes
     monkeypatch.setattr(data, "_record_sizes", lambda path: read.append(path) or real(path))
@@ -100,7 +100,7 @@ def test_each_split_is_read_once_however_many_epochs(block_records, tmp_path, mo
         "test-00000-of-00001", "train-00000-of-00002", "train-00001-of-00002"]
 
 
-@pytest.mark.trains
+@pytest.mark.heavy
 def test_a_worker_other_than_the_chief_writes_nothing(block_records, tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "is_chief", lambda strategy: False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
@@ -113,7 +113,7 @@ def test_a_worker_other_than_the_chief_writes_nothing(block_records, tmp_path, m
     assert not [line for line in lines if line.startswith(("Run folder", "epoch 1:"))]
 
 
-@pytest.mark.trains
+@pytest.mark.heavy
 def test_a_failed_write_of_the_epochs_outputs_names_the_last_good_checkpoint(block_records,
                                                                             tmp_path):
     from colorize.errors import ColorizeError

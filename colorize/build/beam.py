@@ -58,7 +58,8 @@ def _import_beam() -> None:
         import apache_beam  # noqa: F401
         import apache_beam.io.filesystems  # noqa: F401
     except ImportError:
-        raise ColorizeError("--runner beam needs Apache Beam: pip install -e '.[beam]'") from None
+        raise ColorizeError("--runner beam needs Apache Beam: pip install -e '.[beam]'",
+                            reason="missing_dependency") from None
     finally:
         logging.disable(previous)
 
@@ -86,7 +87,8 @@ def check_filesystem(path: str) -> None:
         filesystems.get_filesystem(path)
     except ValueError:
         raise ColorizeError(f"{path}: no Beam filesystem for {filesystems.get_scheme(path)}:// "
-                            "(gs:// needs apache-beam[gcp], s3:// apache-beam[aws])") from None
+                            "(gs:// needs apache-beam[gcp], s3:// apache-beam[aws])",
+                            reason="unsupported_scheme") from None
 
 
 def _paths(pattern: str) -> list[str]:
@@ -122,9 +124,11 @@ def list_folder(root: str) -> list[tuple[tuple[str, str], int | None]]:
     try:
         found = filesystems.match([prefix + "**"])[0].metadata_list
     except OSError as err:  # BeamIOError: the listing failed (no such bucket, no access, ...)
-        raise ColorizeError(f"{root}: cannot list: {err}") from err
+        raise ColorizeError(f"{root}: cannot list: {err}", reason="read_failed") from err
     if not found:  # an object store has no empty folders
-        raise ColorizeError(f"{root}: {'not a' if filesystems.exists(root) else 'no such'} folder")
+        exists = filesystems.exists(root)
+        raise ColorizeError(f"{root}: {'not a' if exists else 'no such'} folder",
+                            reason="not_a_folder" if exists else "not_found")
     return sorted(((m.path, m.path[len(prefix):]), m.size_in_bytes) for m in found
                   if m.path.lower().endswith(IMAGE_EXTENSIONS))
 
@@ -293,7 +297,7 @@ def staged_url_output(out: str, overwrite: bool) -> Iterator[str]:
         _delete(_paths(f"{out}{output.STAGING_PREFIX}*/**"))
         if _paths(f"{out}/**") and not overwrite:
             raise ColorizeError(f"{out}: folder is not empty (use --overwrite to replace its "
-                                "dataset)")
+                                "dataset)", reason="not_empty")
         staging = f"{out}{output.STAGING_PREFIX}{secrets.token_hex(4)}"
         try:
             yield staging
@@ -301,7 +305,7 @@ def staged_url_output(out: str, overwrite: bool) -> Iterator[str]:
         finally:
             _delete(_paths(f"{staging}/**"))
     except OSError as err:  # Beam's BeamIOError
-        raise ColorizeError(f"{out}: {err}") from err
+        raise ColorizeError(f"{out}: {err}", reason="write_failed") from err
 
 
 def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildParams(), *,
@@ -324,7 +328,8 @@ def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildPa
             run_pipeline(files, staging, params, options)
         except Exception as err:  # a worker's traceback: one line here, the whole in the cause
             lines = str(err).strip().splitlines() or [type(err).__name__]
-            raise ColorizeError(f"{out}: the Beam pipeline failed: {lines[-1]}") from err
+            raise ColorizeError(f"{out}: the Beam pipeline failed: {lines[-1]}",
+                                reason="pipeline_failed") from err
         summary_path = filesystems.join(staging, SUMMARY)
         summary = json.loads(_read_text(summary_path))
         filesystems.delete([summary_path])

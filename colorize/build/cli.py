@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction, shard_size=args.shard_size)
     if args.runner == "beam":
         if args.part.count != 1:
-            raise ColorizeError("--part is for the local runner; Beam spreads the work itself")
+            raise ColorizeError("--part is for the local runner; Beam spreads the work itself",
+                                reason="conflicting")
         manifest = beam.build_dataset(args.inputs, args.out, params, beam_args=args.beam_option,
                                       workers=args.workers, overwrite=args.overwrite)
     else:
@@ -87,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
                f"{counts['rejected']} rejected" + (f" ({reasons})" if reasons else ""))
     if counts["train"] + counts["test"] == 0 and args.part.count == 1:
         raise ColorizeError(f"{args.out}: no usable images ({summary}); reasons per file are in "
-                            f"{os.path.join(args.out, REJECTED)}")
+                            f"{os.path.join(args.out, REJECTED)}", reason="all_rejected")
     print(f"{args.out}: {summary}")
     return 0

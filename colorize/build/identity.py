@@ -33,7 +33,7 @@ class Part:
 
     def __post_init__(self):
         if not 0 <= self.index < self.count:
-            raise ColorizeError(f"part {self}: need 0 <= I < N")
+            raise ColorizeError(f"part {self}: need 0 <= I < N", reason="bad_value")
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"

@@ -53,7 +53,7 @@ def _processed(files: list[tuple[str, str]], work: Callable[[tuple[str, str]], O
         yield pool.map(work, files, chunksize=chunksize)
     except concurrent.futures.process.BrokenProcessPool as err:
         raise ColorizeError("a worker process died (out of memory, or a crash while decoding); "
-                            "try fewer --workers") from err
+                            "try fewer --workers", reason="worker_died") from err
     finally:
         pool.shutdown(cancel_futures=True)  # on error, skip the files not yet started
 
@@ -132,7 +132,7 @@ def build_dataset(inputs: Iterable[str], out: str, params: BuildParams = BuildPa
     inputs = list(inputs)
     workers = usable_cores() if workers is None else workers
     if workers < 1:
-        raise ColorizeError("workers must be at least 1")
+        raise ColorizeError("workers must be at least 1", reason="bad_value")
     files = find_images(inputs)
     with output.staged_output(out, overwrite) as staging:
         bar = Progress(len(files), progress)

@@ -114,7 +114,7 @@ def prepare_output(out: str, overwrite: bool) -> bool:
     unless `overwrite`; the dataset in it is replaced only once the new one is complete.
     """
     if os.path.exists(out) and not os.path.isdir(out):
-        raise ColorizeError(f"{out}: exists and is not a folder")
+        raise ColorizeError(f"{out}: exists and is not a folder", reason="not_a_folder")
     if not os.path.isdir(out):
         os.makedirs(out)
         return True
@@ -124,7 +124,8 @@ def prepare_output(out: str, overwrite: bool) -> bool:
         else:
             os.remove(path)
     if os.listdir(out) and not overwrite:
-        raise ColorizeError(f"{out}: folder is not empty (use --overwrite to replace its dataset)")
+        raise ColorizeError(f"{out}: folder is not empty (use --overwrite to replace its dataset)",
+                             reason="not_empty")
     return False
 
 
@@ -160,11 +161,11 @@ def staged_output(out: str, overwrite: bool) -> Iterator[str]:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     except OSError as err:
-        raise ColorizeError(f"{out}: {err.strerror or err}") from err
+        raise ColorizeError(f"{out}: {err.strerror or err}", reason="write_failed") from err
     except Exception as err:
         tf = sys.modules.get("tensorflow")  # imported by the shard writer, if it ran
         if tf is not None and isinstance(err, tf.errors.OpError):  # e.g. a full disk under TF
-            raise ColorizeError(f"{out}: {err.message}") from err
+            raise ColorizeError(f"{out}: {err.message}", reason="write_failed") from err
         raise
     finally:
         if created and not installed:

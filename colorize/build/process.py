@@ -29,7 +29,9 @@ OTHER_FORMATS = ((b"II*\0", "a TIFF file"), (b"MM\0*", "a TIFF file"), (b"GIF8",
 def list_images(root: str) -> list[tuple[str, str]]:
     """(path, path relative to `root`) of every image in the folder `root`, sorted by path."""
     if not os.path.isdir(root):
-        raise ColorizeError(f"{root}: {'not a' if os.path.exists(root) else 'no such'} folder")
+        exists = os.path.exists(root)
+        raise ColorizeError(f"{root}: {'not a' if exists else 'no such'} folder",
+                            reason="not_a_folder" if exists else "not_found")
     paths = [os.path.join(d, name) for d, _, names in os.walk(root) for name in names
              if name.lower().endswith(IMAGE_EXTENSIONS)]
     return sorted((p, os.path.relpath(p, root)) for p in paths)
@@ -42,7 +44,7 @@ def find_images(inputs: Iterable[str], list_folder: Callable[[str], list] = list
     found = [entry for root in inputs for entry in list_folder(root)]
     if not found:
         raise ColorizeError(f"no images ({', '.join(e[1:] for e in IMAGE_EXTENSIONS)}) found under "
-                            f"{', '.join(inputs)}")
+                            f"{', '.join(inputs)}", reason="no_images")
     return found
 
 

@@ -38,5 +38,5 @@ def for_channels(channels: int) -> Conditioning:
     first registered experiment of that channel count that serves bare generators."""
     matches = [c for c in EXPERIMENTS.values() if c.input_channels == channels]
     if not matches:
-        raise ColorizeError(f"no experiment takes {channels} input channels")
+        raise ColorizeError(f"no experiment takes {channels} input channels", reason="wrong_model")
     return next((c for c in matches if c.serves_bare_generators), matches[0])

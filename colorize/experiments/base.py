@@ -34,14 +34,14 @@ def check_aspect(image: np.ndarray, shape: tuple[int, int], what: str) -> None:
     aspect, other = shape[1] / shape[0], image.shape[1] / image.shape[0]
     if abs(np.log(other / aspect)) > ASPECT_TOLERANCE:
         raise ColorizeError(f"the {what} ({image.shape[1]}x{image.shape[0]}) does not have the "
-                            f"sketch's aspect ratio ({shape[1]}x{shape[0]})")
+                            f"sketch's aspect ratio ({shape[1]}x{shape[0]})", reason="wrong_aspect")
 
 
 def check_rgba(hints: np.ndarray) -> np.ndarray:
     hints = np.asarray(hints)
     if hints.dtype != np.uint8 or hints.ndim != 3 or hints.shape[2] != 4:
         raise ColorizeError(f"a hint layer must be a uint8 RGBA image, got {hints.dtype} "
-                            f"{hints.shape}")
+                            f"{hints.shape}", reason="bad_array")
     return hints
 
 

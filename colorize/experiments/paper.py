@@ -29,7 +29,8 @@ class NoCue(Conditioning):
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None or hints is not None:
             raise ColorizeError("an experiment-A run, trained without cues: colorize without a "
-                                "cue or hints, or use an experiment-B model")
+                                "cue or hints, or use an experiment-B model",
+                                reason="unsupported_condition")
         return WHITE_CUE
 
     def user_condition(self, image, height, width):
@@ -53,7 +54,7 @@ class BlurredCue(Conditioning):
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None and hints is not None:
-            raise ColorizeError("give a cue or a hint layer, not both")
+            raise ColorizeError("give a cue or a hint layer, not both", reason="conflicting")
         if hints is not None:
             hints = check_rgba(hints)
             check_aspect(hints, shape, "hint layer")
@@ -62,7 +63,8 @@ class BlurredCue(Conditioning):
             return WHITE_CUE
         cue = np.asarray(cue)
         if cue.dtype != np.uint8 or cue.ndim != 3 or cue.shape[2] != 3:
-            raise ColorizeError(f"a cue must be a uint8 RGB image, got {cue.dtype} {cue.shape}")
+            raise ColorizeError(f"a cue must be a uint8 RGB image, got {cue.dtype} {cue.shape}",
+                                reason="bad_array")
         check_aspect(cue, shape, "cue")
         return cue
 

@@ -169,7 +169,7 @@ class HintStrokes(Conditioning):
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None:
             raise ColorizeError("an experiment-C model takes a hint layer (strokes on a "
-                                "transparent layer), not a cue")
+                                "transparent layer), not a cue", reason="unsupported_condition")
         if hints is None:
             return np.zeros((1, 1, 4), np.uint8)  # nothing painted
         hints = check_rgba(hints)

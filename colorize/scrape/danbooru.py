@@ -53,7 +53,8 @@ def tag_limit_error(body: bytes, tags: Sequence[str]) -> ColorizeError:
         f"danbooru allows {allowed} per search for this account, and --tags has {len(counted)} "
         f"that count ({' '.join(counted)}); metatags such as rating: and filetype: are free. "
         f"Search with fewer tags, or set DANBOORU_LOGIN and DANBOORU_API_KEY for an account "
-        f"with a higher limit (Gold: 6). Danbooru said: {message!r}"
+        f"with a higher limit (Gold: 6). Danbooru said: {message!r}",
+        reason="too_many_tags",
     )
 
 
@@ -133,7 +134,8 @@ class Danbooru:
         try:
             return parse_posts(body, self._base)
         except ValueError as err:
-            raise ColorizeError(f"{self._base}/posts.json: not a Danbooru post list ({err})") from err
+            raise ColorizeError(f"{self._base}/posts.json: not a Danbooru post list ({err})",
+                                reason="bad_reply") from err
 
     def _pages(
         self, path: str, tags: Sequence[str], ratings: Collection[str],

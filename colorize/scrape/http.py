@@ -77,7 +77,8 @@ class Challenged(ColorizeError):
             f"{urlsplit(url).netloc} answered HTTP {status} with a Cloudflare challenge "
             "('Just a moment...'): the board is blocking this client, so the run stops here. "
             "Use a unique --user-agent that is not a browser's, lower --rate, or on Danbooru set "
-            "DANBOORU_LOGIN and DANBOORU_API_KEY; re-run the same command later to resume."
+            "DANBOORU_LOGIN and DANBOORU_API_KEY; re-run the same command later to resume.",
+            reason="challenged",
         )
 
 
@@ -88,7 +89,8 @@ class Throttled(ColorizeError):
         super().__init__(
             f"{urlsplit(url).netloc} answered HTTP 429 (too many requests) {answers} times in a row, "
             f"though the run waited {waited:.0f} s in all between them, so the run stops here. "
-            "Lower --rate, and re-run the same command later to resume."
+            "Lower --rate, and re-run the same command later to resume.",
+            reason="throttled",
         )
 
 

@@ -36,7 +36,8 @@ def _acquire(path: Path) -> int:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            raise ColorizeError(f"{path}: cannot create the lock file ({err.strerror})") from err
+            raise ColorizeError(f"{path}: cannot create the lock file ({err.strerror})",
+                                reason="write_failed") from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
@@ -44,11 +45,13 @@ def _acquire(path: Path) -> int:
             os.close(fd)
             raise ColorizeError(
                 f"--out {path.parent}: another colorize scrape{holder} is writing into this folder; "
-                "wait for it to finish, or give another --out"
+                "wait for it to finish, or give another --out",
+                reason="locked",
             ) from err
         except OSError as err:  # a file system without locks
             os.close(fd)
-            raise ColorizeError(f"{path}: cannot lock the folder ({err.strerror})") from err
+            raise ColorizeError(f"{path}: cannot lock the folder ({err.strerror})",
+                                reason="lock_failed") from err
         if _is_current(fd, path):
             with contextlib.suppress(OSError):  # the pid is only for messages
                 os.ftruncate(fd, 0)

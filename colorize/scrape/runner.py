@@ -47,7 +47,8 @@ def parse_ratings(text: str) -> tuple[str, ...]:
     unknown = [word for word in wanted if word not in letters]
     if unknown or not wanted:
         names = ", ".join(RATING_NAMES.values())
-        raise ColorizeError(f"--rating {text!r}: use a comma-separated list of {names} (or g, s, q, e)")
+        raise ColorizeError(f"--rating {text!r}: use a comma-separated list of {names} (or g, s, q, e)",
+                            reason="bad_value")
     return tuple(sorted({letters[word] for word in wanted}))
 
 
@@ -96,46 +97,56 @@ class ScrapeOptions:
         set_("user_agent", self.user_agent or default_user_agent(self.login))
         problem = next(self._problems(), None)
         if problem:
-            raise ColorizeError(problem)
+            raise problem
 
-    def _problems(self) -> Iterator[str]:
+    def _problems(self) -> Iterator[ColorizeError]:
         if self.site not in BOARDS:
-            yield f"--site {self.site!r}: choose one of {', '.join(BOARDS)}"
+            yield ColorizeError(f"--site {self.site!r}: choose one of {', '.join(BOARDS)}",
+                                reason="bad_value")
         if not self.tags:
-            yield "--tags: give at least one tag"
+            yield ColorizeError("--tags: give at least one tag", reason="missing_value")
         if any(metatag(tag) == "rating" for tag in self.tags):
-            yield "--tags: leave rating: out of the tags and use --rating"
+            yield ColorizeError("--tags: leave rating: out of the tags and use --rating",
+                                reason="conflicting")
         if self.site == danbooru.SITE and any(metatag(tag) == "order" for tag in self.tags):
-            yield "--tags: order: is not supported: paging by page=b<id> needs Danbooru's newest-first order"
+            yield ColorizeError("--tags: order: is not supported: paging by page=b<id> needs "
+                                "Danbooru's newest-first order", reason="bad_value")
         for name in ("limit", "max_bytes", "max_pixels", "max_throttled"):
             if getattr(self, name) < 1:
-                yield f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                yield ColorizeError(f"--{name.replace('_', '-')} must be at least 1, got "
+                                    f"{getattr(self, name)}", reason="bad_value")
         if self.min_size < 0 or self.retries < 0:
-            yield "--min-size and --retries cannot be negative"
+            yield ColorizeError("--min-size and --retries cannot be negative", reason="bad_value")
         for name in ("rate", "timeout", "file_timeout"):
             if not getattr(self, name) > 0:
-                yield f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}"
+                yield ColorizeError(f"--{name.replace('_', '-')} must be positive, got "
+                                    f"{getattr(self, name)}", reason="bad_value")
         if self.variant not in VARIANTS or self.via not in VIAS:
-            yield f"--variant must be one of {VARIANTS} and --via one of {VIAS}"
+            yield ColorizeError(f"--variant must be one of {VARIANTS} and --via one of {VIAS}",
+                                reason="bad_value")
         yield from _base_url_problems(str(self.base_url))
         agent = str(self.user_agent)
         if not agent.strip() or agent.lower().startswith(BLOCKED_AGENTS) or "\n" in agent:
-            yield (
+            yield ColorizeError(
                 f"--user-agent {agent!r}: the boards block browser and library default agents; "
-                "use a unique one such as 'my-scraper/1.0 (by your_name)'"
+                "use a unique one such as 'my-scraper/1.0 (by your_name)'",
+                reason="bad_value",
             )
         if bool(self.login) != bool(self.api_key):
-            yield "set both DANBOORU_LOGIN and DANBOORU_API_KEY, or neither"
+            yield ColorizeError("set both DANBOORU_LOGIN and DANBOORU_API_KEY, or neither",
+                                reason="missing_value")
 
 
-def _base_url_problems(url: str) -> Iterator[str]:
+def _base_url_problems(url: str) -> Iterator[ColorizeError]:
     if "@" in url.partition("//")[2].partition("/")[0]:  # user:key@host: never echoed
-        yield "--base-url: leave the login and key out of the address; set DANBOORU_LOGIN and DANBOORU_API_KEY"
+        yield ColorizeError("--base-url: leave the login and key out of the address; set "
+                            "DANBOORU_LOGIN and DANBOORU_API_KEY", reason="bad_value")
         return
     try:
         require_http(url)
     except UnsafeURL:
-        yield f"--base-url {url!r}: give an http:// or https:// address"
+        yield ColorizeError(f"--base-url {url!r}: give an http:// or https:// address",
+                            reason="bad_value")
 
 
 @dataclass
@@ -173,7 +184,8 @@ def scrape(options: ScrapeOptions, progress: TextIO | None = None) -> Summary:
     try:
         options.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ColorizeError(f"--out {options.out}: cannot create the folder ({err.strerror})") from err
+        raise ColorizeError(f"--out {options.out}: cannot create the folder ({err.strerror})",
+                            reason="write_failed") from err
     with folder_lock(options.out):
         return _Run(options, progress).run()
 
@@ -219,7 +231,8 @@ class _Run:
                 if s.kept >= self.options.limit:
                     return "limit"
         except FetchError as err:  # per-post failures are caught in _consider: this is the listing
-            raise ColorizeError(f"listing failed: {err}; re-run the same command to resume") from err
+            raise ColorizeError(f"listing failed: {err}; re-run the same command to resume",
+                                reason="listing_failed") from err
         return "end of results"
 
     def _listing(self) -> Iterator[Post | int | Skipped]:

@@ -152,4 +152,5 @@ class Safebooru:
         try:
             return parse_dapi(body, self._base)
         except ValueError as err:
-            raise ColorizeError(f"{self._url}: not a Safebooru dapi answer ({err})") from err
+            raise ColorizeError(f"{self._url}: not a Safebooru dapi answer ({err})",
+                                reason="bad_reply") from err

@@ -26,7 +26,8 @@ def write_error(err: OSError, path: Path) -> ColorizeError:
     """A failed write (a full disk...) as the one-line error that ends the run."""
     return ColorizeError(
         f"{err.filename or path}: cannot write ({err.strerror or err}); the images saved so far are "
-        f"recorded in {LOG_NAME}: make room, then re-run the same command to resume"
+        f"recorded in {LOG_NAME}: make room, then re-run the same command to resume",
+        reason="write_failed",
     )
 
 
@@ -88,7 +89,8 @@ class RecordFile:
         except FileNotFoundError:
             return []
         except OSError as err:
-            raise ColorizeError(f"{self.path}: cannot read ({err.strerror})") from err
+            raise ColorizeError(f"{self.path}: cannot read ({err.strerror})",
+                                reason="read_failed") from err
         *lines, tail = data.split(b"\n")
         records = []
         for number, line in enumerate(lines, 1):
@@ -96,7 +98,8 @@ class RecordFile:
                 record = json.loads(line.decode("utf-8"))  # UnicodeDecodeError is a ValueError
                 self._check(record)
             except (ValueError, KeyError, TypeError) as err:
-                raise ColorizeError(f"{self.path}: line {number} is not a record ({err})") from err
+                raise ColorizeError(f"{self.path}: line {number} is not a record ({err})",
+                                    reason="bad_log") from err
             records.append(record)
         if tail:  # bytes after the last newline: a write cut short
             try:
