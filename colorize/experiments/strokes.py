@@ -21,10 +21,10 @@ class StrokeOptions:
     """Experiment C's training options: how many strokes training simulates."""
 
     hint_free_share: float = dataclasses.field(
-        default=0.25, metadata={"help": "experiment C: the share of examples trained without any "
+        default=0.25, metadata={"help": "the share of examples trained without any "
                                         "stroke, in [0, 1]"})
     hint_mean_strokes: float = dataclasses.field(
-        default=8.0, metadata={"help": "experiment C: the mean of the other examples' geometric "
+        default=8.0, metadata={"help": "the mean of the other examples' geometric "
                                        "stroke count (capped at 32), at least 1"})
 
     def __post_init__(self):
