@@ -24,7 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("colorize.evaluate", "L1 / PSNR / SSIM of a run on held-out records"),
     "export": ("colorize.export", "export a run's generator for serving"),
     "merge-manifests": ("colorize.merge", "join the parts of a dataset built with --part i/n"),
-    "app": ("colorize.app", "a local web page: paint color hints over a sketch, see it colorized"),
+    "app": ("colorize.app.cli",
+            "a local web page: paint color hints over a sketch, see it colorized"),
 }
 
 

@@ -38,22 +38,25 @@ class ImageError(Exception):
 
 
 def load_image(source: str | os.PathLike | bytes | BinaryIO, *, min_size: int = 1,
-               draft_size: int | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+               draft_size: int | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Decode a file (path, bytes or file object) to (H, W, 3) uint8 RGB.
 
     EXIF orientation is applied, alpha is flattened onto white, and palette, gray, 16-bit and CMYK
     inputs are converted. `draft_size` lets JPEG decoding downscale by 1/2, 1/4 or 1/8 while keeping
     both sides at least that large (much faster for big pages). Raises `ImageError` with reason
-    "undecodable", "too_large" (more than `max_pixels`) or "too_small" (short side < `min_size`).
+    "undecodable", "too_large" (more than `max_pixels`; by default MAX_PIXELS and whatever Pillow
+    warns of as a decompression bomb) or "too_small" (short side < `min_size`).
     """
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)  # refuse, not warn
+            # refuse what Pillow warns of, unless the caller set its own limit
+            warnings.simplefilter("error" if max_pixels is None else "ignore",
+                                  Image.DecompressionBombWarning)
             with Image.open(source) as im:
                 width, height = im.size
-                if width * height > max_pixels:
+                if width * height > (MAX_PIXELS if max_pixels is None else max_pixels):
                     raise ImageError("too_large", f"{width}x{height} pixels")
                 if min(width, height) < min_size:
                     raise ImageError("too_small", f"{width}x{height}, short side below {min_size}")

@@ -14,7 +14,15 @@ from PIL import Image
 
 pytest.importorskip("gradio", reason='the app extra is not installed (pip install -e ".[app]")')
 
-from colorize import app, train  # noqa: E402
+from colorize import train  # noqa: E402
+from colorize.app import uploads  # noqa: E402
+from colorize.app.choices import load_choices  # noqa: E402
+from colorize.app.cli import (TESTED_GRADIO, import_gradio, serve,  # noqa: E402
+                              untested_gradio)
+from colorize.app.handlers import (Sketch, channel_mean, colorize_page, editor_value,  # noqa: E402
+                                   in_between, load_hints, merge_layers, open_sketch, save_hints)
+from colorize.app.uploads import header_size  # noqa: E402
+from colorize.app.wiring import build_page  # noqa: E402
 from colorize.config import preset  # noqa: E402
 from colorize.errors import ColorizeError  # noqa: E402
 
@@ -37,7 +45,7 @@ def hint_run(demo_records, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def choices(hint_run):
-    return app.load_choices([hint_run], [])
+    return load_choices([hint_run], [])
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +54,7 @@ def a_choices(demo_records, tmp_path_factory):
     cfg = preset("A", data=demo_records, out=str(tmp_path_factory.mktemp("app_a_run")),
                  image_size=32, width=8, epochs=1, steps_per_epoch=20, eval_images=0,
                  num_samples=1, precision="float32", test_mode="deterministic")
-    return app.load_choices([train.train(cfg, log=lambda *a: None)], [])
+    return load_choices([train.train(cfg, log=lambda *a: None)], [])
 
 
 def redness(rgb: np.ndarray) -> float:
@@ -83,95 +91,95 @@ def test_an_a_run_says_it_ignores_hints_and_does(a_choices):
     assert not choice.takes_hints
     colorizer = choice.colorizers["deterministic"]
     lines = demo_sketch(96, 64, 2)
-    plain = app.colorize_page(colorizer, app.editor_value(lines))
+    plain = colorize_page(colorizer, editor_value(lines))
     np.testing.assert_array_equal(plain, colorizer.colorize(lines))
     for color in (RED, BLUE):
-        painted = app.colorize_page(colorizer, app.editor_value(lines, stroke(lines.shape, color)))
+        painted = colorize_page(colorizer, editor_value(lines, stroke(lines.shape, color)))
         np.testing.assert_array_equal(painted, plain)
 
 
 def test_the_handler_colorizes_at_full_size_and_follows_the_strokes(choices):
     colorizer = next(iter(choices.values())).colorizers["deterministic"]
     lines = demo_sketch(160, 120, 1)
-    value = app.editor_value(lines)
-    empty = app.colorize_page(colorizer, value)
+    value = editor_value(lines)
+    empty = colorize_page(colorizer, value)
     assert empty.shape == (160, 120, 3) and empty.dtype == np.uint8
-    red, blue = (app.colorize_page(colorizer, app.editor_value(lines, stroke(lines.shape, c)))
+    red, blue = (colorize_page(colorizer, editor_value(lines, stroke(lines.shape, c)))
                  for c in (RED, BLUE))
     assert red.shape == blue.shape == (160, 120, 3)
     paper = lines == 255
     assert redness(red[paper]) > redness(blue[paper]) + 5
     # the same strokes on a half-size layer (the editor's canvas) give the same picture
-    small = app.editor_value(lines, stroke((80, 60), RED))
-    np.testing.assert_array_equal(app.colorize_page(colorizer, small), red)
-    assert app.colorize_page(colorizer, None) is None
+    small = editor_value(lines, stroke((80, 60), RED))
+    np.testing.assert_array_equal(colorize_page(colorizer, small), red)
+    assert colorize_page(colorizer, None) is None
 
 
 def test_the_editor_paints_on_a_small_copy_and_the_picture_keeps_the_full_size(choices):
     colorizer = next(iter(choices.values())).colorizers["deterministic"]
     lines = demo_sketch(160, 120, 1)
-    sketch = app.Sketch.of(lines, side=80)  # what the page keeps; the editor shows .canvas
+    sketch = Sketch.of(lines, side=80)  # what the page keeps; the editor shows .canvas
     assert sketch.canvas.shape == (80, 60) and sketch.lines is lines
     mean_of_2x2 = lines.reshape(80, 2, 60, 2).mean((1, 3))  # lines shrunk by area, not dropped
     np.testing.assert_allclose(sketch.canvas, mean_of_2x2, atol=1)
-    assert app.Sketch.of(lines, side=160).canvas is lines  # small enough: no copy
-    full = app.colorize_page(colorizer, app.editor_value(lines, stroke(lines.shape, RED)))
-    shown = app.editor_value(sketch.canvas, stroke(sketch.canvas.shape, RED))
-    np.testing.assert_array_equal(app.colorize_page(colorizer, shown, None, sketch), full)
+    assert Sketch.of(lines, side=160).canvas is lines  # small enough: no copy
+    full = colorize_page(colorizer, editor_value(lines, stroke(lines.shape, RED)))
+    shown = editor_value(sketch.canvas, stroke(sketch.canvas.shape, RED))
+    np.testing.assert_array_equal(colorize_page(colorizer, shown, None, sketch), full)
     # a value whose background is not the sketch's canvas copy is colorized as it is
     other = demo_sketch(80, 60, 3)
-    assert not sketch.shown_by(app.editor_value(other)["background"])
-    assert app.in_between(app.editor_value(other), sketch) and not app.in_between(shown, sketch)
-    alone = app.colorize_page(colorizer, app.editor_value(other), None, sketch)
-    np.testing.assert_array_equal(alone, app.colorize_page(colorizer, app.editor_value(other)))
+    assert not sketch.shown_by(editor_value(other)["background"])
+    assert in_between(editor_value(other), sketch) and not in_between(shown, sketch)
+    alone = colorize_page(colorizer, editor_value(other), None, sketch)
+    np.testing.assert_array_equal(alone, colorize_page(colorizer, editor_value(other)))
 
 
 def test_a_colored_reference_is_the_cue_of_a_b_run(choices):
     colorizer = next(iter(choices.values())).colorizers["deterministic"]
     lines = demo_sketch(160, 120, 1)
-    value = app.editor_value(lines, stroke(lines.shape, BLUE))
+    value = editor_value(lines, stroke(lines.shape, BLUE))
     reference = np.broadcast_to(np.array(RED, np.uint8), (80, 60, 3)).copy()
-    with_reference = app.colorize_page(colorizer, value, reference)
+    with_reference = colorize_page(colorizer, value, reference)
     assert redness(with_reference[lines == 255]) > redness(
-        app.colorize_page(colorizer, value)[lines == 255]) + 5
+        colorize_page(colorizer, value)[lines == 255]) + 5
 
 
 def test_the_integer_channel_mean_equals_numpys_rounded_float_mean():
     values = np.arange(256, dtype=np.uint8)
     rgb = np.stack(np.meshgrid(values, values, values, indexing="ij"), -1).reshape(256, -1, 3)
-    np.testing.assert_array_equal(app.channel_mean(rgb), rgb.mean(-1).round().astype(np.uint8))
+    np.testing.assert_array_equal(channel_mean(rgb), rgb.mean(-1).round().astype(np.uint8))
 
 
 def test_layers_are_laid_over_one_another():
     below, above = stroke((4, 4), RED, ((0, 4), (0, 4))), stroke((4, 4), BLUE, ((0, 2), (0, 4)))
-    merged = app.hint_layer([below, above], (4, 4))
+    merged = merge_layers([below, above], (4, 4))
     assert (merged[:2, :, :3] == BLUE).all() and (merged[2:, :, :3] == RED).all()
     assert (merged[..., 3] == 255).all()
-    assert app.hint_layer([np.zeros((4, 4, 4), np.uint8)], (4, 4)) is None
+    assert merge_layers([np.zeros((4, 4, 4), np.uint8)], (4, 4)) is None
 
 
 def test_a_hint_layer_saves_as_transparent_png_and_loads_back(tmp_path):
     lines = demo_sketch(60, 40)
     hints = stroke(lines.shape, RED)
-    path = app.save_hints(app.editor_value(lines, hints), str(tmp_path))
+    path = save_hints(editor_value(lines, hints), str(tmp_path))
     with Image.open(path) as im:
         assert im.format == "PNG" and im.mode == "RGBA"
-    loaded = app.load_hints(app.editor_value(lines), path)
+    loaded = load_hints(editor_value(lines), path)
     np.testing.assert_array_equal(loaded["layers"][0], hints)
     np.testing.assert_array_equal(loaded["background"][..., 0], lines)
     # with the editor on a half-size copy: saved at the sketch's size, loaded at the canvas's
     lines = demo_sketch(64, 40)
-    sketch = app.Sketch.of(lines, side=32)
-    shown = app.editor_value(sketch.canvas, stroke(sketch.canvas.shape, RED))
-    path = app.save_hints(shown, str(tmp_path), sketch)
+    sketch = Sketch.of(lines, side=32)
+    shown = editor_value(sketch.canvas, stroke(sketch.canvas.shape, RED))
+    path = save_hints(shown, str(tmp_path), sketch)
     with Image.open(path) as im:
         np.testing.assert_array_equal(np.asarray(im), stroke(lines.shape, RED))
-    loaded = app.load_hints(app.editor_value(sketch.canvas), path, sketch)
+    loaded = load_hints(editor_value(sketch.canvas), path, sketch)
     np.testing.assert_array_equal(loaded["layers"][0], shown["layers"][0])
     opaque = tmp_path / "opaque.png"
     Image.new("RGB", (40, 60), "red").save(opaque)
     with pytest.raises(ColorizeError, match="no transparent pixels"):
-        app.load_hints(app.editor_value(lines), str(opaque))
+        load_hints(editor_value(lines), str(opaque))
 
 
 def test_uploads_are_capped_and_bad_ones_named(tmp_path, monkeypatch, choices):
@@ -179,15 +187,15 @@ def test_uploads_are_capped_and_bad_ones_named(tmp_path, monkeypatch, choices):
     corrupt = tmp_path / "corrupt.png"
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
     with pytest.raises(ColorizeError, match="corrupt.png: not a readable image"):
-        app.open_sketch(choice, str(corrupt), False)
+        open_sketch(choice, str(corrupt), False)
     big = tmp_path / "big.png"
     Image.new("L", (300, 200), 255).save(big)
-    monkeypatch.setattr(app, "MAX_PIXELS", 100 * 100)
+    monkeypatch.setattr(uploads, "MAX_PIXELS", 100 * 100)
     with pytest.raises(ColorizeError, match="300x200 is over the 0.0 megapixel limit"):
-        app.open_sketch(choice, str(big), False)
-    monkeypatch.setattr(app, "MAX_UPLOAD_BYTES", 10)
+        open_sketch(choice, str(big), False)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ColorizeError, match="big.png: .* MB is over the 0 MB limit"):
-        app.open_sketch(choice, str(big), False)
+        open_sketch(choice, str(big), False)
 
 
 def test_an_upload_over_pillows_own_limit_is_refused_for_its_pixels(tmp_path, choices):
@@ -198,10 +206,22 @@ def test_an_upload_over_pillows_own_limit_is_refused_for_its_pixels(tmp_path, ch
     path = tmp_path / "huge.png"
     cv2.imwrite(str(path), np.zeros((12000, 12000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     with pytest.raises(ColorizeError) as refused:
-        app.open_sketch(next(iter(choices.values())), str(path), False)
+        open_sketch(next(iter(choices.values())), str(path), False)
     assert str(refused.value) == ("huge.png: 12000x12000 is over the 16.8 megapixel limit for a "
                                   "sketch")
-    assert app.header_size(path.read_bytes()) == app.header_size(str(path)) == (12000, 12000)
+    assert header_size(path.read_bytes()) == header_size(str(path)) == (12000, 12000)
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # as serve() does
+def test_a_sketch_within_the_cap_reads_in_the_servers_process(tmp_path, monkeypatch):
+    """The server lowers Pillow's limit to the page's cap, above which Pillow refuses and below
+    which it only warns: a sketch between the two is read, not taken for a decompression bomb."""
+    import cv2
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", uploads.MAX_PIXELS // 2)  # as serve() does
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), np.full((3000, 3000), 255, np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert uploads.read_upload(str(path)).shape == (3000, 3000, 3)
 
 
 def test_a_colored_picture_becomes_a_sketch_by_the_training_recipe(tmp_path, choices):
@@ -209,7 +229,7 @@ def test_a_colored_picture_becomes_a_sketch_by_the_training_recipe(tmp_path, cho
 
     path = tmp_path / "colored.png"
     Image.fromarray(demo.render(0, 0, 64)).save(path)
-    value, sketch = app.open_sketch(next(iter(choices.values())), str(path), True)
+    value, sketch = open_sketch(next(iter(choices.values())), str(path), True)
     background = value["background"]
     assert background.shape == (64, 64, 4) and set(np.unique(background[..., 0])) <= {0, 255}
     np.testing.assert_array_equal(sketch.lines, background[..., 0])
@@ -221,7 +241,7 @@ def test_the_editor_is_only_read_and_written_by_browser_side_steps(choices, tmp_
     has a listener: six to eight exports per stroke, most of the page's latency. The page keeps
     it to one (tools/benchmark.py app measures the time; the browser test, that strokes, undo and
     uploads still colorize)."""
-    page = app.build_page(choices, str(tmp_path))
+    page = build_page(choices, str(tmp_path))
     editor = next(b for b in page.blocks.values() if getattr(b, "elem_id", None) == "editor")
     steps = list(page.fns.values())
     server = [step for step in steps if step.fn is not None]
@@ -231,10 +251,28 @@ def test_the_editor_is_only_read_and_written_by_browser_side_steps(choices, tmp_
                                                                   for step in steps)
 
 
+def test_the_gradio_pin_is_the_tested_range_and_the_command_warns_on_another(monkeypatch, capsys):
+    import configparser
+
+    import gradio
+
+    from colorize import cli
+
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(os.path.dirname(__file__), "..", "setup.cfg"))
+    assert f"gradio{TESTED_GRADIO}" in setup["options.extras_require"]["app"].split()
+    assert untested_gradio(gradio.__version__) is None  # the tests run on a tested Gradio
+    monkeypatch.setattr(gradio, "__version__", "99.0.0")
+    assert cli.main(["app"]) == 2  # no model: the warning comes first, at start
+    first, *_ = capsys.readouterr().err.splitlines()
+    assert first == untested_gradio("99.0.0")
+    assert first.startswith("colorize app: warning: Gradio 99.0.0 is not one the page is tested")
+
+
 def test_without_gradio_the_command_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gradio", None)
     with pytest.raises(ColorizeError, match=r'pip install -e "\.\[app\]"'):
-        app.import_gradio()
+        import_gradio()
 
 
 # -- the page in a real browser ---------------------------------------------------------------
@@ -265,7 +303,7 @@ def server(choices, a_choices):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # serve() lowers it
         # the editor paints on a half-size copy of the tests' 160x120 sketches
-        page = app.serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80)
+        page = serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80)
         yield f"http://127.0.0.1:{port}/"
         page.close()
 

@@ -15,6 +15,9 @@ from PIL import Image, ImageFile
 pytest.importorskip("gradio", reason='the app extra is not installed (pip install -e ".[app]")')
 
 from colorize import app  # noqa: E402
+from colorize.app import uploads  # noqa: E402
+from colorize.app.choices import Choice  # noqa: E402
+from colorize.app.cli import serve  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import benchmark  # noqa: E402
@@ -33,14 +36,14 @@ def server():
     cfg = preset("B", image_size=32, width=8)
     colorizer = Colorizer(build_generator(cfg), conditioning=cfg.conditioning,
                           precision="float32", experiment="B")
-    choices = {"B · tiny": app.Choice("B · tiny", "B", {"deterministic": colorizer,
-                                                         "pix2pix": colorizer})}
+    choices = {"B · tiny": Choice("B · tiny", "B", {"deterministic": colorizer,
+                                                     "pix2pix": colorizer})}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # serve() lowers it
-        page = app.serve(choices, "127.0.0.1", port, block=False)
+        page = serve(choices, "127.0.0.1", port, block=False)
         yield f"http://127.0.0.1:{port}/"
         page.close()
 
@@ -87,7 +90,7 @@ def test_oversized_uploads_are_refused_from_their_headers(server, huge, decoded)
     label = client.element("model")["props"]["value"]
     dropped = client.call(client.endpoint("drop-sketch"), [label, client.upload(*huge), False])
     assert dropped == (False, over + "sketch")
-    assert not [size for size in decoded if size[0] * size[1] > app.MAX_PIXELS]
+    assert not [size for size in decoded if size[0] * size[1] > uploads.MAX_PIXELS]
     assert decoded  # (the spy does see decoding: the small files above were decoded)
     ok, _ = colorize_with(client)
     assert ok
@@ -107,9 +110,9 @@ def test_the_server_lowers_pillows_limit_to_the_pages_cap(server, tmp_path):
 
 def test_a_refused_request_gives_its_memory_back(server, huge, monkeypatch):
     """Each refusal (from a header, or from the handler) hands the heap's free pages back."""
-    app.release_memory()  # works here (glibc) or does nothing
+    uploads.release_memory()  # works here (glibc) or does nothing
     calls = []
-    monkeypatch.setattr(app, "release_memory", lambda: calls.append(1))
+    monkeypatch.setattr(uploads, "release_memory", lambda: calls.append(1))
     client = benchmark.AppClient(server)
     assert not colorize_with(client, background=huge)[0]  # refused from its header
     png = benchmark._editor_files(64)["background"][1]

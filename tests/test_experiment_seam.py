@@ -88,3 +88,49 @@ def test_a_registered_experiment_goes_through_the_hint_sweep(gray_run, demo_reco
     for curve in ("gray: gray cue", "gray: no cue"):  # one picture for every count
         assert len({p["psnr"] for p in result["curves"][curve]}) == 1
     assert result["curves"]["gray: gray cue"][0] != result["curves"]["gray: no cue"][0]
+
+
+def test_a_registered_experiment_goes_through_the_apps_handlers(gray_run, demo_records, tmp_path):
+    """Its label and note are its own; the page gives it a colored reference as its cue and, as
+    it reads no hints, colorizes the sketch alone whatever is painted."""
+    from PIL import Image
+
+    from colorize.app.choices import load_choices
+    from colorize.app.handlers import colorize_page, editor_value, open_sketch
+
+    ((label, choice),) = load_choices([gray_run], [], precision="float32").items()
+    assert label.startswith("GRAY · step 3 · ") and label.endswith(" · ignores hints")
+    assert choice.note == "GRAY run: a gray cue." and not choice.takes_hints
+    colorizer = choice.colorizers["deterministic"]
+    _, ex = next(_examples(demo_records))
+    lines = np.kron(ex["sketch"], np.ones((2, 3), np.uint8))  # 64 x 96
+    Image.fromarray(lines).save(tmp_path / "sketch.png")
+    value, sketch = open_sketch(choice, str(tmp_path / "sketch.png"), False, side=48)
+    assert sketch.canvas.shape == (32, 48)
+    plain = colorize_page(colorizer, value, None, sketch)
+    np.testing.assert_array_equal(plain, colorizer.colorize(lines))
+    strokes = np.zeros((32, 48, 4), np.uint8)
+    strokes[8:24, 8:40] = (230, 30, 30, 255)
+    painted = colorize_page(colorizer, editor_value(sketch.canvas, strokes), None, sketch)
+    np.testing.assert_array_equal(painted, plain)
+    red = np.zeros((2, 3, 3), np.uint8)
+    red[..., 0] = 255
+    referenced = colorize_page(colorizer, value, red, sketch)
+    np.testing.assert_array_equal(referenced,
+                                  colorizer.colorize(lines, colorizer.cue_from_reference(red)))
+    assert not np.array_equal(referenced, plain)
+
+
+def test_the_app_names_no_experiment():
+    """What the page does for a run is its experiment's: no experiment's name is in its code."""
+    import ast
+    import pathlib
+
+    import colorize.app
+
+    names = set(experiments.EXPERIMENTS)
+    folder = pathlib.Path(colorize.app.__file__).parent
+    named = [(path.name, node.value) for path in sorted(folder.glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in names]
+    assert names >= {"A", "B", "C"} and named == []

@@ -19,7 +19,10 @@ import tempfile
 
 from PIL import Image
 
-from colorize import app, fileio
+from colorize import fileio
+from colorize.app.choices import load_choices
+from colorize.app.cli import serve
+from colorize.app.handlers import CANVAS_SIDE
 from colorize.experiments.strokes import simulated_hint_layer
 from colorize.errors import ColorizeError
 from colorize.infer import read_image
@@ -45,7 +48,7 @@ def screenshot(browser, choices: dict, image_path: str, hints_path: str, canvas:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = app.serve(choices, "127.0.0.1", port, block=False, canvas=canvas)
+    server = serve(choices, "127.0.0.1", port, block=False, canvas=canvas)
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     try:
         page.goto(f"http://127.0.0.1:{port}/")
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strokes", type=int, default=8,
                         help="simulated hint strokes (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="the strokes' seed (default %(default)s)")
-    parser.add_argument("--canvas", type=int, default=app.CANVAS_SIDE,
+    parser.add_argument("--canvas", type=int, default=CANVAS_SIDE,
                         help="the editor's longest side (default %(default)s)")
     parser.add_argument("--viewport", type=int, nargs=2, default=(1400, 1000),
                         metavar=("WIDTH", "HEIGHT"), help="browser window (default 1400 1000)")
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.chromium:
             raise ColorizeError("no Chromium found (apt-get install chromium, or pass --chromium)")
         hints = hint_layer_for(args.image, args.strokes, args.seed)
-        choices = app.load_choices([args.run], [], test_modes=("deterministic",))
+        choices = load_choices([args.run], [], test_modes=("deterministic",))
         with tempfile.TemporaryDirectory() as tmp:
             hints_path = os.path.join(tmp, "hints.png")
             Image.fromarray(hints, "RGBA").save(hints_path)

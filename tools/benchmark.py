@@ -491,18 +491,18 @@ def add_build_arguments(parser: argparse.ArgumentParser):
 
 def _app_choices(args: argparse.Namespace) -> dict:
     """The app's model choices: --run, else an untrained full-size generator of --experiment."""
-    from colorize import app
+    from colorize.app.choices import Choice, load_choices
     from colorize.config import preset
     from colorize.infer import Colorizer
     from colorize.models import build_generator
 
     if args.run:
-        return app.load_choices([args.run], [], args.precision, test_modes=("deterministic",))
+        return load_choices([args.run], [], args.precision, test_modes=("deterministic",))
     cfg = preset(args.experiment, image_size=args.image_size)  # the paper's width 64
     colorizer = Colorizer(build_generator(cfg), conditioning=cfg.conditioning,
                           precision=args.precision, experiment=cfg.experiment)
     label = f"{cfg.experiment} · untrained {args.image_size} px"
-    return {label: app.Choice(label, cfg.experiment, {"deterministic": colorizer})}
+    return {label: Choice(label, cfg.experiment, {"deterministic": colorizer})}
 
 
 def _app_inputs(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -525,13 +525,13 @@ def _browser_stroke_to_picture(args, choices, lines: np.ndarray) -> list[tuple[f
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
-    from colorize import app
+    from colorize.app import cli, handlers
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     calls = []  # (entered, returned) perf_counter of each handler call, in this process
-    handler = app.colorize_page
+    handler = handlers.colorize_page
 
     def timed_handler(*a):
         entered = time.perf_counter()
@@ -539,8 +539,8 @@ def _browser_stroke_to_picture(args, choices, lines: np.ndarray) -> list[tuple[f
         calls.append((entered, time.perf_counter()))
         return out
 
-    app.colorize_page = timed_handler
-    page_app = app.serve(choices, "127.0.0.1", port, block=False, canvas=args.canvas)
+    handlers.colorize_page = timed_handler
+    page_app = cli.serve(choices, "127.0.0.1", port, block=False, canvas=args.canvas)
     times = []
     try:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
@@ -572,24 +572,24 @@ def _browser_stroke_to_picture(args, choices, lines: np.ndarray) -> list[tuple[f
             browser.close()
     finally:
         page_app.close()
-        app.colorize_page = handler
+        handlers.colorize_page = handler
     return times[1:]
 
 
 def bench_app(args: argparse.Namespace) -> list[dict]:
     """`colorize app`: the server's colorization of a sketch + hint layer (the page's handler),
     and from the end of a stroke to the new picture in a real browser."""
-    from colorize import app
+    from colorize.app import handlers
 
     choices = _app_choices(args)
     (choice,) = choices.values()
     colorizer = choice.colorizers["deterministic"]
     lines, hints = _app_inputs(args.size)
     # as the page: the editor paints on the canvas copy; the sketch stays full size on the server
-    sketch_ = app.Sketch.of(lines, args.canvas)
+    sketch_ = handlers.Sketch.of(lines, args.canvas)
     shown = cv2.resize(hints, sketch_.canvas.shape[::-1], interpolation=cv2.INTER_NEAREST)
-    value = app.editor_value(sketch_.canvas, shown)
-    timing = timed(lambda: [app.colorize_page(colorizer, value, None, sketch_)
+    value = handlers.editor_value(sketch_.canvas, shown)
+    timing = timed(lambda: [handlers.colorize_page(colorizer, value, None, sketch_)
                             for _ in range(args.steps)], args.repeat)
     from colorize import runtime
 
@@ -612,14 +612,19 @@ def bench_app(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def add_app_arguments(parser: argparse.ArgumentParser):
-    import shutil
-
+def add_served_model_arguments(parser: argparse.ArgumentParser):
+    """The model the app benchmarks serve: a run, or an untrained generator of this shape."""
     parser.add_argument("--run", help="a run to serve (default: an untrained full-size generator)")
     parser.add_argument("--experiment", default="C", choices=list(EXPERIMENTS),
                         help="of the untrained generator (default C)")
     parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
     parser.add_argument("--precision", default="auto", help="of the folded generator")
+
+
+def add_app_arguments(parser: argparse.ArgumentParser):
+    import shutil
+
+    add_served_model_arguments(parser)
     parser.add_argument("--size", type=int, default=1024, help="sketch side in pixels")
     parser.add_argument("--canvas", type=int, default=512,
                         help="the page's painting canvas side (colorize app --canvas)")
@@ -735,12 +740,12 @@ def load_jobs(count: int, sizes: list[int], bad_every: int = 10, oversize: int =
     """`count` colorize requests of sketches of `sizes` (in equal shares, shuffled); every
     `bad_every`-th a bad upload, in turn: a corrupt file, an `oversize` px square background or
     reference (a few KB of PNG; over the page's pixel cap), a truncated PNG."""
-    from colorize import app
+    from colorize.app.uploads import MAX_PIXELS
 
     rng = np.random.default_rng(seed)
     editor = {size: _editor_files(size) for size in sorted({*sizes, 256})}
     huge = ("huge.png", _png(np.zeros((oversize, oversize), np.uint8)))
-    over = (f"huge.png: {oversize}x{oversize} is over the {app.MAX_PIXELS / 1e6:.1f} megapixel "
+    over = (f"huge.png: {oversize}x{oversize} is over the {MAX_PIXELS / 1e6:.1f} megapixel "
             "limit for a ")
     plain = editor[256]
     background = plain["background"][1]
@@ -845,13 +850,13 @@ def _proc_cpu_seconds(pid: int) -> float:
 
 def _serve_app_child(args: argparse.Namespace) -> list[dict]:
     """The page, served by this process until it is killed (the load benchmark's server)."""
-    from colorize import app
+    from colorize.app.cli import serve
 
     choices = _app_choices(args)
     for choice in choices.values():  # traced now, not on the first request (as load_choices)
         for colorizer in choice.colorizers.values():
             colorizer.colorize(np.full((8, 8), 255, np.uint8))
-    app.serve(choices, "127.0.0.1", args.port, block=True)
+    serve(choices, "127.0.0.1", args.port, block=True)
     return []
 
 
@@ -936,11 +941,7 @@ def bench_app_load(args: argparse.Namespace) -> list[dict]:
 
 
 def add_app_load_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument("--run", help="a run to serve (default: an untrained full-size generator)")
-    parser.add_argument("--experiment", default="C", choices=list(EXPERIMENTS),
-                        help="of the untrained generator (default C)")
-    parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
-    parser.add_argument("--precision", default="auto", help="of the folded generator")
+    add_served_model_arguments(parser)
     parser.add_argument("--requests", type=int, default=200, help="requests in all")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048],

@@ -1,0 +1,114 @@
+"""The page: its layout wired to the handlers. The editor is only read and written by browser-side
+steps, never by a server event (docs/app.md says why)."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import threading
+
+import gradio as gr
+import numpy as np
+
+from colorize import fileio
+from colorize.app import handlers
+from colorize.app.choices import Choice
+from colorize.app.components import guard
+from colorize.app.layout import Layout, browser_code, lay_out
+from colorize.app.uploads import read_upload
+from colorize.config import TEST_MODES
+from colorize.errors import ColorizeError
+
+class Pictures:
+    """The page's pictures as PNG files written by OpenCV at its speed setting (faster than
+    Gradio's own PNG of an array). The newest `keep` stay; older ones are removed (Gradio has
+    copied each into its cache by then)."""
+
+    def __init__(self, folder: str, keep: int = 8):
+        self.folder, self.keep = folder, keep
+        self.paths: collections.deque[str] = collections.deque()
+        self.count = itertools.count()
+        self.lock = threading.Lock()
+
+    def write(self, rgb: np.ndarray) -> str:
+        with self.lock:
+            path = os.path.join(self.folder, f"colorized-{next(self.count)}.png")
+            fileio.write_image(path, rgb)
+            self.paths.append(path)
+            while len(self.paths) > self.keep:
+                os.remove(self.paths.popleft())
+        return path
+
+
+class Steps:
+    """The page's server-side steps for `choices`; saved hint layers and pictures go to `tmp`."""
+
+    def __init__(self, choices: dict[str, Choice], tmp: str, canvas: int):
+        self.choices, self.tmp, self.canvas = choices, tmp, canvas
+        self.pictures = Pictures(tmp)
+
+    def pick(self, label: str, mode: str) -> Choice:
+        if label not in self.choices or mode not in TEST_MODES:
+            raise ColorizeError("choose one of the models this server was started with")
+        return self.choices[label]
+
+    def note(self, label: str) -> str:
+        choice = self.choices.get(label)
+        return "" if choice is None else choice.note
+
+    def picture(self, label, mode, value, reference_path, sketch):
+        if handlers.in_between(value, sketch):
+            return gr.skip()  # not a picture at the canvas copy's size: keep the last one
+        reference = read_upload(reference_path, "reference") if reference_path else None
+        colorizer = self.pick(label, mode).colorizers[mode]
+        rgb = handlers.colorize_page(colorizer, value, reference, sketch)
+        return None if rgb is None else self.pictures.write(rgb)
+
+    def open(self, label, path, from_color):
+        return handlers.open_sketch(self.pick(label, "deterministic"), path, from_color,
+                                    self.canvas)
+
+    def save(self, value, sketch):
+        return handlers.save_hints(value, self.tmp, sketch)
+
+
+def wire(page: Layout, steps: Steps) -> None:
+    """The page's events; each server step that reads the editor's value reads `from_editor`,
+    filled by a browser-side copy of the editor just before it."""
+    copy = browser_code("copy_value.js")
+
+    def with_editor(listener, **server):
+        return listener(fn=None, inputs=page.editor, outputs=page.from_editor, js=copy
+                        ).then(**server)
+
+    show = dict(fn=None, inputs=page.to_editor, outputs=page.editor,
+                js=browser_code("show_sketch.js"))
+    picture = dict(fn=guard(steps.picture), outputs=page.output, trigger_mode="always_last",
+                   show_progress="hidden", inputs=[page.model, page.mode, page.from_editor,
+                                                   page.reference, page.sketch])
+    with_editor(page.colorize.click, **picture)
+    with_editor(page.reference.change, **picture)
+    with_editor(page.mode.change, **picture)
+    with_editor(page.model.change(steps.note, page.model, page.info).then, **picture)
+    for upload in (page.sketch_file, page.drop_sketch):
+        opened = upload.upload(guard(steps.open), [page.model, upload, page.from_color],
+                               [page.to_editor, page.sketch])
+        with_editor(opened.success(**show).success, **picture)
+    loaded = with_editor(page.hints_file.upload, fn=guard(handlers.load_hints),
+                         inputs=[page.from_editor, page.hints_file, page.sketch],
+                         outputs=page.to_editor)
+    with_editor(loaded.success(**show).success, **picture)
+    with_editor(page.save.click, fn=guard(steps.save), inputs=[page.from_editor, page.sketch],
+                outputs=page.saved)
+
+
+def build_page(choices: dict[str, Choice], tmp: str, canvas: int = handlers.CANVAS_SIDE
+               ) -> gr.Blocks:
+    """The Gradio Blocks page for `choices`; `tmp` receives saved hint layers and pictures; the
+    editor paints on the sketch shrunk to at most `canvas` pixels a side."""
+    steps = Steps(choices, tmp, canvas)
+    labels = list(choices)
+    with gr.Blocks(title="colorize", analytics_enabled=False) as blocks:
+        wire(lay_out(labels, steps.note(labels[0]), canvas), steps)
+    return blocks
