@@ -157,14 +157,12 @@ def stroke_gallery(colorizer, example: dict, counts: Sequence[int] = (0, 2, 8, 3
                    seed: int = 0) -> Figure:
     """One held-out sketch colorized with 0, 2, 8, 32 strokes simulated from its ground truth
     (experiment C's training recipe): rows of the strokes over the sketch, and the output."""
+    from colorize.experiments.base import over
     from colorize.experiments.strokes import simulated_hint_layer
 
     lines = example["sketch"][..., 0]
     layers = [simulated_hint_layer(example["color"], n, seed=seed) for n in counts]
-    shown = []
-    for layer in layers:  # the strokes painted over the line art, as an artist sees them
-        alpha = layer[..., 3:] / 255.0
-        shown.append((layer[..., :3] * alpha + lines[..., None] * (1 - alpha)).astype(np.uint8))
+    shown = [over(layer, lines) for layer in layers]  # the strokes over the line art
     outputs = [colorizer.colorize(lines, hints=layer) for layer in layers]
     return image_grid([shown, outputs], [f"{n} strokes" for n in counts], ["hints", "output"])
 

@@ -42,6 +42,7 @@ import numpy as np
 from colorize import build, sketch
 from colorize.config import KERNELS
 from colorize.experiments import EXPERIMENTS
+from colorize.experiments.base import over
 
 COLUMNS = ("benchmark", "name", "precision", "kernels", "batch", "image_size", "workers", "images",
            "ms", "images_per_s", "per_worker", "vs_recipe", "vs_builder", "vs_float32",
@@ -727,9 +728,8 @@ def _editor_files(size: int) -> dict:
     (RGBA), the hint layer and the composite, as PNGs."""
     lines, hints = _app_inputs(size)
     background = np.dstack([np.repeat(lines[..., None], 3, -1), np.full_like(lines, 255)])
-    alpha = hints[..., 3:].astype(np.float32) / 255
     composite = background.copy()
-    composite[..., :3] = np.rint(hints[..., :3] * alpha + background[..., :3] * (1 - alpha))
+    composite[..., :3] = over(hints, background[..., :3])
     return {"background": (f"sketch{size}.png", _png(background)),
             "layer": (f"hints{size}.png", _png(hints)),
             "composite": (f"composite{size}.png", _png(composite))}
