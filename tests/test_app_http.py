@@ -140,3 +140,13 @@ def test_the_page_writes_nothing_into_the_package(server):
     page wraps its components instead, so an installed package stays as installed."""
     folder = os.path.dirname(app.__file__)
     assert not [name for name in os.listdir(folder) if name.endswith(".pyi")]
+
+
+@pytest.mark.parametrize("data,reason", [(None, "too_large"), (b"not an image", "undecodable")])
+def test_refused_uploads_carry_their_reason(huge, data, reason):
+    from colorize.app import uploads
+    from colorize.errors import ColorizeError
+
+    with pytest.raises(ColorizeError) as refused:
+        uploads.check_upload(huge[1] if data is None else data, "x.png", "sketch")
+    assert refused.value.reason == reason and str(refused.value).startswith("x.png: ")

@@ -40,7 +40,8 @@ def import_gradio():
         import gradio
     except ImportError:
         raise ColorizeError('the app needs Gradio: pip install "manga-colorize[app]" (or, in a '
-                            'clone, pip install -e ".[app]")') from None
+                            'clone, pip install -e ".[app]")',
+                            reason="missing_dependency") from None
     return gradio
 
 
@@ -79,12 +80,13 @@ def run(args: argparse.Namespace) -> int:
     if warning:
         print(warning, file=sys.stderr, flush=True)
     if not args.run and not args.model:
-        raise ColorizeError("give at least one --run RUN_DIR or --model FILE")
+        raise ColorizeError("give at least one --run RUN_DIR or --model FILE",
+                            reason="missing_value")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"colorize app: warning: binding {args.host}: anyone who can reach this machine on "
               "the network can use the page", file=sys.stderr)
     if args.canvas < 64:
-        raise ColorizeError(f"--canvas {args.canvas}: give at least 64 pixels")
+        raise ColorizeError(f"--canvas {args.canvas}: give at least 64 pixels", reason="bad_value")
     choices = load_choices(args.run, args.model, args.precision)
     print(f"colorize app: {len(choices)} model(s) loaded; serving http://{args.host}:{args.port}",
           flush=True)

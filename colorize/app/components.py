@@ -75,7 +75,8 @@ def capped_editor(**kwargs) -> gr.ImageEditor:
             return convert(file, flatten_on_white)
         except Exception as err:
             name = (uploads.upload_of(file, "the editor's image") or ("", "the editor's image"))[1]
-            raise ColorizeError(f"{name}: not a readable image ({type(err).__name__})") from None
+            raise ColorizeError(f"{name}: not a readable image ({type(err).__name__})",
+                                reason="undecodable") from None
 
     editor.preprocess, editor.convert_and_format_image = checked, converted
     return editor

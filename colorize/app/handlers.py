@@ -155,7 +155,7 @@ def save_hints(value: dict | None, folder: str, sketch: Sketch | None = None) ->
     """The editor's hint layer at the sketch's full size, written as a transparent PNG into
     `folder`; its path."""
     if not value or value.get("background") is None:
-        raise ColorizeError("open a sketch and paint some strokes first")
+        raise ColorizeError("open a sketch and paint some strokes first", reason="missing_value")
     shape = page_lines(value, sketch).shape
     hints = merge_layers(value.get("layers"), shape)
     if hints is None:
@@ -171,7 +171,8 @@ def load_hints(value: dict | None, path: str, sketch: Sketch | None = None) -> d
     """The editor with an uploaded hint layer (of the sketch's aspect ratio, resized to the
     editor's canvas) as its layer."""
     if not value or value.get("background") is None:
-        raise ColorizeError("open the sketch first, then load its hint layer")
+        raise ColorizeError("open the sketch first, then load its hint layer",
+                            reason="missing_value")
     background = np.asarray(value["background"])
     hints = read_hint_upload(path)
     check_aspect(hints, page_lines(value, sketch).shape, "hint layer")

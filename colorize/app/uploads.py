@@ -44,7 +44,7 @@ def _over_cap(name: str, width: int, height: int, what: str) -> None:
     """The page's pixel cap, one line naming the file."""
     if width * height > MAX_PIXELS:
         raise ColorizeError(f"{name}: {width}x{height} is over the {MAX_PIXELS / 1e6:.1f}"
-                            f" megapixel limit for a {what}")
+                            f" megapixel limit for a {what}", reason="too_large")
 
 
 def check_upload(source: str | bytes, name: str, what: str) -> None:
@@ -53,10 +53,11 @@ def check_upload(source: str | bytes, name: str, what: str) -> None:
     size = os.path.getsize(source) if isinstance(source, str) else len(source)
     if size > MAX_UPLOAD_BYTES:
         raise ColorizeError(f"{name}: {size / 2**20:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20}"
-                            f" MB limit for a {what}")
+                            f" MB limit for a {what}", reason="too_large")
     dimensions = header_size(source)
     if dimensions is None:
-        raise ColorizeError(f"{name}: not a readable image (unknown image format)")
+        raise ColorizeError(f"{name}: not a readable image (unknown image format)",
+                            reason="undecodable")
     _over_cap(name, *dimensions, what)
 
 
@@ -112,7 +113,7 @@ def check_pixels(image: np.ndarray, what: str) -> None:
     before they become arrays)."""
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ColorizeError(f"the {what} ({image.shape[1]}x{image.shape[0]}) is over the "
-                            f"{MAX_PIXELS / 1e6:.1f} megapixel limit")
+                            f"{MAX_PIXELS / 1e6:.1f} megapixel limit", reason="too_large")
 
 
 def read_upload(path: str, what: str = "sketch") -> np.ndarray:
@@ -125,9 +126,9 @@ def read_upload(path: str, what: str = "sketch") -> np.ndarray:
     except sketch.ImageError as err:
         if err.reason == "too_large":  # should Pillow read the header otherwise
             raise ColorizeError(f"{name}: over the {MAX_PIXELS / 1e6:.1f} megapixel limit for a "
-                                f"{what}") from None
-        raise ColorizeError(f"{name}: not a readable image ({type(err.__cause__).__name__})"
-                            ) from None
+                                f"{what}", reason="too_large") from None
+        raise ColorizeError(f"{name}: not a readable image ({type(err.__cause__).__name__})",
+                            reason=err.reason) from None
 
 
 def read_hint_upload(path: str) -> np.ndarray:

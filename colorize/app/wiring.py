@@ -50,7 +50,8 @@ class Steps:
 
     def pick(self, label: str, mode: str) -> Choice:
         if label not in self.choices or mode not in TEST_MODES:
-            raise ColorizeError("choose one of the models this server was started with")
+            raise ColorizeError("choose one of the models this server was started with",
+                                reason="bad_value")
         return self.choices[label]
 
     def note(self, label: str) -> str:
