@@ -53,7 +53,7 @@ class Checkpoints:
             self._checkpoint.restore(path).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as err:
             raise ColorizeError(f"{path}: does not fit this run's config ({type(err).__name__}: "
-                                f"{_first_line(err)[:200]})") from None
+                                f"{_first_line(err)[:200]})", reason="bad_checkpoint") from None
         return path
 
     def remove_leftovers(self) -> list[str]:
@@ -81,7 +81,7 @@ class Checkpoints:
             raise ColorizeError(
                 f"{self._manager.directory}: could not write the checkpoint of step "
                 f"{step} ({type(err).__name__}: {_first_line(err)}); the last good "
-                f"checkpoint is {self.latest}") from None
+                f"checkpoint is {self.latest}", reason="write_failed") from None
         return None if self._scratch else path
 
     def require_same_step(self, strategy: tf.distribute.Strategy, step: tf.Variable) -> None:
@@ -96,7 +96,7 @@ class Checkpoints:
             raise ColorizeError(
                 f"{self.run.path}: the workers start at different steps {steps}: every worker "
                 "must read the run folder's checkpoints (give all the same --out on a shared "
-                "filesystem)")
+                "filesystem)", reason="out_of_step")
 
     def close(self) -> None:
         if self._scratch:

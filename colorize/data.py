@@ -32,11 +32,12 @@ def check_records(records_dir: str, split: str, image_size: int) -> list[str]:
     later training step.
     """
     if not os.path.isdir(records_dir):
-        raise ColorizeError(f"{records_dir}: no such records folder")
+        raise ColorizeError(f"{records_dir}: no such records folder",
+                            reason="not_a_folder" if os.path.exists(records_dir) else "not_found")
     paths = records.shard_paths(records_dir, split)
     if not paths:
         raise ColorizeError(f"{records_dir}: no '{split}' records (expected {split}-NNNNN-of-NNNNN "
-                            "shards from `colorize build`)")
+                            "shards from `colorize build`)", reason="no_records")
     for index, path in enumerate(paths):
         sizes = _record_sizes(path)
         if not len(sizes):
@@ -44,12 +45,14 @@ def check_records(records_dir: str, split: str, image_size: int) -> list[str]:
         if index == 0 and tuple(sizes[0]) != (image_size, image_size):
             raise ColorizeError(f"{records_dir}: records hold {sizes[0][0]}x{sizes[0][1]} images but "
                                 f"the model expects {image_size}x{image_size} (rebuild with --size "
-                                f"{image_size} or train with --image-size {sizes[0][0]})")
+                                f"{image_size} or train with --image-size {sizes[0][0]})",
+                                reason="wrong_size")
         wrong = (sizes != image_size).any(axis=1).nonzero()[0]
         if len(wrong):
             height, width = sizes[wrong[0]]
             raise ColorizeError(f"{path}: record {wrong[0]} holds a {height}x{width} image among "
-                                f"{image_size}x{image_size} records (a shard of another build?)")
+                                f"{image_size}x{image_size} records (a shard of another build?)",
+                                reason="wrong_size")
     return paths
 
 
@@ -68,7 +71,8 @@ def _record_sizes(path: str):
         done = sum(len(s) for s in sizes)
         what = "corrupted" if isinstance(err, tf.errors.DataLossError) else "not readable"
         raise ColorizeError(f"{path}: {what} after about {done} good records "
-                            f"({type(err).__name__}); rebuild the dataset") from None
+                            f"({type(err).__name__}); rebuild the dataset",
+                            reason="bad_records") from None
     return np.concatenate(sizes) if sizes else np.zeros((0, 2), np.int64)
 
 

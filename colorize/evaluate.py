@@ -92,13 +92,15 @@ def evaluate_run(run_dir: str, records_dir: str | None = None, split: str = "tes
     generator, cfg = load_run(run_dir)
     records_dir = records_dir or cfg.data
     if not records_dir:
-        raise ColorizeError(f"{run_dir}: its config names no records folder; pass --data")
+        raise ColorizeError(f"{run_dir}: its config names no records folder; pass --data",
+                            reason="missing_value")
     experiment = experiment or cfg.experiment
     test_mode = test_mode or cfg.test_mode
     cfg = cfg.replace(experiment=experiment)
     if cfg.conditioning.input_channels != generator.input_shape[-1]:
         raise ColorizeError(f"{run_dir}: its generator takes {generator.input_shape[-1]} input "
-                            f"channels, experiment {experiment} gives {cfg.conditioning.input_channels}")
+                            f"channels, experiment {experiment} gives {cfg.conditioning.input_channels}",
+                            reason="wrong_model")
     # The stored cue comes along whatever the experiment, for the cue baseline.
     dataset = data.make_dataset(cfg, records_dir, split, training=False, keep_cue=True)
     predictor = Predictor(generator, test_mode)
@@ -150,7 +152,7 @@ def _user_examples(records_dir, split, images_dir, colorizer, max_images):
 
         paths = list_images(images_dir)
         if not paths:
-            raise ColorizeError(f"{images_dir}: no images in it")
+            raise ColorizeError(f"{images_dir}: no images in it", reason="no_images")
         for path in paths[:max_images or None]:
             rgb = read_image(path)
             yield path, {"sketch": colorizer.sketchify(rgb), "color": rgb,
@@ -159,7 +161,7 @@ def _user_examples(records_dir, split, images_dir, colorizer, max_images):
     from colorize.records import shard_paths
 
     if not records_dir or not shard_paths(records_dir, split):
-        raise ColorizeError(f"{records_dir}: no '{split}' records to score")
+        raise ColorizeError(f"{records_dir}: no '{split}' records to score", reason="no_records")
     for i, ex in enumerate(read_records(records_dir, split)):
         if max_images and i >= max_images:
             return
@@ -267,29 +269,31 @@ def check_outputs(outputs: list[Output], overwrite: bool) -> None:
     seen = {}
     for path, suffix, reserved in outputs:
         if os.path.isdir(path):
-            raise ColorizeError(f"{path}: is a folder, expected a {suffix} file path")
+            raise ColorizeError(f"{path}: is a folder, expected a {suffix} file path",
+                                reason="is_folder")
         if not path.endswith(suffix):
-            raise ColorizeError(f"{path}: must end with {suffix}")
+            raise ColorizeError(f"{path}: must end with {suffix}", reason="bad_value")
         real = os.path.realpath(path)
         if real in seen:
             raise ColorizeError(f"{path}: named for two outputs ({seen[real]} too); give each its "
-                                "own with --json / --plot")
+                                "own with --json / --plot", reason="name_clash")
         seen[real] = path
         parent = os.path.dirname(os.path.abspath(path))
         if os.path.exists(parent) and not os.path.isdir(parent):
-            raise ColorizeError(f"{path}: {parent} is not a folder")
+            raise ColorizeError(f"{path}: {parent} is not a folder", reason="not_a_folder")
         if not os.path.lexists(path):
             continue
         if os.path.islink(path):
-            raise ColorizeError(f"{path}: is a link; refusing to replace it")
+            raise ColorizeError(f"{path}: is a link; refusing to replace it",
+                                reason="not_regular_file")
         if not os.path.isfile(path):
-            raise ColorizeError(f"{path}: is not a regular file")
+            raise ColorizeError(f"{path}: is not a regular file", reason="not_regular_file")
         if not reserved and not overwrite:
             raise ColorizeError(f"{path}: exists (pass --overwrite to replace an earlier result "
-                                "of colorize evaluate)")
+                                "of colorize evaluate)", reason="exists")
         if not is_own_output(path, reserved):
             raise ColorizeError(f"{path}: exists and is not a result of colorize evaluate; "
-                                "refusing to replace it")
+                                "refusing to replace it", reason="not_ours")
 
 
 def write_json(path: str, value: dict) -> None:
@@ -302,11 +306,13 @@ def _write(path: str, write) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         write()
     except OSError as err:
-        raise ColorizeError(f"{path}: could not write ({err.strerror or err})") from None
+        raise ColorizeError(f"{path}: could not write ({err.strerror or err})",
+                            reason="write_failed") from None
 def planned_outputs(args: argparse.Namespace) -> list[Output]:
     """The files this evaluation will write, known before anything is scored."""
     if args.plot and not args.hint_sweep:
-        raise ColorizeError("--plot is --hint-sweep's (the other evaluations write no plot)")
+        raise ColorizeError("--plot is --hint-sweep's (the other evaluations write no plot)",
+                            reason="conflicting")
     if args.hint_sweep:
         path = args.json or RunFolder.open(args.hint_sweep[0]).evaluation(args.split, "hint-sweep")
         plot = args.plot or os.path.splitext(path)[0] + ".png"
@@ -351,7 +357,7 @@ def run_hint_sweep(args: argparse.Namespace, path: str, plot: str) -> None:
 def run_user_path_on_images(args: argparse.Namespace, path: str) -> None:
     """`--images DIR`: the user path on a folder of colored pictures at their own sizes."""
     if args.compare:
-        raise ColorizeError("--images scores one --run")
+        raise ColorizeError("--images scores one --run", reason="conflicting")
     result = {"run": args.run, **evaluate_user_path(
         args.run, images_dir=args.images, test_mode=args.test_mode, lines=args.lines,
         precision=args.precision, max_images=args.max_images, sketches=args.sketches)}
@@ -383,7 +389,8 @@ def run_records(args: argparse.Namespace, paths: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.max_images < 0:
-        raise ColorizeError(f"--max-images must be at least 0, got {args.max_images}")
+        raise ColorizeError(f"--max-images must be at least 0, got {args.max_images}",
+                            reason="bad_value")
     outputs = planned_outputs(args)
     check_outputs(outputs, args.overwrite)
     paths = [o.path for o in outputs]

@@ -126,16 +126,18 @@ def is_export(path: str, fmt: str) -> bool:
 def _check_out(out: str, fmt: str, overwrite: bool) -> None:
     suffix = FORMATS[fmt]
     if suffix and not out.endswith(suffix):
-        raise ColorizeError(f"{out}: a {fmt} export must end with {suffix}")
+        raise ColorizeError(f"{out}: a {fmt} export must end with {suffix}", reason="bad_value")
     if not os.path.lexists(out) or (os.path.isdir(out) and not os.listdir(out)):
         return
     if RunFolder.is_run(out):
-        raise ColorizeError(f"{out}: is a run folder; export somewhere else")
+        raise ColorizeError(f"{out}: is a run folder; export somewhere else", reason="not_ours")
     if not overwrite:
-        raise ColorizeError(f"{out}: exists (pass --overwrite to replace a previous export)")
+        raise ColorizeError(f"{out}: exists (pass --overwrite to replace a previous export)",
+                            reason="exists")
     if os.path.islink(out) or not is_export(out, fmt):
         raise ColorizeError(f"{out}: not a previous {fmt} export, refusing to replace it "
-                            "(--overwrite replaces only an export of the same format)")
+                            "(--overwrite replaces only an export of the same format)",
+                            reason="not_ours")
 
 
 def export(run_dir: str, fmt: str, out: str, overwrite: bool = False) -> str:
@@ -153,7 +155,8 @@ def export(run_dir: str, fmt: str, out: str, overwrite: bool = False) -> str:
         try:
             WRITERS[fmt](colorizer, tmp)
         except OSError as err:
-            raise ColorizeError(f"{out}: could not write the export ({err})") from None
+            raise ColorizeError(f"{out}: could not write the export ({err})",
+                                reason="write_failed") from None
         if os.path.isdir(out):  # os.replace swaps a file for a file, not folders
             os.replace(out, os.path.join(tmp_dir, "previous"))  # removed with tmp_dir
         os.replace(tmp, out)

@@ -48,7 +48,7 @@ def load_run(run_dir: str) -> tuple[keras.Model, TrainConfig]:
         status.expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as err:
         raise ColorizeError(f"{path}: does not hold this run's generator "
-                            f"({type(err).__name__})") from None
+                            f"({type(err).__name__})", reason="bad_checkpoint") from None
     return generator, cfg
 
 
@@ -56,17 +56,18 @@ def load_model_file(path: str) -> keras.Model:
     """A generator saved as a .keras file, checked to take (S, S, C) inputs of a known experiment."""
     if os.path.isdir(path):  # a run folder or a SavedModel export, say
         raise ColorizeError(f"{path}: is a folder, not a generator .keras file (a run folder "
-                            "goes with --run)")
+                            "goes with --run)", reason="is_folder")
     require_file(path)
     try:
         model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code
     except Exception as err:  # Keras raises many types for a file that is not a model
-        raise ColorizeError(f"{path}: not a Keras model file ({type(err).__name__})") from None
+        raise ColorizeError(f"{path}: not a Keras model file ({type(err).__name__})",
+                            reason="not_a_model") from None
     shape = tuple(model.input_shape)
     channels = sorted({c.input_channels for c in EXPERIMENTS.values()})
     if len(shape) != 4 or shape[1] != shape[2] or shape[1] is None or shape[3] not in channels:
         raise ColorizeError(f"{path}: expected a generator with (S, S, C) inputs, C in "
-                            f"{channels}; got {shape[1:]}")
+                            f"{channels}; got {shape[1:]}", reason="wrong_model")
     return model
 
 
@@ -76,7 +77,7 @@ def read_image(path: str) -> np.ndarray:
     try:
         return sketch.load_image(path)
     except sketch.ImageError as err:
-        raise ColorizeError(f"{path}: not a readable image ({err})") from None
+        raise ColorizeError(f"{path}: not a readable image ({err})", reason=err.reason) from None
 
 
 def read_hints(path: str) -> np.ndarray:
@@ -88,10 +89,12 @@ def read_hints(path: str) -> np.ndarray:
             has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
             rgba = np.asarray(im.convert("RGBA"))
     except Exception as err:  # Pillow's decoders raise many types
-        raise ColorizeError(f"{path}: not a readable image ({type(err).__name__}: {err})") from None
+        raise ColorizeError(f"{path}: not a readable image ({type(err).__name__}: {err})",
+                            reason="undecodable") from None
     if not has_alpha or rgba[..., 3].min() == 255:
         raise ColorizeError(f"{path}: not a hint layer (it has no transparent pixels; draw the "
-                            "strokes on a transparent layer and save it as PNG)")
+                            "strokes on a transparent layer and save it as PNG)",
+                            reason="not_hint_layer")
     return rgba
 
 
@@ -102,7 +105,7 @@ def as_sketch(image: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (
             image.ndim == 3 and image.shape[2] not in (1, 3)):
         raise ColorizeError(f"the sketch must be a uint8 gray or RGB image, got {image.dtype} "
-                            f"{image.shape}")
+                            f"{image.shape}", reason="bad_array")
     return image if image.ndim == 3 else image[..., None]
 
 
@@ -134,7 +137,8 @@ class Colorizer:
         exactly).
         """
         if test_mode not in TEST_MODES:
-            raise ColorizeError(f"test mode must be one of {TEST_MODES}, not {test_mode!r}")
+            raise ColorizeError(f"test mode must be one of {TEST_MODES}, not {test_mode!r}",
+                                reason="bad_value")
         self.lines = lines
         self.generator = generator
         self.image_size = int(generator.input_shape[1])
@@ -187,7 +191,8 @@ class Colorizer:
         """`anysize.composite` in the way `lines`, the one place where `lines` is checked."""
         if lines not in self._composites:
             if lines not in LINES:
-                raise ColorizeError(f"lines must be one of {LINES}, not {lines!r}")
+                raise ColorizeError(f"lines must be one of {LINES}, not {lines!r}",
+                                    reason="bad_value")
             size, channels = self.image_size, self.conditioning.input_channels
             self._composites[lines] = tf.function(
                 functools.partial(anysize.composite, lines=lines), input_signature=[

@@ -68,7 +68,7 @@ def stem(path: str) -> str:
 def check_extension(path: str) -> None:
     if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
         raise ColorizeError(f"{path}: unknown image extension (use one of "
-                            f"{', '.join(IMAGE_EXTENSIONS)})")
+                            f"{', '.join(IMAGE_EXTENSIONS)})", reason="unknown_extension")
 
 
 def write_image(path: str, rgb: np.ndarray) -> None:
@@ -77,7 +77,7 @@ def write_image(path: str, rgb: np.ndarray) -> None:
     try:
         fileio.write_image(path, rgb)
     except OSError as err:
-        raise ColorizeError(str(err)) from None
+        raise ColorizeError(str(err), reason="write_failed") from None
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
@@ -85,15 +85,16 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
     if os.path.isdir(args.sketch):
         sketches = list_images(args.sketch)
         if not sketches:
-            raise ColorizeError(f"{args.sketch}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it")
+            raise ColorizeError(f"{args.sketch}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it",
+                                reason="no_images")
         if os.path.exists(args.out) and not os.path.isdir(args.out):
-            raise ColorizeError(f"{args.out}: exists and is not a folder")
+            raise ColorizeError(f"{args.out}: exists and is not a folder", reason="not_a_folder")
         for path in sketches:
             require_file(path)  # a folder or a FIFO named like an image
         outputs = [os.path.join(args.out, stem(p) + ".png") for p in sketches]
         if len(set(outputs)) < len(outputs):
             raise ColorizeError(f"{args.sketch}: several images share a name (they would be "
-                                "written to the same output)")
+                                "written to the same output)", reason="name_clash")
     elif os.path.isfile(args.sketch):
         sketches = [args.sketch]
         out = args.out
@@ -102,7 +103,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
         check_extension(out)
         outputs = [out]
     else:
-        raise ColorizeError(not_readable(args.sketch, "no such file or folder"))
+        raise not_readable(args.sketch, "no such file or folder")
     option = next((k for k in CUE_OPTIONS if getattr(args, k)), None)
     cue_arg = getattr(args, option) if option else None
     one_sketch = not os.path.isdir(args.sketch)
@@ -120,10 +121,12 @@ def _refuse_overwriting_inputs(args: argparse.Namespace, jobs: list) -> None:
     for _, _, out in jobs:
         real = os.path.realpath(out)
         if real in inputs:
-            raise ColorizeError(f"{out}: is one of the inputs; choose another --out")
+            raise ColorizeError(f"{out}: is one of the inputs; choose another --out",
+                                reason="overlaps_input")
         if os.path.dirname(real) in folders:
             raise ColorizeError(f"{out}: would be written into the input folder "
-                                f"{os.path.dirname(out) or '.'}; choose another --out")
+                                f"{os.path.dirname(out) or '.'}; choose another --out",
+                                reason="overlaps_input")
 
 
 def _cue_for(sketch_path: str, cue_arg: str | None, option: str | None,
@@ -133,16 +136,17 @@ def _cue_for(sketch_path: str, cue_arg: str | None, option: str | None,
         return None
     if not os.path.isdir(cue_arg):
         if not os.path.isfile(cue_arg):  # missing, a broken link, a FIFO, a device
-            raise ColorizeError(not_readable(cue_arg, "no such file or folder"))
+            raise not_readable(cue_arg, "no such file or folder")
         return cue_arg
     matches = [p for p in list_images(cue_arg) if stem(p) == stem(sketch_path)]
     if not matches and one_sketch:
         flag = "--" + option.replace("_", "-")
         raise ColorizeError(f"{cue_arg}: is a folder, with no image named {stem(sketch_path)}.* "
                             f"for the sketch {sketch_path} ({flag} takes an image file, or a "
-                            "folder with a folder of sketches)")
+                            "folder with a folder of sketches)", reason="is_folder")
     if not matches:
-        raise ColorizeError(f"{cue_arg}: no cue named {stem(sketch_path)}.* for {sketch_path}")
+        raise ColorizeError(f"{cue_arg}: no cue named {stem(sketch_path)}.* for {sketch_path}",
+                            reason="not_found")
     require_file(matches[0])
     return matches[0]
 
@@ -171,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             rgb = colorizer.colorize(lines, cue, hints=hints)
         except ColorizeError as err:
-            raise ColorizeError(f"{cue_path or sketch_path}: {err}") from None
+            raise ColorizeError(f"{cue_path or sketch_path}: {err}", reason=err.reason) from None
         os.makedirs(os.path.dirname(out_path) or ".", exist_ok=True)
         write_image(out_path, rgb)
         print(f"{sketch_path} -> {out_path} ({rgb.shape[1]}x{rgb.shape[0]}, "

@@ -70,7 +70,7 @@ class RunOutputs:
         except OSError as err:
             raise ColorizeError(f"{self.run.path}: could not write the epoch's samples or metrics "
                                 f"({err}); the last good checkpoint is "
-                                f"{self._last_checkpoint()}") from None
+                                f"{self._last_checkpoint()}", reason="write_failed") from None
         heldout = record["heldout"]
         scores = {k: v for k, v in heldout.items() if k not in ("images", "split", "test_mode")}
         with self._writer.as_default(step=record["step"]):
@@ -92,7 +92,8 @@ class RunOutputs:
             os.replace(tmp, path)
         except OSError as err:
             raise ColorizeError(f"{path}: could not write the generator ({err}); the run's "
-                                f"checkpoints hold it: {self._last_checkpoint()}") from None
+                                f"checkpoints hold it: {self._last_checkpoint()}",
+                                reason="write_failed") from None
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

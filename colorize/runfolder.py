@@ -15,6 +15,7 @@ is written down once.
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import re
 import stat
@@ -36,31 +37,39 @@ _SPECIAL_FILES = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
                   stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
 
-def not_readable(path: str, missing: str = "no such file") -> str:
-    """What `path` is, for a one-line error where it is not what a command reads: missing
-    (`missing`), a broken link, a folder, a file, or a FIFO, device or socket. It only stat()s the
-    path: opening a FIFO would block until something writes to it."""
+def not_readable(path: str, missing: str = "no such file", *, folder: bool = False
+                 ) -> ColorizeError:
+    """The ColorizeError to raise where `path` is not what a command reads, saying what it is:
+    missing (`missing`, reason "not_found"), a broken link ("broken_link"), a folder
+    ("is_folder"), a file ("not_a_folder"), or a FIFO, device or socket ("not_regular_file", or
+    "not_a_folder" when `folder`: a folder is what the command reads). It only stat()s the path:
+    opening a FIFO would block until something writes to it."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         if os.path.islink(path):
-            return f"{path}: is a broken link (to {os.readlink(path)})"
-        return f"{path}: {missing}"
+            return ColorizeError(f"{path}: is a broken link (to {os.readlink(path)})",
+                                 reason="broken_link")
+        return ColorizeError(f"{path}: {missing}", reason="not_found")
     except OSError as err:  # permission denied on a parent, a link loop, ...
-        return f"{path}: {err.strerror or err}"
+        reason = {errno.ENOTDIR: "not_found", errno.ELOOP: "broken_link"}.get(err.errno,
+                                                                               "read_failed")
+        return ColorizeError(f"{path}: {err.strerror or err}", reason=reason)
     if stat.S_ISDIR(mode):
-        return f"{path}: is a folder"
+        return ColorizeError(f"{path}: is a folder", reason="is_folder")
     if stat.S_ISREG(mode):
-        return f"{path}: is a file"
+        return ColorizeError(f"{path}: is a file", reason="not_a_folder")
     kind = _SPECIAL_FILES.get(stat.S_IFMT(mode), "of an unknown type")
-    return f"{path}: is not a regular file ({kind})"
+    return ColorizeError(f"{path}: is not a regular file ({kind})",
+                         reason="not_a_folder" if folder else "not_regular_file")
 
 
 def require_file(path: str) -> None:
     """ColorizeError unless `path` is a regular file (or a link to one), saying what it is
-    instead: "is a folder", "is not a regular file (a FIFO)", "no such file"."""
+    instead: "is a folder", "is not a regular file (a FIFO)", "no such file"; its reason is
+    `not_readable`'s."""
     if not os.path.isfile(path):
-        raise ColorizeError(not_readable(path))
+        raise not_readable(path)
 
 
 class RunFolder:
@@ -88,11 +97,11 @@ class RunFolder:
         """An existing run folder; ColorizeError when `path` is not one."""
         path = os.fspath(path)
         if os.path.isfile(path):
-            raise ColorizeError(f"{path}: is a file, not a run folder")
+            raise ColorizeError(f"{path}: is a file, not a run folder", reason="not_a_folder")
         if not os.path.isdir(path):
-            raise ColorizeError(not_readable(path, "no such run folder"))
+            raise not_readable(path, "no such run folder", folder=True)
         if not cls.is_run(path):
-            raise ColorizeError(f"{path}: not a run folder (no {CONFIG})")
+            raise ColorizeError(f"{path}: not a run folder (no {CONFIG})", reason="not_a_run")
         return cls(path)
 
     def sample_path(self, epoch: int) -> str:
@@ -107,7 +116,8 @@ class RunFolder:
         try:
             return TrainConfig.load(self.path)
         except (OSError, ValueError, TypeError) as err:  # bad JSON, unknown values
-            raise ColorizeError(f"{self.config_path}: not a valid run config ({err})") from None
+            raise ColorizeError(f"{self.config_path}: not a valid run config ({err})",
+                                reason="bad_config") from None
 
     def create(self) -> None:
         """Make the folder and its subfolders (config.json comes with `write_config`)."""
@@ -140,7 +150,7 @@ class RunFolder:
         path = self.latest_checkpoint()
         if path is None:
             raise ColorizeError(f"{self.path}: no checkpoints in {self.checkpoints} (train the "
-                                "run first, or pass --model FILE)")
+                                "run first, or pass --model FILE)", reason="no_checkpoint")
         return path
 
     def step(self) -> int | None:

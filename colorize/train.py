@@ -84,7 +84,7 @@ class Trainer:
         steps = data.count_examples(self.cfg.data, "train") // self.model.global_batch
         if steps == 0:
             raise ColorizeError(f"{self.cfg.data}: fewer training examples than one batch of "
-                                f"{self.model.global_batch}")
+                                f"{self.model.global_batch}", reason="too_few_examples")
         return steps
 
     def _batches(self, epoch: int, skip: int, steps: int):
@@ -118,7 +118,7 @@ class Trainer:
                     raise TrainingDiverged(
                         f"non-finite loss at step {int(self.step) + 1} ({losses}); stopped, the last "
                         f"good checkpoint is {self.checkpoints.latest}. Try a lower "
-                        "--learning-rate or --precision float32.")
+                        "--learning-rate or --precision float32.", reason="diverged")
                 self.step.assign_add(1)
                 self.step_in_epoch.assign_add(1)
                 for k in LOSSES:

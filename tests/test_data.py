@@ -120,26 +120,34 @@ def test_count_examples_reads_records_without_a_manifest(block_records):
 
 
 def test_empty_folder_fails_clearly(tmp_path):
-    with pytest.raises(ColorizeError, match="no 'train' records"):
+    with pytest.raises(ColorizeError, match="no 'train' records") as info:
         make_dataset(CFG, str(tmp_path))
+    assert info.value.reason == "no_records"
 
 
 def test_missing_folder_fails_clearly(tmp_path):
-    with pytest.raises(ColorizeError, match="no such records folder"):
+    with pytest.raises(ColorizeError, match="no such records folder") as info:
         make_dataset(CFG, str(tmp_path / "nope"))
+    assert info.value.reason == "not_found"
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(ColorizeError, match="no such records folder") as info:
+        make_dataset(CFG, str(tmp_path / "file"))
+    assert info.value.reason == "not_a_folder"
 
 
 def test_records_of_another_size_fail_clearly(tmp_path):
     rng = np.random.default_rng(0)
     write_records(tmp_path, [block_triplet(64, rng)])
-    with pytest.raises(ColorizeError, match="64x64 images but the model expects 32x32"):
+    with pytest.raises(ColorizeError, match="64x64 images but the model expects 32x32") as info:
         make_dataset(CFG, str(tmp_path))
+    assert info.value.reason == "wrong_size"
 
 
 def test_garbage_shard_fails_clearly(tmp_path):
     (tmp_path / "train-00000-of-00001").write_bytes(b"not a tfrecord at all")
-    with pytest.raises(ColorizeError, match="train-00000-of-00001: .*rebuild the dataset"):
+    with pytest.raises(ColorizeError, match="train-00000-of-00001: .*rebuild the dataset") as info:
         make_dataset(CFG, str(tmp_path))
+    assert info.value.reason == "bad_records"
 
 
 def _shards(tmp_path, size_of_shard):
@@ -159,19 +167,25 @@ def test_a_flipped_byte_in_any_shard_fails_before_training_naming_the_shard(tmp_
     data = bytearray(shard.read_bytes())
     data[len(data) * 3 // 4] ^= 0x10  # inside a late record's payload, past the first record
     shard.write_bytes(bytes(data))
-    with pytest.raises(ColorizeError, match=r"train-00001-of-00002: corrupted after about \d+ good"):
+    with pytest.raises(ColorizeError,
+                       match=r"train-00001-of-00002: corrupted after about \d+ good") as info:
         make_dataset(CFG, str(folder))
+    assert info.value.reason == "bad_records"
 
 
 def test_a_shard_of_another_size_among_good_ones_fails_naming_it(tmp_path):
     folder = _shards(tmp_path, [32, 64])
-    with pytest.raises(ColorizeError, match="train-00001-of-00002: record 0 holds a 64x64 image"):
+    with pytest.raises(ColorizeError,
+                       match="train-00001-of-00002: record 0 holds a 64x64 image") as info:
         make_dataset(CFG, str(folder))
+    assert info.value.reason == "wrong_size"
 
 
 @pytest.mark.heavy
 def test_the_training_command_reports_a_damaged_shard_in_one_line(tmp_path, capsys):
-    from colorize import cli
+    import argparse
+
+    from colorize import cli, train_cli
 
     folder = _shards(tmp_path, [32, 32])
     shard = folder / "train-00000-of-00002"
@@ -181,4 +195,9 @@ def test_the_training_command_reports_a_damaged_shard_in_one_line(tmp_path, caps
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("colorize train: error: ") and "train-00000-of-00002" in err[-1]
+    parser = argparse.ArgumentParser()
+    train_cli.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:  # what cli.main printed, raised by the command
+        train_cli.run(parser.parse_args(argv[1:]))
+    assert info.value.reason == "bad_records"
     assert not (tmp_path / "run").exists()

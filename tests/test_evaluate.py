@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -10,11 +11,23 @@ import numpy as np
 import pytest
 
 from colorize import data
+from colorize import evaluate as evaluate_cmd
 from colorize.cli import main
+from colorize.errors import ColorizeError
 from colorize.evaluate import evaluate_run
 from colorize.infer import load_run
 from colorize.predictor import Predictor, evaluate
 from colorize.records import read_records
+
+
+def _command_error(argv: list[str]) -> ColorizeError:
+    """The ColorizeError that `colorize evaluate ARGV` turns into its one-line message, raised by
+    the command itself (cli.main prints only the message), for asserting its reason."""
+    parser = argparse.ArgumentParser()
+    evaluate_cmd.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:
+        evaluate_cmd.run(parser.parse_args(argv))
+    return info.value
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +97,18 @@ def test_compare_scores_two_runs_on_the_same_images(run_a, run_b, demo_records, 
     assert runs[0]["metrics"]["white"] == runs[1]["metrics"]["white"]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--data", "{tmp}/no-records"], "no such records folder"),
-    (["--data", "{records}", "--max-images", "-1"], "--max-images must be at least 0"),
+@pytest.mark.parametrize("args,message,reason", [
+    (["--data", "{tmp}/no-records"], "no such records folder", "not_found"),
+    (["--data", "{records}", "--max-images", "-1"], "--max-images must be at least 0",
+     "bad_value"),
 ])
-def test_bad_inputs_fail_with_one_line(run_b, demo_records, tmp_path, capsys, args, message):
+def test_bad_inputs_fail_with_one_line(run_b, demo_records, tmp_path, capsys, args, message,
+                                       reason):
     args = [a.format(tmp=tmp_path, records=demo_records) for a in args]
     assert main(["evaluate", "--run", run_b, *args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize evaluate: error: ") and message in err and "\n" not in err
+    assert _command_error(["--run", run_b, *args]).reason == reason
 
 
 def test_a_run_without_checkpoints_fails_with_one_line(run_b, demo_records, tmp_path, capsys):
@@ -100,6 +116,8 @@ def test_a_run_without_checkpoints_fails_with_one_line(run_b, demo_records, tmp_
     shutil.copy(os.path.join(run_b, "config.json"), tmp_path)
     assert main(["evaluate", "--run", str(tmp_path), "--data", demo_records]) == 2
     assert "no checkpoints" in capsys.readouterr().err
+    argv = ["--run", str(tmp_path), "--data", demo_records]
+    assert _command_error(argv).reason == "no_checkpoint"
 
 
 # --- the user path (#13): what `colorize predict` hands over, scored ------------------------------
@@ -167,16 +185,18 @@ def test_user_path_and_hint_sweep_refuse_a_folder_without_records(run_b, tmp_pat
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize evaluate: error: ") and "no 'test' records" in err
+    assert _command_error(argv[1:]).reason == "no_records"
     assert not (tmp_path / "out.json").exists()
 
 
 # --- where evaluate writes (#30): never a run's own files, never a file it did not write -----------
 
 
-def _evaluate_fails(argv, capsys, message) -> None:
+def _evaluate_fails(argv, capsys, message, reason) -> None:
     assert main(["evaluate", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize evaluate: error: ") and message in err and "\n" not in err
+    assert _command_error(argv).reason == reason
 
 
 @pytest.mark.parametrize("mode", ["run", "hint-sweep"])
@@ -186,7 +206,8 @@ def test_evaluate_never_replaces_a_runs_config(run_b, demo_records, capsys, mode
     runs = ["--run", run_b] if mode == "run" else ["--hint-sweep", run_b]
     for extra in ([], ["--overwrite"]):
         _evaluate_fails([*runs, "--data", demo_records, "--json", config, *extra], capsys,
-                        "is not a result of colorize evaluate" if extra else "exists")
+                        "is not a result of colorize evaluate" if extra else "exists",
+                        "not_ours" if extra else "exists")
         assert open(config, "rb").read() == before
 
 
@@ -196,7 +217,7 @@ def test_hint_sweep_keeps_a_picture_beside_its_json(run_b, demo_records, tmp_pat
     argv = ["--hint-sweep", run_b, "--data", demo_records, "--max-images", "1",
             "--json", str(tmp_path / "sweep.json")]
     for extra in ([], ["--overwrite"]):
-        _evaluate_fails([*argv, *extra], capsys, f"{picture}: exists")
+        _evaluate_fails([*argv, *extra], capsys, f"{picture}: exists", "not_ours")
         assert not (tmp_path / "sweep.json").exists()
     assert picture.read_bytes().endswith(b"but theirs")
     # named elsewhere with --plot, both are written; and the plot is then evaluate's to replace
@@ -204,25 +225,25 @@ def test_hint_sweep_keeps_a_picture_beside_its_json(run_b, demo_records, tmp_pat
     assert main(["evaluate", *argv, "--plot", str(plot)]) == 0
     assert json.loads((tmp_path / "sweep.json").read_text())["images"] == 1
     assert plot.read_bytes().startswith(b"\x89PNG")
-    _evaluate_fails([*argv, "--plot", str(plot)], capsys, "pass --overwrite")
+    _evaluate_fails([*argv, "--plot", str(plot)], capsys, "pass --overwrite", "exists")
     assert main(["evaluate", *argv, "--plot", str(plot), "--overwrite"]) == 0
     assert picture.read_bytes().endswith(b"but theirs")
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--json", "{tmp}/X.png"], "must end with .json"),
-    (["--json", "{tmp}"], "is a folder"),
-    (["--json", "{tmp}/a.json", "--plot", "{tmp}/a.json"], "must end with .png"),
-    (["--json", "{tmp}/a.json", "--plot", "{tmp}/a.png/"], "must end with .png"),
+@pytest.mark.parametrize("argv,message,reason", [
+    (["--json", "{tmp}/X.png"], "must end with .json", "bad_value"),
+    (["--json", "{tmp}"], "is a folder", "is_folder"),
+    (["--json", "{tmp}/a.json", "--plot", "{tmp}/a.json"], "must end with .png", "bad_value"),
+    (["--json", "{tmp}/a.json", "--plot", "{tmp}/a.png/"], "must end with .png", "bad_value"),
 ])
 @pytest.mark.parametrize("mode", ["run", "hint-sweep"])
 def test_bad_output_paths_fail_with_one_line(run_b, demo_records, tmp_path, capsys, argv,
-                                             message, mode):
+                                             message, reason, mode):
     argv = [a.format(tmp=tmp_path) for a in argv]
     if mode == "run" and "--plot" in argv:
-        message = "--plot is --hint-sweep's"
+        message, reason = "--plot is --hint-sweep's", "conflicting"
     runs = ["--run", run_b] if mode == "run" else ["--hint-sweep", run_b]
-    _evaluate_fails([*runs, "--data", demo_records, *argv], capsys, message)
+    _evaluate_fails([*runs, "--data", demo_records, *argv], capsys, message, reason)
     assert os.listdir(tmp_path) == []
 
 
@@ -233,12 +254,12 @@ def test_json_replaces_only_an_earlier_result_and_only_with_overwrite(run_b, dem
     argv = ["--run", run_b, "--data", demo_records, "--max-images", "2"]
     assert main(["evaluate", *argv, "--json", str(out)]) == 0
     first = out.read_text()
-    _evaluate_fails([*argv, "--json", str(out)], capsys, "pass --overwrite")
+    _evaluate_fails([*argv, "--json", str(out)], capsys, "pass --overwrite", "exists")
     assert out.read_text() == first
     assert main(["evaluate", *argv, "--json", str(out), "--overwrite", "--max-images", "3"]) == 0
     assert json.loads(out.read_text())["images"] == 3
     _evaluate_fails([*argv, "--json", str(theirs), "--overwrite"], capsys,
-                    "is not a result of colorize evaluate")
+                    "is not a result of colorize evaluate", "not_ours")
     assert theirs.read_text() == '{"learning_rate": 0.0002}'
 
 
@@ -253,4 +274,4 @@ def test_the_default_result_in_the_run_folder_is_replaced_by_a_new_evaluation(ru
 
 def test_compare_of_a_run_with_itself_names_one_default_file_twice(run_b, demo_records, capsys):
     _evaluate_fails(["--compare", run_b, run_b, "--data", demo_records], capsys,
-                    "named for two outputs")
+                    "named for two outputs", "name_clash")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -13,8 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import demo, sketch
+from colorize import demo, export, sketch
 from colorize.cli import main
+from colorize.errors import ColorizeError
 from colorize.infer import Colorizer
 
 # Each script reloads an export at `path` in a fresh Python and maps `inputs` to `outputs`.
@@ -141,12 +143,24 @@ def test_savedmodel_keeps_the_lines_of_colored_line_art_as_colorize_does(exporte
                                       colorizer.colorize(black, lines="guided"))
 
 
+def _command_error(argv: list[str]) -> ColorizeError:
+    """The ColorizeError that `colorize export ARGV` turns into its one-line message, raised by
+    the command itself (cli.main prints only the message), for asserting its reason."""
+    parser = argparse.ArgumentParser()
+    export.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:
+        export.run(parser.parse_args(argv))
+    return info.value
+
+
 def test_export_replaces_an_existing_path_only_when_asked(run_b, tmp_path, capsys):
     out = tmp_path / "model.keras"
     assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out)]) == 0
     before = out.stat().st_mtime_ns
     assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out)]) == 2
     assert "exists (pass --overwrite" in capsys.readouterr().err
+    argv = ["--run", run_b, "--format", "keras", "--out", str(out)]
+    assert _command_error(argv).reason == "exists"
     assert out.stat().st_mtime_ns == before
     assert main(["export", "--run", run_b, "--format", "keras", "--out", str(out),
                  "--overwrite"]) == 0
@@ -172,6 +186,8 @@ def test_overwrite_never_replaces_a_run_folder_or_other_files(run_b, tmp_path, c
                      "--overwrite"])
         err = capsys.readouterr().err.strip()
         assert code == 2 and err.startswith("colorize export: error: ") and "\n" not in err
+        argv = ["--run", str(run), "--format", fmt, "--out", str(out), "--overwrite"]
+        assert _command_error(argv).reason == "not_ours"
     assert sorted(p.name for p in run.rglob("*")) == listing  # the run is untouched
     assert (other / "notes.txt").read_text() == "mine"
     assert (tmp_path / "old.keras").read_text() == "not a model"
@@ -199,4 +215,7 @@ def test_bad_exports_fail_with_one_line(run_b, tmp_path, capsys, case):
     assert main(["export", "--run", str(run), "--format", "keras", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize export: error: ") and "\n" not in err
+    reason = {"wrong suffix": "bad_value", "no checkpoints": "no_checkpoint"}[case]
+    argv = ["--run", str(run), "--format", "keras", "--out", str(out)]
+    assert _command_error(argv).reason == reason
     assert not out.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import anysize, demo, sketch, train
+from colorize import anysize, demo, predict_cli, sketch, train
 from colorize.cli import main
 from colorize.config import preset
 from colorize.errors import ColorizeError
@@ -115,8 +116,9 @@ def test_to_gray_refuses_other_channel_counts_in_the_graph_and_colorize_too():
     for fn in (anysize.to_gray, in_graph(anysize.to_gray)):
         with pytest.raises(tf.errors.InvalidArgumentError, match="gray .* or RGB"):
             fn(tf.constant(rgba))
-    with pytest.raises(ColorizeError, match="uint8 gray or RGB image"):
+    with pytest.raises(ColorizeError, match="uint8 gray or RGB image") as info:
         Colorizer(copy_cue()).colorize(rgba)
+    assert info.value.reason == "bad_array"
 
 
 def colored_line_art_before(image: np.ndarray) -> bool:
@@ -286,10 +288,12 @@ def test_the_ways_are_listed_without_tensorflow_and_checked_by_the_colorizer():
     code = "import sys, colorize.lines\nprint('tensorflow' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
-    with pytest.raises(ColorizeError, match="lines must be one of"):
+    with pytest.raises(ColorizeError, match="lines must be one of") as info:
         Colorizer(copy_cue(), lines="sharp")
-    with pytest.raises(ColorizeError, match="lines must be one of"):
+    assert info.value.reason == "bad_value"
+    with pytest.raises(ColorizeError, match="lines must be one of") as info:
         Colorizer(copy_cue()).colorize(demo_sketch(40, 40), lines="sharp")
+    assert info.value.reason == "bad_value"
 
 
 def test_outputs_never_are_lighter_than_gray_line_art(colorizer):
@@ -346,11 +350,22 @@ def test_hint_layer_strokes_spread_over_white():
 
 
 def test_a_cue_of_another_aspect_ratio_is_refused(colorizer):
-    with pytest.raises(ColorizeError, match="aspect ratio"):
+    with pytest.raises(ColorizeError, match="aspect ratio") as info:
         colorizer.colorize(demo_sketch(100, 200), np.full((100, 100, 3), 255, np.uint8))
+    assert info.value.reason == "wrong_aspect"
 
 
 # -- colorize predict ----------------------------------------------------------------------------
+
+
+def _command_error(argv: list[str]) -> ColorizeError:
+    """The ColorizeError that `colorize predict ARGV` turns into its one-line message, raised by
+    the command itself (cli.main prints only the message), for asserting its reason."""
+    parser = argparse.ArgumentParser()
+    predict_cli.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:
+        predict_cli.run(parser.parse_args(argv))
+    return info.value
 
 
 def write_png(path, image: np.ndarray) -> str:
@@ -406,42 +421,46 @@ def _run_without_checkpoints(cue_run, tmp_path) -> str:
     return str(run)
 
 
-@pytest.mark.parametrize("case,make_run,extra,message", [
-    ("missing sketch", _the_run, ["--sketch", "{tmp}/nope.png"], "nope.png: no such file"),
+@pytest.mark.parametrize("case,make_run,extra,message,reason", [
+    ("missing sketch", _the_run, ["--sketch", "{tmp}/nope.png"], "nope.png: no such file",
+     "not_found"),
     ("corrupt sketch", _the_run, ["--sketch", "{tmp}/corrupt.png"],
-     "corrupt.png: not a readable image"),
+     "corrupt.png: not a readable image", "undecodable"),
     ("cue not an image", _the_run, ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/corrupt.png"],
-     "corrupt.png: not a readable image"),
+     "corrupt.png: not a readable image", "undecodable"),
     ("hints without alpha", _the_run, ["--sketch", "{tmp}/ok.png", "--hints", "{tmp}/ok.png"],
-     "ok.png: not a hint layer"),
+     "ok.png: not a hint layer", "not_hint_layer"),
     ("cue of another shape", _the_run, ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/wide.png"],
-     "wide.png: the cue"),
+     "wide.png: the cue", "wrong_aspect"),
     ("cue for experiment A", _experiment_a_run,
-     ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/ok.png"], "experiment-A run"),
-    ("no checkpoints", _run_without_checkpoints, ["--sketch", "{tmp}/ok.png"], "no checkpoints"),
+     ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/ok.png"], "experiment-A run",
+     "unsupported_condition"),
+    ("no checkpoints", _run_without_checkpoints, ["--sketch", "{tmp}/ok.png"], "no checkpoints",
+     "no_checkpoint"),
     ("unknown output type", _the_run, ["--sketch", "{tmp}/ok.png", "--out", "{tmp}/out/x.txt"],
-     "unknown image extension"),
+     "unknown image extension", "unknown_extension"),
     # what the path is, when it is not a regular file (never opened: a FIFO would block)
     ("hints is a folder", _the_run, ["--sketch", "{tmp}/ok.png", "--hints", "{tmp}/folder"],
-     "folder: is a folder, with no image named ok.* for the sketch"),
+     "folder: is a folder, with no image named ok.* for the sketch", "is_folder"),
     ("hints is a FIFO", _the_run, ["--sketch", "{tmp}/ok.png", "--hints", "{tmp}/fifo"],
-     "fifo: is not a regular file (a FIFO)"),
+     "fifo: is not a regular file (a FIFO)", "not_regular_file"),
     ("sketch is a FIFO", _the_run, ["--sketch", "{tmp}/fifo"],
-     "fifo: is not a regular file (a FIFO)"),
+     "fifo: is not a regular file (a FIFO)", "not_regular_file"),
     ("a FIFO in the sketch folder", _the_run, ["--sketch", "{tmp}/sketches", "--out", "{tmp}/out"],
-     "a.png: is not a regular file (a FIFO)"),
+     "a.png: is not a regular file (a FIFO)", "not_regular_file"),
     ("a folder of cues holding a FIFO", _the_run,
      ["--sketch", "{tmp}/ok.png", "--cue", "{tmp}/cues", "--out", "{tmp}/out/x.png"],
-     "ok.png: is not a regular file (a FIFO)"),
+     "ok.png: is not a regular file (a FIFO)", "not_regular_file"),
     ("cue is a device", _the_run, ["--sketch", "{tmp}/ok.png", "--cue", "/dev/null"],
-     "/dev/null: is not a regular file (a character device)"),
+     "/dev/null: is not a regular file (a character device)", "not_regular_file"),
     ("reference is a broken link", _the_run, ["--sketch", "{tmp}/ok.png", "--cue-from",
-                                              "{tmp}/broken.png"], "broken.png: is a broken link"),
+                                              "{tmp}/broken.png"], "broken.png: is a broken link",
+     "broken_link"),
     ("run is a file", lambda run, tmp: str(tmp / "ok.png"), ["--sketch", "{tmp}/ok.png"],
-     "ok.png: is a file, not a run folder"),
+     "ok.png: is a file, not a run folder", "not_a_folder"),
 ])
 def test_predict_bad_inputs_fail_with_one_line(cue_run, tmp_path, capsys, case, make_run, extra,
-                                               message):
+                                               message, reason):
     write_png(tmp_path / "ok.png", demo_sketch(40, 40))
     write_png(tmp_path / "wide.png", np.full((40, 120, 3), 200, np.uint8))
     (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
@@ -456,10 +475,12 @@ def test_predict_bad_inputs_fail_with_one_line(cue_run, tmp_path, capsys, case, 
     args = [a.format(tmp=tmp_path) for a in extra]
     if "--out" not in args:
         args += ["--out", str(tmp_path / "out" / "x.png")]
-    code = main(["predict", "--run", make_run(cue_run, tmp_path), *args])
+    run = make_run(cue_run, tmp_path)
+    code = main(["predict", "--run", run, *args])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.startswith("colorize predict: error: ") and message in err and "\n" not in err
+    assert _command_error(["--run", run, *args]).reason == reason
     assert not (tmp_path / "out").exists()
 
 
@@ -467,20 +488,27 @@ def test_predict_model_file_that_is_not_a_model(tmp_path, capsys):
     bogus = tmp_path / "generator.keras"
     bogus.write_bytes(b"not a zip")
     write_png(tmp_path / "ok.png", demo_sketch(40, 40))
-    assert main(["predict", "--model", str(bogus), "--sketch", str(tmp_path / "ok.png"),
-                 "--out", str(tmp_path / "x.png")]) == 2
+    argv = ["--model", str(bogus), "--sketch", str(tmp_path / "ok.png"),
+            "--out", str(tmp_path / "x.png")]
+    assert main(["predict", *argv]) == 2
     assert "not a Keras model file" in capsys.readouterr().err
+    assert _command_error(argv).reason == "not_a_model"
 
 
-@pytest.mark.parametrize("model,message", [("{tmp}", "is a folder, not a generator .keras file"),
-                                           ("{tmp}/fifo", "fifo: is not a regular file (a FIFO)")])
-def test_predict_model_that_is_not_a_file_says_what_it_is(tmp_path, capsys, model, message):
+@pytest.mark.parametrize("model,message,reason", [
+    ("{tmp}", "is a folder, not a generator .keras file", "is_folder"),
+    ("{tmp}/fifo", "fifo: is not a regular file (a FIFO)", "not_regular_file"),
+])
+def test_predict_model_that_is_not_a_file_says_what_it_is(tmp_path, capsys, model, message,
+                                                          reason):
     os.mkfifo(tmp_path / "fifo")
     write_png(tmp_path / "ok.png", demo_sketch(40, 40))
-    assert main(["predict", "--model", model.format(tmp=tmp_path), "--sketch",
-                 str(tmp_path / "ok.png"), "--out", str(tmp_path / "out" / "x.png")]) == 2
+    argv = ["--model", model.format(tmp=tmp_path), "--sketch", str(tmp_path / "ok.png"), "--out",
+            str(tmp_path / "out" / "x.png")]
+    assert main(["predict", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize predict: error: ") and message in err and "\n" not in err
+    assert _command_error(argv).reason == reason
 
 
 # -- real line art ---------------------------------------------------------------------------------
@@ -517,6 +545,7 @@ def test_predict_never_overwrites_its_inputs(cue_run, tmp_path, capsys, layout):
     assert main(["predict", "--run", cue_run, *args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize predict: error: ") and "\n" not in err
+    assert _command_error(["--run", cue_run, *args]).reason == "overlaps_input"
     assert {p: open(p, "rb").read() for p in (src, cue)} == before
     assert os.listdir(folder) == ["a.png"]
 

@@ -138,8 +138,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(block_records,
     cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2)
     train_lib.train(cfg)
     good = tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints"))
-    with pytest.raises(TrainingDiverged, match="non-finite loss at step 3"):
+    with pytest.raises(TrainingDiverged, match="non-finite loss at step 3") as info:
         train_lib.train(cfg.replace(epochs=2, l1_weight=float("nan")))
+    assert info.value.reason == "diverged"
     assert tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints")) == good
 
 
@@ -211,8 +212,9 @@ def test_short_run_on_64_real_faces_writes_every_artifact(real_data, tmp_path):
 def test_missing_records_fail_before_anything_is_written(tmp_path):
     from colorize.errors import ColorizeError
 
-    with pytest.raises(ColorizeError, match="no 'train' records"):
+    with pytest.raises(ColorizeError, match="no 'train' records") as info:
         train_lib.train(_cfg(str(tmp_path), tmp_path / "run"))
+    assert info.value.reason == "no_records"
     assert not (tmp_path / "run").exists()
 
 
@@ -221,7 +223,11 @@ def test_missing_records_fail_before_anything_is_written(tmp_path):
                                             (["--image-size", "64"], "image-size")])
 def test_resume_refuses_changes_to_the_model_before_writing_anything(block_records, tmp_path,
                                                                      capsys, override, field):
+    import argparse
+
+    from colorize import train_cli
     from colorize.cli import main
+    from colorize.errors import ColorizeError
 
     cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, eval_images=0)
     train_lib.train(cfg)
@@ -229,6 +235,11 @@ def test_resume_refuses_changes_to_the_model_before_writing_anything(block_recor
     assert main(["train", "--resume", cfg.out, *override]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorize train: error: ") and f"--{field}" in err and "\n" not in err
+    parser = argparse.ArgumentParser()
+    train_cli.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:  # what cli.main printed, raised by the command
+        train_cli.run(parser.parse_args(["--resume", cfg.out, *override]))
+    assert info.value.reason == "resume_mismatch"
     assert (tmp_path / "run" / "config.json").read_text() == config
     # the run still resumes, with a change a resume may make
     assert main(["train", "--resume", cfg.out, "--epochs", "2"]) == 0
@@ -241,8 +252,9 @@ def test_a_failed_restore_leaves_the_config_alone(block_records, tmp_path):
     cfg = _cfg(block_records, tmp_path / "run", epochs=1, steps_per_epoch=2, eval_images=0)
     train_lib.train(cfg)
     config = (tmp_path / "run" / "config.json").read_text()
-    with pytest.raises(ColorizeError, match="does not fit this run's config"):
+    with pytest.raises(ColorizeError, match="does not fit this run's config") as info:
         train_lib.train(cfg.replace(width=16, epochs=2))  # the library path has no resume rules
+    assert info.value.reason == "bad_checkpoint"
     assert (tmp_path / "run" / "config.json").read_text() == config
 
 
@@ -260,8 +272,9 @@ def test_disk_full_at_a_checkpoint_is_one_error_and_keeps_the_last_good_one(bloc
 
     monkeypatch.setattr(tf.train.CheckpointManager, "save", full)
     with pytest.raises(ColorizeError, match="could not write the checkpoint of step 4.*"
-                                            "the last good checkpoint is .*ckpt-2"):
+                                            "the last good checkpoint is .*ckpt-2") as info:
         train_lib.train(cfg.replace(epochs=2))
+    assert info.value.reason == "write_failed"
     assert tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints")) == good
 
 

@@ -122,5 +122,6 @@ def test_a_failed_write_of_the_epochs_outputs_names_the_last_good_checkpoint(blo
     train.train(cfg, log=lambda *a: None, networks=TINY)
     (tmp_path / "run" / "samples" / "epoch_002.png").mkdir()  # in the way of epoch 2's grid
     with pytest.raises(ColorizeError, match="could not write the epoch's samples or metrics "
-                                            ".*the last good checkpoint is .*ckpt-3"):
+                                            ".*the last good checkpoint is .*ckpt-3") as info:
         train.train(cfg.replace(epochs=2), log=lambda *a: None, networks=TINY)
+    assert info.value.reason == "write_failed"
