@@ -97,11 +97,6 @@ FAMILIES: dict[str, dict[str, str]] = {
 }
 REASONS: frozenset[str] = frozenset(code for family in FAMILIES.values() for code in family)
 
-# The reason of an error raised without one. Only modules not yet given codes raise such errors;
-# once they have codes, `reason` becomes a required keyword.
-UNSPECIFIED = "unspecified"
-
-
 def family(reason: str) -> str:
     """The family of a reason code ("paths", "data", ...); KeyError for an unknown code."""
     for name, codes in FAMILIES.items():
@@ -119,7 +114,9 @@ class ColorizeError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, reason: str = UNSPECIFIED):
+    def __init__(self, message: str, *, reason: str):
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r} (colorize.errors.REASONS)")
         super().__init__(message)
         self.reason = reason
 

@@ -15,7 +15,7 @@ import pytest
 
 from colorize import errors
 from colorize.cli import main
-from colorize.errors import REASONS, UNSPECIFIED, ColorizeError
+from colorize.errors import REASONS, ColorizeError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "colorize"
 
@@ -33,9 +33,11 @@ def test_the_reason_is_a_keyword():
         ColorizeError("photo.png: no such file", "not_found")
 
 
-def test_an_error_without_a_reason_is_unspecified_for_now():
-    assert ColorizeError("something").reason == UNSPECIFIED == "unspecified"
-    assert UNSPECIFIED not in REASONS
+def test_a_reason_is_required_and_one_of_the_codes():
+    with pytest.raises(TypeError):
+        ColorizeError("something")
+    with pytest.raises(ValueError, match="unknown reason code"):
+        ColorizeError("something", reason="unspecified")
 
 
 def test_errors_cross_processes_with_their_reason():
@@ -62,7 +64,7 @@ def test_codes_are_short_snake_case_and_each_in_one_family():
             assert errors.family(code) == family
     assert set(seen) == REASONS
     with pytest.raises(KeyError):
-        errors.family(UNSPECIFIED)
+        errors.family("unspecified")
 
 
 def test_image_codes_are_sketch_image_errors_reasons():

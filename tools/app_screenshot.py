@@ -37,7 +37,7 @@ def hint_layer_for(image_path: str, strokes: int, seed: int):
     rgb = read_image(image_path)
     if rgb.shape[0] != rgb.shape[1]:
         raise ColorizeError(f"{image_path}: strokes are simulated on square pictures, this one is "
-                            f"{rgb.shape[1]}x{rgb.shape[0]}")
+                            f"{rgb.shape[1]}x{rgb.shape[0]}", reason="bad_value")
     return simulated_hint_layer(rgb, strokes, seed=seed)
 
 
@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if not args.chromium:
-            raise ColorizeError("no Chromium found (apt-get install chromium, or pass --chromium)")
+            raise ColorizeError("no Chromium found (apt-get install chromium, or pass --chromium)",
+                                reason="missing_dependency")
         hints = hint_layer_for(args.image, args.strokes, args.seed)
         choices = load_choices([args.run], [], test_modes=("deterministic",))
         with tempfile.TemporaryDirectory() as tmp:
