@@ -50,6 +50,10 @@ def progress_bar(steps: int, *, chief: bool, log=print, stateful=()):
 def _interactive() -> bool:
     """Whether stdout shows a live bar (a terminal or a notebook) rather than keeping each frame."""
     try:
-        return sys.stdout.isatty() or "ipykernel" in sys.modules
+        if sys.stdout.isatty():
+            return True
     except (AttributeError, ValueError):  # no stdout, or a closed one
         return False
+    ipython = sys.modules.get("IPython")  # a notebook's kernel, not merely ipykernel imported
+    shell = ipython.get_ipython() if ipython and hasattr(ipython, "get_ipython") else None
+    return getattr(shell, "kernel", None) is not None

@@ -335,3 +335,20 @@ def test_log_progress_writes_a_line_every_interval_and_at_the_end():
     for step in (1, 2, 3):
         progress.update(step, [("disc_loss", 1.0)])
     assert len(lines) == 1 and lines[0].startswith("  3/3 steps")
+
+
+def test_an_imported_notebook_kernel_is_not_a_notebook(monkeypatch):
+    """nbclient imports ipykernel in the test process (the notebook tests): a redirected log still
+    gets plain lines unless a kernel runs this code."""
+    import io
+    import sys
+    import types
+
+    from colorize import progress
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not progress._interactive()
+    shell = types.SimpleNamespace(kernel=object())
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert progress._interactive()
