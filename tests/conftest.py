@@ -84,7 +84,8 @@ def real_data() -> Path:
 
 
 
-# -- tiers: the fast tier (no model trained, no process started, no Beam pipeline) runs first;
+# -- tiers: the fast tier (no model trained, no process started, no Beam pipeline, no test of a
+# second or more) runs first;
 # `pytest -m "not heavy"` runs it alone, `pytest -m heavy` the rest
 
 # fixtures that train a model; a test that uses one (directly or through another fixture) is heavy

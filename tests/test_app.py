@@ -144,6 +144,7 @@ def test_a_colored_reference_is_the_cue_of_a_b_run(choices):
         colorize_page(colorizer, value)[lines == 255]) + 5
 
 
+@pytest.mark.heavy
 def test_the_integer_channel_mean_equals_numpys_rounded_float_mean():
     values = np.arange(256, dtype=np.uint8)
     rgb = np.stack(np.meshgrid(values, values, values, indexing="ij"), -1).reshape(256, -1, 3)

@@ -79,6 +79,7 @@ def colorize_with(client: benchmark.AppClient, **files) -> tuple[bool, object]:
                        [label, "deterministic", value, uploaded.get("reference"), None])
 
 
+@pytest.mark.heavy
 def test_oversized_uploads_are_refused_from_their_headers(server, huge, decoded):
     """An editor background or layer, a reference or a dropped sketch over the page's cap gets
     its one-line message before anything decodes it (Gradio decoded them in full before)."""
@@ -123,6 +124,7 @@ def test_a_refused_request_gives_its_memory_back(server, huge, monkeypatch):
     assert colorize_with(client)[0] and len(calls) == 2
 
 
+@pytest.mark.heavy
 def test_concurrent_clients_get_their_pictures_and_bad_uploads_their_messages(server):
     """4 clients at once, sketches of three sizes, every 4th request a bad upload (corrupt,
     oversized background or reference, truncated): every picture at its sketch's size, every

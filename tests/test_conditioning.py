@@ -34,6 +34,7 @@ def legacy(tmp_path) -> Path:
     return Path(shutil.copytree(LEGACY, tmp_path / "legacy"))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("experiment", ["A", "B"])
 def test_runs_from_before_the_refactor_give_the_same_outputs(legacy, experiment):
     expected = np.load(legacy / "expected.npz")
@@ -49,6 +50,7 @@ def test_runs_from_before_the_refactor_give_the_same_outputs(legacy, experiment)
                                   expected[f"{experiment}_colorize"])
 
 
+@pytest.mark.heavy
 def test_generator_file_and_savedmodel_from_before_the_refactor_load(legacy):
     expected = np.load(legacy / "expected.npz")
     from_file = Colorizer.from_model(str(legacy / "run_B" / "generator.keras"),
@@ -61,6 +63,7 @@ def test_generator_file_and_savedmodel_from_before_the_refactor_load(legacy):
     np.testing.assert_array_equal(rgb, expected["B_colorize"])
 
 
+@pytest.mark.heavy
 def test_new_exports_of_old_runs_keep_the_signature_and_outputs(legacy, tmp_path):
     from colorize.export import export
 
@@ -89,6 +92,7 @@ def test_the_experiment_is_the_only_cue_setting():
     assert preset("A").conditioning.input_channels == preset("B").conditioning.input_channels == 4
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", sorted(experiments.EXPERIMENTS))
 def test_model_input_is_the_same_eagerly_and_in_tf_data(name):
     cond = experiments.of(name)
@@ -133,6 +137,7 @@ def test_a_generator_no_experiment_takes_is_refused_with_a_reason():
     assert info.value.reason == "wrong_model"
 
 
+@pytest.mark.heavy
 def test_jitter_is_the_same_eagerly_and_in_tf_data():
     cfg = preset("B", image_size=32)
     rng = np.random.default_rng(1)

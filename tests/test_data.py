@@ -18,6 +18,7 @@ def _first_batch(cfg, records_dir, **kwargs):
     return next(iter(make_dataset(cfg, records_dir, **kwargs)))
 
 
+@pytest.mark.heavy
 def test_batches_have_the_model_shapes_dtypes_and_range(block_records):
     inputs, color = _first_batch(CFG, block_records)
     assert inputs.shape == (4, 32, 32, 4) and color.shape == (4, 32, 32, 3)
@@ -26,12 +27,14 @@ def test_batches_have_the_model_shapes_dtypes_and_range(block_records):
         assert float(tf.reduce_min(t)) >= -1.0 and float(tf.reduce_max(t)) <= 1.0
 
 
+@pytest.mark.heavy
 def test_sketch_stays_binary_under_jitter(block_records):
     for inputs, _ in make_dataset(CFG, block_records):
         values = np.unique(inputs[..., 0].numpy())
         assert set(values.tolist()) <= {-1.0, 1.0}
 
 
+@pytest.mark.heavy
 def test_jitter_is_identical_across_the_triplet(block_records):
     # The three images hold the same block pattern; after resize, crop and flip they must still agree
     # everywhere except along block edges, where bilinear and nearest resizing differ.
@@ -53,6 +56,7 @@ def _stock_jitter(sketch, cue, color, seed, cfg):
     return stacked[..., :1], stacked[..., 1:4], stacked[..., 4:]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("size", [32, 64, 256])
 def test_jitter_equals_the_stock_resize_crop_and_flip_eagerly_and_in_tf_data(size):
     """Each image jittered on its own gives the numbers of the first form: the channels
@@ -75,6 +79,7 @@ def test_jitter_equals_the_stock_resize_crop_and_flip_eagerly_and_in_tf_data(siz
     assert len(draws) >= 6  # and many crops (at 32 px: 5 offsets a side)
 
 
+@pytest.mark.heavy
 def test_jitter_changes_the_images(block_records):
     plain = _first_batch(CFG.replace(jitter=False, shuffle_buffer=1), block_records)[1]
     jittered = _first_batch(CFG.replace(shuffle_buffer=1), block_records)[1]
@@ -89,6 +94,7 @@ def test_evaluation_mode_is_plain_and_ordered(block_records):
     np.testing.assert_allclose((color.numpy() + 1) * 127.5, np.stack(expected), atol=2)
 
 
+@pytest.mark.heavy
 def test_experiment_a_feeds_an_all_white_cue(block_records):
     inputs, _ = _first_batch(preset("A", image_size=32), block_records)
     np.testing.assert_array_equal(inputs[..., 1:], np.ones((4, 32, 32, 3), np.float32))
@@ -99,6 +105,7 @@ def test_experiment_b_feeds_the_stored_cue(block_records):
     assert float(tf.reduce_min(inputs[..., 1:])) < 0  # the blocks' black reaches the cue
 
 
+@pytest.mark.heavy
 def test_same_seed_same_batches_and_epochs_differ(block_records):
     first = _first_batch(CFG, block_records, epoch=0)[1]
     again = _first_batch(CFG, block_records, epoch=0)[1]
@@ -159,6 +166,7 @@ def _shards(tmp_path, size_of_shard):
     return tmp_path
 
 
+@pytest.mark.heavy
 def test_a_flipped_byte_in_any_shard_fails_before_training_naming_the_shard(tmp_path):
     folder = _shards(tmp_path, [32, 32])
     good = make_dataset(CFG, str(folder))  # the intact folder is accepted

@@ -166,6 +166,7 @@ def test_what_a_path_is_gives_its_reason(tmp_path):
     assert str(info.value) == f"{tmp_path / 'folder'}: not a run folder (no config.json)"
 
 
+@pytest.mark.heavy
 def test_the_scan_finds_the_sites():
     sites = {f"{module}:{line}" for module, line, _ in _sites()}
     assert len(sites) > 60
@@ -173,6 +174,7 @@ def test_the_scan_finds_the_sites():
     assert any(site.startswith("scrape/runner.py:") for site in sites)
 
 
+@pytest.mark.heavy
 def test_every_code_given_is_a_known_one():
     unknown = [(module, line, value.value)
                for module, line, reason in _sites() if reason is not None
@@ -181,6 +183,7 @@ def test_every_code_given_is_a_known_one():
     assert not unknown, f"reason codes not in colorize.errors: {unknown}"
 
 
+@pytest.mark.heavy
 def test_every_raise_site_gives_a_reason():
     missing = _without_reason()
     assert not missing, f"{len(missing)} ColorizeError sites without reason=: {', '.join(missing)}"

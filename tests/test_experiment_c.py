@@ -55,6 +55,7 @@ def test_stroke_colors_are_the_regions_not_mud():
     assert {tuple(c) for c in painted.tolist()} <= {(-1.0, -1.0, -1.0), (1.0, -1.0, -1.0)}
 
 
+@pytest.mark.heavy
 def test_counts_follow_the_recipe_on_many_seeds():
     recipe = StrokeRecipe()
     counts = np.array([float(stroke_count(tf.constant([i, 7], tf.int64), recipe))
@@ -65,6 +66,7 @@ def test_counts_follow_the_recipe_on_many_seeds():
     assert (some >= 1).all() and (some == recipe.max_count).any()  # a long, capped tail
 
 
+@pytest.mark.heavy
 def test_strokes_scale_with_the_image_size():
     small = [float(np.asarray(simulate_strokes(_color(64), tf.constant([i, 1], tf.int64),
                                                count=4)[1]).mean()) for i in range(20)]
@@ -73,6 +75,7 @@ def test_strokes_scale_with_the_image_size():
     assert np.mean(small) == pytest.approx(np.mean(big), rel=0.35)  # the same share painted
 
 
+@pytest.mark.heavy
 def test_strokes_are_the_same_eagerly_and_in_tf_data():
     fn = lambda color, seed: simulate_strokes(color, seed)
     eager, in_data = tfrun(fn, _color(), np.array([9, 9], np.int64))
@@ -114,6 +117,7 @@ def _reference_strokes(color, seed, recipe=StrokeRecipe(), count=None):
     return colors * mask, mask
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("size", [32, 64, 256])
 def test_strokes_equal_the_plain_tensorflow_formulation(size):
     for i in range(12):
@@ -125,6 +129,7 @@ def test_strokes_equal_the_plain_tensorflow_formulation(size):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.heavy
 def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
     cfg = preset("C", image_size=32, batch_size=8, jitter=False)
     first = next(iter(make_dataset(cfg, demo_records, epoch=0)))[0].numpy()
@@ -136,6 +141,7 @@ def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
     assert ((first[..., 1:4] == 0) | (first[..., 4:] == 1)).all()  # no hint: colors are 0
 
 
+@pytest.mark.heavy
 def test_the_stroke_count_is_set_by_the_config_and_reaches_the_training_input(demo_records):
     default = preset("C").conditioning
     assert default is preset("C", epochs=3).conditioning and default.strokes == StrokeRecipe()
@@ -165,6 +171,7 @@ def _stock_user_condition(image, height, width):
     return tf.concat([both[..., :3] / tf.maximum(coverage, 1e-6) * painted, painted], axis=-1)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("shape,size", [((64, 64), (32, 32)), ((300, 200), (32, 21)),
                                         ((1024, 1024), (256, 256))])
 def test_hint_layers_become_the_same_input_as_the_stock_formulation(shape, size):

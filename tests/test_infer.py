@@ -100,6 +100,7 @@ def in_graph_and_eagerly(fn, image: np.ndarray) -> tuple:
     return fn(tf.constant(image)).numpy(), in_graph(fn)(tf.constant(image)).numpy()
 
 
+@pytest.mark.heavy
 def test_to_gray_is_opencvs_for_every_color_and_passes_gray_through():
     code = np.arange(1 << 24, dtype=np.uint32)  # every RGB color once
     rgb = np.stack([code >> 16, code >> 8, code], -1).astype(np.uint8).reshape(4096, 4096, 3)
@@ -161,6 +162,7 @@ def line_art_of_every_kind() -> dict[str, np.ndarray]:
     return cases
 
 
+@pytest.mark.heavy
 def test_colored_line_art_is_told_in_the_graph_as_before():
     cases = line_art_of_every_kind()
     for name, image in cases.items():
@@ -210,6 +212,7 @@ def test_upsampling_equals_the_antialiased_bicubic_to_one_level(shape):
     assert np.abs(ours - stock).max() <= 1 and (ours != stock).mean() < 0.01
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("height,width", SIZES)
 def test_colors_land_where_the_cue_has_them_without_borders(height, width):
     cue = np.zeros((height, width, 3), np.uint8)
@@ -223,6 +226,7 @@ def test_colors_land_where_the_cue_has_them_without_borders(height, width):
     np.testing.assert_array_equal(out[:, width // 2 + margin:], cue[:, width // 2 + margin:])
 
 
+@pytest.mark.heavy
 def test_lines_keep_the_inputs_resolution():
     lines = np.full((1944, 1276), 255, np.uint8)
     lines[1000, :] = 128  # a gray, anti-aliased line
@@ -267,6 +271,7 @@ def test_at_the_models_size_the_user_gets_the_generators_picture(cue_run):
     np.testing.assert_allclose(out, np.clip(np.rint((raw + 1.0) * 127.5), 0, 255), atol=1)
 
 
+@pytest.mark.heavy
 def test_guided_lines_follow_the_input_sketch_at_full_resolution():
     lines = np.full((256, 256), 255, np.uint8)
     lines[:, 100:102] = 0  # a 2-px line: a quarter of a pixel at the model's 32 px
@@ -570,6 +575,7 @@ def test_auto_keeps_the_lines_of_colored_line_art_away_from_the_model_size(color
                                   colorizer.colorize(at_model_size, lines="model"))
 
 
+@pytest.mark.heavy
 def test_auto_rounds_exactly_as_the_way_it_picks():
     """"auto" runs the way it picks in a branch of its graph: the very picture of that way asked by
     name, to the last rounding, over 3 million pixels of every level (noise: colored line art)."""

@@ -163,6 +163,7 @@ def _two_steps(kernel_set: str):
     return losses, model.generator.get_weights()
 
 
+@pytest.mark.heavy
 def test_both_kernel_sets_train_the_same_model():
     (fused_losses, fused), (keras_losses, stock) = _two_steps("fused"), _two_steps("keras")
     for a, b in zip(fused_losses, keras_losses, strict=True):

@@ -8,6 +8,7 @@ from colorize.models import build_discriminator, build_generator, encoder_filter
 TINY = TrainConfig(image_size=32, width=4)
 
 
+@pytest.mark.heavy
 def test_full_size_generator_matches_the_paper():
     gen = build_generator(TrainConfig())
     assert gen.count_params() == 54_426_883
@@ -78,6 +79,7 @@ def _with_trained_statistics(gen):
     return gen
 
 
+@pytest.mark.heavy
 def test_folding_batch_norm_keeps_the_deterministic_function():
     gen = _with_trained_statistics(build_generator(TrainConfig(image_size=64, width=8)))
     folded = fold_batch_norm(gen)
@@ -86,6 +88,7 @@ def test_folding_batch_norm_keeps_the_deterministic_function():
     np.testing.assert_allclose(folded(x), gen(x, training=False), atol=1e-5)
 
 
+@pytest.mark.heavy
 def test_folded_bfloat16_generator_stays_close():
     gen = _with_trained_statistics(build_generator(TrainConfig(image_size=64, width=8)))
     folded = fold_batch_norm(gen, "mixed_bfloat16")

@@ -56,12 +56,14 @@ def outputs(notebook: nbformat.NotebookNode, kind: str) -> list:
     return found
 
 
+@pytest.mark.heavy
 def test_dataset_notebook_draws_the_three_data_figures(tmp_path):
     notebook = execute("dataset.ipynb", {"COUNT": 12, "SIZE": 64}, tmp_path)
     assert len(outputs(notebook, "image/png")) == 3  # blockSize sweep, histogram, cue examples
     assert any("12 images at 64 px" in text for text in outputs(notebook, "stream"))
 
 
+@pytest.mark.heavy
 def test_dataset_notebook_reads_a_records_folders_sources(demo_records, tmp_path):
     notebook = execute("dataset.ipynb", {"RECORDS": demo_records, "COUNT": 8}, tmp_path)
     assert any("8 images at 32 px" in text for text in outputs(notebook, "stream"))

@@ -31,6 +31,7 @@ def cli_error(board, out, *flags: str) -> ColorizeError:
     return info.value
 
 
+@pytest.mark.heavy
 def test_request_rate_stays_at_or_below_rate(board, tmp_path):
     board.add_many(range(1, 10))  # 1 listing page + 9 images + 1 empty page = 11 requests
     assert cli(board, tmp_path, "--rate", "20") == 0
@@ -82,6 +83,7 @@ def test_half_set_credentials_are_refused(board, tmp_path, monkeypatch, capsys):
     assert cli_error(board, tmp_path).reason == "missing_value"
 
 
+@pytest.mark.heavy
 def test_scrape_command_does_not_import_tensorflow():
     code = ("import sys; import colorize.cli, colorize.scrape.cli; "
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'cv2'}); "

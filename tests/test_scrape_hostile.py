@@ -179,6 +179,7 @@ def test_a_second_scrape_into_the_same_folder_stops_and_leaves_the_first_alone(b
 # --- 11. a slow-drip server --------------------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_a_slow_drip_download_is_cut_at_the_file_timeout(board, tmp_path):
     board.add(1)
     slow = board.add(2)
@@ -347,6 +348,7 @@ def test_disk_full_during_a_download_is_one_line_and_keeps_what_was_saved(board,
     assert (summary.already, summary.saved) == (1, 2)
 
 
+@pytest.mark.heavy
 def test_disk_full_while_recording_leaves_posts_jsonl_valid(board, tmp_path):
     board.add_many(range(1, 4), ext="png", size=(16, 16))
     probe = tmp_path / "probe"
