@@ -15,6 +15,9 @@ from colorize.errors import ColorizeError
 
 # the Gradio releases the page is tested with, as setup.cfg's app pin (docs/app.md)
 TESTED_GRADIO = ">=6.31,<6.32"
+# requests in flight: one decodes its uploads or encodes its picture while another's model call
+# runs (Steps.model_lock keeps model calls one at a time)
+CONCURRENT_REQUESTS = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +69,7 @@ def serve(choices: dict, host: str = "127.0.0.1", port: int = 7860, block: bool 
     limit_pillow()
     tmp = tempfile.mkdtemp(prefix="colorize-app-")
     page = build_page(choices, tmp, canvas)
-    page.queue(default_concurrency_limit=1)  # one picture at a time: the model uses every core
+    page.queue(default_concurrency_limit=CONCURRENT_REQUESTS)
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,
                 **launch_code(), prevent_thread_lock=not block, quiet=not block, ssr_mode=False,

@@ -20,6 +20,7 @@ from colorize.app.uploads import read_upload
 from colorize.config import TEST_MODES
 from colorize.errors import ColorizeError
 
+
 class Pictures:
     """The page's pictures as PNG files written by OpenCV at its speed setting (faster than
     Gradio's own PNG of an array). The newest `keep` stay; older ones are removed (Gradio has
@@ -34,7 +35,8 @@ class Pictures:
     def write(self, rgb: np.ndarray) -> str:
         with self.lock:
             path = os.path.join(self.folder, f"colorized-{next(self.count)}.png")
-            fileio.write_image(path, rgb)
+        fileio.write_image(path, rgb)  # outside the lock: another request's picture may encode
+        with self.lock:
             self.paths.append(path)
             while len(self.paths) > self.keep:
                 os.remove(self.paths.popleft())
@@ -47,6 +49,9 @@ class Steps:
     def __init__(self, choices: dict[str, Choice], tmp: str, canvas: int):
         self.choices, self.tmp, self.canvas = choices, tmp, canvas
         self.pictures = Pictures(tmp)
+        # one model call at a time (it uses every core; pix2pix mode puts the batch-norm state
+        # back after each); the requests' uploads and pictures are decoded and encoded meanwhile
+        self.model_lock = threading.Lock()
 
     def pick(self, label: str, mode: str) -> Choice:
         if label not in self.choices or mode not in TEST_MODES:
@@ -63,12 +68,14 @@ class Steps:
             return gr.skip()  # not a picture at the canvas copy's size: keep the last one
         reference = read_upload(reference_path, "reference") if reference_path else None
         colorizer = self.pick(label, mode).colorizers[mode]
-        rgb = handlers.colorize_page(colorizer, value, reference, sketch)
+        with self.model_lock:
+            rgb = handlers.colorize_page(colorizer, value, reference, sketch)
         return None if rgb is None else self.pictures.write(rgb)
 
     def open(self, label, path, from_color):
-        return handlers.open_sketch(self.pick(label, "deterministic"), path, from_color,
-                                    self.canvas)
+        with self.model_lock:
+            return handlers.open_sketch(self.pick(label, "deterministic"), path, from_color,
+                                        self.canvas)
 
     def save(self, value, sketch):
         return handlers.save_hints(value, self.tmp, sketch)
