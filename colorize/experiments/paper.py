@@ -36,6 +36,10 @@ class NoCue(Conditioning):
     def user_condition(self, image, height, width):
         return resize_cue(tf.constant(WHITE_CUE), height, width)  # whatever the caller passed
 
+    def grid_columns(self, inputs):
+        inputs = np.asarray(inputs)
+        return [("sketch", inputs[..., :1]), ("no cue (white)", inputs[..., 1:4])]
+
 
 class BlurredCue(Conditioning):
     """Experiment B (the paper): the sketch and a Gaussian blur (sigma 20 px at 256) of the colors."""
