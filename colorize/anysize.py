@@ -165,9 +165,8 @@ def fill_lines(colors: tf.Tensor, paper: tf.Tensor, sigma: float = FILL_SIGMA) -
 def _upsample(image: tf.Tensor, shape) -> tf.Tensor:
     """(h, w, 3) -> (H, W, 3): bicubic, and exactly `image` when the size does not change.
 
-    Antialiasing changes nothing but rounding when enlarging, and its kernel is about 7x slower
-    than plain bicubic at 1024 px (the app's picture): so it is used only when shrinking. The two
-    agree to one uint8 level (tests/test_infer.py)."""
+    Antialiasing changes nothing but rounding when enlarging, and its kernel is much slower: so it
+    is used only when shrinking. The two agree to one uint8 level (tests/test_infer.py)."""
     size = tf.shape(image)[:2]
     same = tf.reduce_all(tf.equal(size, shape))
     enlarge = tf.reduce_all(tf.greater_equal(shape, size))

@@ -101,8 +101,8 @@ def _crop_and_flip_draws(seed, cfg: TrainConfig):
 
 def _jitter_sketch(sketch, seed, cfg: TrainConfig):
     """The sketch's jitter (nearest-neighbour resize, crop, flip) as two row gathers: only the kept
-    pixels, with `resize(method="nearest")`'s own index rule. TensorFlow's nearest-neighbour kernel
-    takes about 1 ms per 286x286 sketch; this about a third of that."""
+    pixels, with `resize(method="nearest")`'s own index rule, in less time than TensorFlow's
+    nearest-neighbour kernel."""
     top, left, flip = _crop_and_flip_draws(seed, cfg)
     scale = tf.constant(cfg.image_size, tf.float32) / tf.constant(cfg.jitter_size, tf.float32)
 
