@@ -84,6 +84,23 @@ def real_data() -> Path:
 
 
 
+def command_error(argv: list[str]):
+    """The ColorizeError that `colorize ARGV` turns into its one-line message, raised by the
+    command itself (cli.main prints only the message), for asserting its reason."""
+    import argparse
+    import importlib
+
+    from colorize.cli import COMMANDS
+    from colorize.errors import ColorizeError
+
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    with pytest.raises(ColorizeError) as info:
+        module.run(parser.parse_args(list(argv[1:])))
+    return info.value
+
+
 # -- tiers: the fast tier (no model trained, no process started, no Beam pipeline, no test of a
 # second or more) runs first;
 # `pytest -m "not heavy"` runs it alone, `pytest -m heavy` the rest

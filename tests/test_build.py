@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import errno
 import glob
 import hashlib
@@ -15,25 +14,17 @@ import numpy as np
 import pytest
 
 from colorize import build, cli, fileio, merge, records, sketch
-from colorize.build import cli as build_cli
 from colorize.build import identity, local, process
 from colorize.build.output import manifest_inputs
 from colorize.errors import ColorizeError
 
-from conftest import REAL_DATA
+from conftest import REAL_DATA, command_error
 
 TINY = build.BuildParams(size=32, min_size=16, test_fraction=0.3)
 
 
-def _command_error(argv: list[str]) -> ColorizeError:
-    """The ColorizeError that `colorize ARGV` turns into its one-line message, raised by the
-    command itself (cli.main prints only the message), for asserting its reason."""
-    module = {"build": build_cli, "merge-manifests": merge}[argv[0]]
-    parser = argparse.ArgumentParser()
-    module.add_arguments(parser)
-    with pytest.raises(ColorizeError) as info:
-        module.run(parser.parse_args(argv[1:]))
-    return info.value
+def _command_error(argv: list[str]):
+    return command_error(argv)
 
 
 def _picture(seed: int, height: int = 48, width: int = 40) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +12,12 @@ import pytest
 
 from colorize import demo
 from colorize.cli import main
-from colorize.errors import ColorizeError
+
+from conftest import command_error
 
 
-def _command_error(*argv: str) -> ColorizeError:
-    """The ColorizeError that `colorize demo-data ARGV` prints, raised by the command itself."""
-    parser = argparse.ArgumentParser()
-    demo.add_arguments(parser)
-    with pytest.raises(ColorizeError) as info:
-        demo.run(parser.parse_args(argv))
-    return info.value
+def _command_error(*argv: str):
+    return command_error(["demo-data", *argv])
 
 
 def _complexity(rgb: np.ndarray) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -11,23 +10,17 @@ import numpy as np
 import pytest
 
 from colorize import data
-from colorize import evaluate as evaluate_cmd
 from colorize.cli import main
-from colorize.errors import ColorizeError
 from colorize.evaluate import evaluate_run
 from colorize.infer import load_run
 from colorize.predictor import Predictor, evaluate
 from colorize.records import read_records
 
+from conftest import command_error
 
-def _command_error(argv: list[str]) -> ColorizeError:
-    """The ColorizeError that `colorize evaluate ARGV` turns into its one-line message, raised by
-    the command itself (cli.main prints only the message), for asserting its reason."""
-    parser = argparse.ArgumentParser()
-    evaluate_cmd.add_arguments(parser)
-    with pytest.raises(ColorizeError) as info:
-        evaluate_cmd.run(parser.parse_args(argv))
-    return info.value
+
+def _command_error(argv: list[str]):
+    return command_error(["evaluate", *argv])
 
 
 @pytest.fixture(scope="module")

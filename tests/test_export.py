@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -14,10 +13,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import demo, export, sketch
+from colorize import demo, sketch
 from colorize.cli import main
-from colorize.errors import ColorizeError
 from colorize.infer import Colorizer
+from conftest import command_error
 
 # Each script reloads an export at `path` in a fresh Python and maps `inputs` to `outputs`.
 RELOAD = {
@@ -143,14 +142,8 @@ def test_savedmodel_keeps_the_lines_of_colored_line_art_as_colorize_does(exporte
                                       colorizer.colorize(black, lines="guided"))
 
 
-def _command_error(argv: list[str]) -> ColorizeError:
-    """The ColorizeError that `colorize export ARGV` turns into its one-line message, raised by
-    the command itself (cli.main prints only the message), for asserting its reason."""
-    parser = argparse.ArgumentParser()
-    export.add_arguments(parser)
-    with pytest.raises(ColorizeError) as info:
-        export.run(parser.parse_args(argv))
-    return info.value
+def _command_error(argv: list[str]):
+    return command_error(["export", *argv])
 
 
 def test_export_replaces_an_existing_path_only_when_asked(run_b, tmp_path, capsys):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -16,12 +15,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import anysize, demo, predict_cli, sketch, train
+from colorize import anysize, demo, sketch, train
 from colorize.cli import main
 from colorize.config import preset
 from colorize.errors import ColorizeError
 from colorize.infer import Colorizer, hints_to_cue
 from colorize.recipe import Recipe
+
+from conftest import command_error
 
 SIZES = [(257, 300), (1944, 1276), (100, 1000), (64, 64)]
 RED, BLUE = (230, 30, 30), (30, 60, 230)
@@ -363,14 +364,8 @@ def test_a_cue_of_another_aspect_ratio_is_refused(colorizer):
 # -- colorize predict ----------------------------------------------------------------------------
 
 
-def _command_error(argv: list[str]) -> ColorizeError:
-    """The ColorizeError that `colorize predict ARGV` turns into its one-line message, raised by
-    the command itself (cli.main prints only the message), for asserting its reason."""
-    parser = argparse.ArgumentParser()
-    predict_cli.add_arguments(parser)
-    with pytest.raises(ColorizeError) as info:
-        predict_cli.run(parser.parse_args(argv))
-    return info.value
+def _command_error(argv: list[str]):
+    return command_error(["predict", *argv])
 
 
 def write_png(path, image: np.ndarray) -> str:
