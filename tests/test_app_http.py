@@ -152,3 +152,30 @@ def test_refused_uploads_carry_their_reason(huge, data, reason):
     with pytest.raises(ColorizeError) as refused:
         uploads.check_upload(huge[1] if data is None else data, "x.png", "sketch")
     assert refused.value.reason == reason and str(refused.value).startswith("x.png: ")
+
+
+@pytest.mark.heavy
+def test_the_servers_temporary_folder_goes_with_its_process(tmp_path):
+    """Its pictures and saved hint layers are the process's own: none are left in the temp dir."""
+    import subprocess
+
+    code = ("from colorize.app import cli; from colorize.app.choices import Choice\n"
+            "from colorize.config import preset; from colorize.infer import Colorizer\n"
+            "from colorize.models import build_generator\n"
+            "cfg = preset('B', image_size=32, width=8)\n"
+            "c = Colorizer(build_generator(cfg), conditioning=cfg.conditioning, "
+            "precision='float32', experiment='B')\n"
+            "cli.serve({'B': Choice('B', 'B', {'deterministic': c, 'pix2pix': c})}, '127.0.0.1', "
+            f"{_free_port()}, block=False).close()\n"
+            "import glob; print(len(glob.glob(cli.tempfile.gettempdir() + '/colorize-app-*')))")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "1"  # while it ran
+    assert not list(tmp_path.glob("colorize-app-*"))  # and after
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

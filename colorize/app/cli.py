@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -68,6 +70,7 @@ def serve(choices: dict, host: str = "127.0.0.1", port: int = 7860, block: bool 
 
     limit_pillow()
     tmp = tempfile.mkdtemp(prefix="colorize-app-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its pictures and saved hint layers
     page = build_page(choices, tmp, canvas)
     page.queue(default_concurrency_limit=CONCURRENT_REQUESTS)
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
