@@ -121,9 +121,9 @@ class TrainConfig:
     def from_json(cls, text: str) -> "TrainConfig":
         """A saved config; runs saved before `options` existed kept C's at the top level."""
         values = json.loads(text)
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} | option_names()
         return preset(values.pop("experiment", "A"),
-                      **{k: v for k, v in values.items() if k in known or k in option_names()})
+                      **{k: v for k, v in values.items() if k in known})
 
     @classmethod
     def load(cls, run_dir: str) -> "TrainConfig":
@@ -169,9 +169,10 @@ def preset(experiment: str, **overrides) -> TrainConfig:
     """The config of an experiment (A, B, ...), with optional field and option overrides; options
     of other experiments are ignored (they do not apply to this one)."""
     options = dict(overrides.pop("options", {}))
+    own = {f.name for f in dataclasses.fields(experiments.of(experiment).Options)}
     for name in option_names() & set(overrides):
         value = overrides.pop(name)
-        if name in {f.name for f in dataclasses.fields(experiments.of(experiment).Options)}:
+        if name in own:
             options[name] = value
     return TrainConfig(**{**overrides, "experiment": experiment, "options": options})
 
