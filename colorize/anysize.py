@@ -1,9 +1,11 @@
 """The any-size method: colorize sketches of any size and aspect ratio with a square model.
 
 In (`model_input`): the sketch and the cue are scaled to fit the model's S x S square with the
-aspect ratio kept (long side = S), the sketch is re-binarized with the training recipe (the model
-only ever saw binary sketches from an adaptive Gaussian threshold, so gray, anti-aliased or resized
-line art is mapped back onto that distribution), and both are centered on white paper.
+aspect ratio kept (long side = S), the sketch is re-binarized with the training recipe when the
+model only ever saw the paper's binary threshold sketches (gray, anti-aliased or resized line art
+is mapped back onto that distribution) or, for a model trained on several sketch styles, read as
+drawn with its levels stretched from paper (white) to ink (black); both are centered on white
+paper.
 
 Out (`composite`): the content window of the output is cropped (no padding is ever shown) and
 brought to the input's size in one of three ways (`LINES`; docs/inference.md measures them):
@@ -16,7 +18,8 @@ brought to the input's size in one of three ways (`LINES`; docs/inference.md mea
   edges are as sharp as the input sketch instead of blurred by the upsampling.
 - "keep": the artist's lines exactly: flat colors upsampled, and the input sketch laid over them
   with a "multiply" blend (color x sketch / 255), the way artists put line art over flat colors.
-  Lines are as sharp and as dark as the input's, and black sketch pixels stay black.
+  Lines are as sharp and as dark as the input's, and black sketch pixels stay black. `layers`
+  returns its layers too (the flat colors and the sketch's gray), for layered files.
 "auto" (the default) decides per input, in the graph: "keep" for colored line art
 (`is_colored_line_art`) unless the sketch is exactly S x S, else "model" when the sketch is not
 resized (its long side is S) and "guided" when it is.
@@ -43,6 +46,8 @@ GRAY_WEIGHTS = (9798, 19235, 3735)
 PAPER = 224  # gray levels from here up are paper: the other pixels of a sketch are inked
 COLORED_LINES_CHROMA = 24  # mean chroma (max - min of RGB) of the inked pixels of colored line art
 MIN_INK = 0.001  # a sketch with fewer inked pixels than this share is blank, never colored
+PAPER_PERCENTILE = 0.9  # `paper_to_white`: this share of a sketch's pixels is at most paper
+MIN_LINE_CONTRAST = 32.0  # `paper_to_white`: levels darker than the paper by this much are lines
 
 
 def to_gray(sketch: tf.Tensor) -> tf.Tensor:
@@ -128,10 +133,29 @@ def adaptive_threshold(gray: tf.Tensor, block_size: int = 7, c: float = 2.0) -> 
     return tf.where(gray > tf.round(mean) - float(np.ceil(c)), 255.0, 0.0)
 
 
+def paper_to_white(gray: tf.Tensor) -> tf.Tensor:
+    """An integer-valued gray sketch (h, w, 1) with its levels stretched as one does to a scanned
+    drawing: the paper (the PAPER_PERCENTILE of its levels: line art is mostly paper) to white and
+    its darkest pixel to black, linearly between. Tinted or dim paper then reads as the white
+    paper of training, and faint pencil as the gray-to-black lines a model of several sketch styles
+    trained on; a black-on-white sketch is unchanged."""
+    values = tf.sort(tf.reshape(gray, [-1]))
+    paper = values[tf.cast(tf.cast(tf.size(values) - 1, tf.float32) * PAPER_PERCENTILE, tf.int32)]
+    # a sketch without lines darker than its paper by MIN_LINE_CONTRAST (blank paper, say) only
+    # has its paper brought to white
+    ink = tf.where(paper - values[0] >= MIN_LINE_CONTRAST, values[0], 0.0)
+    stretched = (gray - ink) * 255.0 / tf.maximum(paper - ink, 1.0)
+    return tf.round(tf.clip_by_value(stretched, 0.0, 255.0))
+
+
 def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning,
-                block_size: int = 7, c: float = 2.0) -> tf.Tensor:
+                block_size: int = 7, c: float = 2.0, binarize: bool = True) -> tf.Tensor:
     """Sketch (H, W, 1 or 3) and the experiment's condition image (h, w, k) uint8 -> the
     generator's (size, size, C) input in [-1, 1].
+
+    binarize: the sketch is re-binarized by the paper's threshold (block_size, c), for a model
+    trained on those sketches alone; else (a model trained on several sketch styles) it is read
+    as drawn, gray levels and all, its levels stretched from paper to ink (`paper_to_white`).
 
     The condition is mapped onto the sketch's window by `conditioning.user_condition`, so it may
     have any size (a 1x1 white cue is "no cue"); callers check that its aspect ratio matches.
@@ -142,7 +166,10 @@ def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning
     gray = tf.cast(to_gray(sketch), tf.float32)
     gray = tf.image.resize(gray, [h, w], antialias=True)  # (h, w, 1)
     gray = tf.round(tf.clip_by_value(gray, 0.0, 255.0))  # what an 8-bit resize would give
-    lines = adaptive_threshold(gray, block_size, c) / 127.5 - 1.0  # (h, w, 1)
+    if binarize:
+        lines = adaptive_threshold(gray, block_size, c) / 127.5 - 1.0  # (h, w, 1)
+    else:
+        lines = paper_to_white(gray) / 127.5 - 1.0
     cond = conditioning.user_condition(condition, h, w)  # (h, w, C - 1)
     paddings = [[top, size - h - top], [left, size - w - left], [0, 0]]
     x = tf.concat([tf.pad(lines, paddings, constant_values=1.0),  # white paper around the image
@@ -179,10 +206,9 @@ def _to_uint8(unit: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.round(tf.clip_by_value(unit * 255.0, 0.0, 255.0)), tf.uint8)
 
 
-def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
-              lines: str = "auto") -> tf.Tensor:
-    """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1 or 3) uint8 ->
-    (H, W, 3) uint8, in the way `lines` (one of LINES; the caller checks it)."""
+def _window(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    """(gray (H, W, 1) uint8, its shape, h, w, the model's colors (h, w, 3) in [0, 1], its paper
+    (h, w, 1): 1 paper, 0 line): the content window of the model's input and output."""
     size = inputs.shape[0]
     gray = to_gray(sketch)
     shape = tf.shape(gray)[:2]
@@ -190,14 +216,43 @@ def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
     colors = (tf.cast(outputs[top:top + h, left:left + w], tf.float32) + 1.0) / 2.0  # (h, w, 3)
     colors = tf.clip_by_value(colors, 0.0, 1.0)
     paper = (inputs[top:top + h, left:left + w, :1] + 1.0) / 2.0  # (h, w, 1): 1 paper, 0 line
+    return gray, shape, h, w, colors, paper
+
+
+def _ink(gray: tf.Tensor) -> tf.Tensor:
+    """(H, W, 1) float: how dark the sketch is, 0 on white paper, 1 on black lines."""
+    return 1.0 - tf.cast(gray, tf.float32) / 255.0
+
+
+def _flat(colors: tf.Tensor, paper: tf.Tensor, shape) -> tf.Tensor:
+    """"keep"'s flat colors (H, W, 3) in [0, 1]: the model's colors with its own lines painted
+    over by the nearby paper colors, resized to the input's size."""
+    return tf.image.resize(fill_lines(colors, paper), shape, antialias=True)
+
+
+def layers(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1 or 3) uint8 -> the
+    layers of "keep" at the sketch's size, uint8: the flat colors (H, W, 3), the sketch's gray
+    (H, W, 1) that the multiply blend lays over them, and the "keep" picture (H, W, 3), flat x
+    gray / 255 (the very picture of `composite(..., lines="keep")`)."""
+    gray, shape, _, _, colors, paper = _window(inputs, outputs, sketch)
+    flat = _flat(colors, paper, shape)
+    return _to_uint8(flat), gray, _to_uint8(flat * (1.0 - _ink(gray)))
+
+
+def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
+              lines: str = "auto") -> tf.Tensor:
+    """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1 or 3) uint8 ->
+    (H, W, 3) uint8, in the way `lines` (one of LINES; the caller checks it)."""
+    size = inputs.shape[0]
+    gray, shape, h, w, colors, paper = _window(inputs, outputs, sketch)
 
     def ink():  # (H, W, 1): how dark the input sketch is. Made in each way's own branch, so that
         # Grappler rounds a way chosen by "auto" exactly as the way chosen by name
-        return 1.0 - tf.cast(gray, tf.float32) / 255.0
+        return _ink(gray)
 
     def keep():
-        flat = tf.image.resize(fill_lines(colors, paper), shape, antialias=True)  # (H, W, 3)
-        return _to_uint8(flat * (1.0 - ink()))  # multiply blend
+        return _to_uint8(_flat(colors, paper, shape) * (1.0 - ink()))  # multiply blend
 
     def guided():
         dark = ink()

@@ -16,13 +16,16 @@ import os
 import typing
 from dataclasses import dataclass, field
 
-from colorize import experiments
+from colorize import experiments, sketch_styles
 from colorize.errors import ColorizeError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 TEST_MODES = ("pix2pix", "deterministic")
 KERNELS = ("fused", "keras")
+UPSAMPLING = ("auto", "transposed", "resize")
+# what a config.json written before a field existed meant (the paper's recipe)
+LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
 
 
 def _f(default, help: str):  # noqa: A002 (argparse's word)
@@ -49,6 +52,10 @@ class TrainConfig:
     bn_momentum: float = _f(0.9, "batch-norm momentum (PyTorch's 0.1; Keras' default 0.99)")
     bn_epsilon: float = _f(1e-5, "batch-norm epsilon (PyTorch's; Keras' default 1e-3)")
     sync_batch_norm: bool = _f(False, "batch statistics across replicas")
+    upsample: str = _f("auto", "the generator's decoder: transposed convolutions (the paper's), "
+                               "or resize (nearest-neighbour 2x, then a 3x3 convolution: no "
+                               "checkerboard pattern, Odena et al. 2016); auto: the "
+                               "experiment's own (A, B: transposed; C: resize)")
 
     # Objective and optimization
     l1_weight: float = _f(100.0, "weight of the L1 loss beside the cGAN loss")
@@ -64,6 +71,10 @@ class TrainConfig:
     epochs: int = _f(30, "epochs to train")
     steps_per_epoch: int = _f(0, "steps per epoch (0: one pass over the training split)")
     jitter: bool = _f(True, "pix2pix jitter: resize to 286, random crop to 256, random flip")
+    sketch_styles: str = _f("auto", "the sketch styles trained on, weighted, e.g. "
+                                    "'threshold:1,xdog:1,lines:1' (colorize.sketch_styles: "
+                                    "threshold, xdog, lines, pencil); auto: the experiment's own "
+                                    "(A, B: the paper's threshold; C: threshold, xdog and lines)")
     shuffle_buffer: int = _f(1024, "examples in the shuffle buffer")
     seed: int = _f(0, "seed of the weights, the data order and the jitter")
     options: dict = _f({}, "the experiment's own options (flags of their own names)")
@@ -88,8 +99,14 @@ class TrainConfig:
         # every option of the experiment, defaults filled in: equal configs compare equal
         object.__setattr__(self, "options",
                            dataclasses.asdict(experiment.options(dict(self.options))))
+        # "auto" is resolved, so that config.json says what the run did
+        if self.upsample == "auto":
+            object.__setattr__(self, "upsample", experiment.upsample)
+        styles = experiment.sketch_styles if self.sketch_styles == "auto" else self.sketch_styles
+        object.__setattr__(self, "sketch_styles", sketch_styles.canonical(styles))  # ValueError
         for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
-                              ("test_mode", TEST_MODES), ("kernels", KERNELS)):
+                              ("test_mode", TEST_MODES), ("kernels", KERNELS),
+                              ("upsample", UPSAMPLING)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.image_size < 32 or self.image_size & (self.image_size - 1):
@@ -109,9 +126,12 @@ class TrainConfig:
         return int(round(self.image_size * 286 / 256))
 
     def replace(self, **changes) -> "TrainConfig":
-        """This config with `changes`; another experiment starts from its own default options."""
+        """This config with `changes`; another experiment starts from its own default options,
+        sketch styles and upsampling."""
         if changes.get("experiment", self.experiment) != self.experiment:
             changes.setdefault("options", {})
+            changes.setdefault("sketch_styles", "auto")
+            changes.setdefault("upsample", "auto")
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
@@ -120,7 +140,7 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
         """A saved config; runs saved before `options` existed kept C's at the top level."""
-        values = json.loads(text)
+        values = LEGACY | json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)} | option_names()
         return preset(values.pop("experiment", "A"),
                       **{k: v for k, v in values.items() if k in known})
@@ -197,7 +217,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     and default; unset flags keep the preset's value."""
     hints = typing.get_type_hints(TrainConfig)
     choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": TEST_MODES,
-               "kernels": KERNELS, "experiment": tuple(experiments.EXPERIMENTS)}
+               "kernels": KERNELS, "experiment": tuple(experiments.EXPERIMENTS),
+               "upsample": UPSAMPLING}
     for f in dataclasses.fields(TrainConfig):
         if f.name == "options":
             continue

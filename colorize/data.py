@@ -15,7 +15,7 @@ import os
 
 import tensorflow as tf
 
-from colorize import records
+from colorize import records, sketch_styles
 from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
 
@@ -152,11 +152,23 @@ def triplet(serialized, seed, cfg: TrainConfig, jitter: bool) -> dict:
     return out
 
 
+def with_sketch_style(ex: dict, styles: str) -> dict:
+    """The example with its input sketch drawn from the weighted `styles`
+    (`colorize.sketch_styles`), made from its (jittered) colors; the builder's stored sketch, the
+    paper's threshold, stays as "paper_sketch" (experiment C finds its regions there). The paper's
+    threshold alone leaves the example as it is."""
+    if sketch_styles.only_threshold(styles):
+        return ex
+    seed = tf.random.experimental.stateless_fold_in(ex["seed"], 2)
+    drawn = sketch_styles.draw(styles, ex["color"], ex["sketch"], seed)
+    return {**ex, "sketch": drawn, "paper_sketch": ex["sketch"]}
+
+
 def _example_fn(cfg: TrainConfig, jitter: bool, keep_cue: bool):
     conditioning = cfg.conditioning
 
     def fn(serialized, seed):
-        ex = triplet(serialized, seed, cfg, jitter)
+        ex = with_sketch_style(triplet(serialized, seed, cfg, jitter), cfg.sketch_styles)
         inputs = conditioning.training_input(ex)  # (S, S, C)
         return (inputs, ex["color"], ex["cue"]) if keep_cue else (inputs, ex["color"])
     return fn

@@ -19,9 +19,10 @@ import json
 import os
 from typing import NamedTuple
 
-from colorize import experiments, fileio
+from colorize import experiments, fileio, sketch_styles
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
+from colorize.hint_sweep import PROTOCOLS, STROKES
 from colorize.lines import LINES
 from colorize.runfolder import RunFolder
 
@@ -38,6 +39,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     runs.add_argument("--hint-sweep", nargs="+", metavar="RUN_DIR",
                       help="score runs (A, B, C) against 0-32 strokes simulated from each held-"
                            "out image, through Colorizer.colorize; writes a table and a plot")
+    runs.add_argument("--style-sweep", nargs="+", metavar="RUN_DIR",
+                      help="score runs on the held-out images with their sketches made in each "
+                           "of --sketch-styles, through Colorizer.colorize, with no hints and "
+                           "(runs that read strokes) 8 strokes one per region; writes a table")
+    parser.add_argument("--sketch-styles", default=",".join(sketch_styles.STYLES),
+                        metavar="STYLES",
+                        help="--style-sweep's styles, comma-separated (default: "
+                             f"{','.join(sketch_styles.STYLES)})")
+    parser.add_argument("--strokes", nargs="+", type=int, default=list(STROKES), metavar="N",
+                        help="--hint-sweep's stroke counts (default: "
+                             f"{' '.join(map(str, STROKES))})")
+    parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS),
+                        help="--hint-sweep's ways of painting strokes: random (as training "
+                             "simulates them), regions (one inside each of the largest "
+                             "line-bounded regions, in its color, as a person paints them) "
+                             "(default: both)")
     parser.add_argument("--data", metavar="RECORDS_DIR",
                         help="records folder from `colorize build`, of the run's image size "
                              "(default: the (first) run's training data)")
@@ -313,6 +330,10 @@ def planned_outputs(args: argparse.Namespace) -> list[Output]:
     if args.plot and not args.hint_sweep:
         raise ColorizeError("--plot is --hint-sweep's (the other evaluations write no plot)",
                             reason="conflicting")
+    if args.style_sweep:
+        path = args.json or RunFolder.open(args.style_sweep[0]).evaluation(args.split,
+                                                                           "style-sweep")
+        return [Output(path, ".json", not args.json)]
     if args.hint_sweep:
         path = args.json or RunFolder.open(args.hint_sweep[0]).evaluation(args.split, "hint-sweep")
         plot = args.plot or os.path.splitext(path)[0] + ".png"
@@ -331,22 +352,56 @@ def _default_json(run_dir: str, args: argparse.Namespace) -> str:
     return run.evaluation(args.split, args.experiment or run.config().experiment)
 
 
-def run_hint_sweep(args: argparse.Namespace, path: str, plot: str) -> None:
-    """`--hint-sweep`: every run on the same held-out images and strokes; table, JSON and plot."""
-    from colorize import hint_sweep
+def _colorizers(args: argparse.Namespace, run_dirs: list[str]) -> dict:
+    """{"<experiment> <run folder name>": Colorizer} of the runs, as `colorize predict` loads
+    them."""
     from colorize.infer import Colorizer
 
     colorizers = {}
-    for run_dir in args.hint_sweep:
+    for run_dir in run_dirs:
         c = Colorizer.from_run(run_dir, test_mode=args.test_mode, precision=args.precision)
         colorizers[f"{c.experiment} {os.path.basename(os.path.normpath(run_dir))}"] = c
+    return colorizers
+
+
+def run_style_sweep(args: argparse.Namespace, path: str) -> None:
+    """`--style-sweep`: every run on the same held-out images, their sketches in each style."""
+    from colorize import style_sweep
+
+    try:
+        styles = [name for name, _ in sketch_styles.parse(args.sketch_styles)]
+    except ValueError as err:
+        raise ColorizeError(f"--sketch-styles: {err}", reason="bad_value") from None
+    colorizers = _colorizers(args, args.style_sweep)
+    trained = {label: {name for name, _ in sketch_styles.parse(RunFolder(d).config().sketch_styles)}
+               for label, d in zip(colorizers, args.style_sweep)}
+    records_dir = args.data or RunFolder(args.style_sweep[0]).config().data
+    examples = user_examples(records_dir, args.split, None, next(iter(colorizers.values())),
+                             args.max_images)
+    result = {"runs": args.style_sweep, "source": f"{records_dir} ({args.split} split)",
+              "precision": args.precision,
+              "trained": {label: sorted(names) for label, names in trained.items()},
+              **style_sweep.style_sweep(colorizers, examples, styles)}
+    print(style_sweep.format_styles(result, trained))
+    print(f"{result['images']} images of {result['source']}; {DATA_RANGE}.")
+    write_json(path, result)
+
+
+def run_hint_sweep(args: argparse.Namespace, path: str, plot: str) -> None:
+    """`--hint-sweep`: every run on the same held-out images and strokes; table, JSON and plot."""
+    from colorize import hint_sweep
+
+    if any(n < 0 for n in args.strokes):
+        raise ColorizeError("--strokes must be at least 0", reason="bad_value")
+    colorizers = _colorizers(args, args.hint_sweep)
     first = next(iter(colorizers.values()))
     records_dir = args.data or RunFolder(args.hint_sweep[0]).config().data
     examples = user_examples(records_dir, args.split, args.images, first, args.max_images)
     result = {"runs": args.hint_sweep, "source": args.images or f"{records_dir} ({args.split} split)",
               "precision": args.precision, "test_mode": first.test_mode,
-              **hint_sweep.hint_sweep(colorizers, examples)}
-    for metric in ("psnr", "ssim", "l1", "adherence"):
+              **hint_sweep.hint_sweep(colorizers, examples, strokes=sorted(set(args.strokes)),
+                                      protocols=args.protocols)}
+    for metric in ("psnr", "ssim", "l1", "adherence", "region_adherence"):
         print(hint_sweep.format_sweep(result, metric) + "\n")
     print(f"{result['images']} images of {result['source']}; {DATA_RANGE}; adherence: mean |output "
           "- stroke color| on the painted pixels.")
@@ -394,7 +449,9 @@ def run(args: argparse.Namespace) -> int:
     outputs = planned_outputs(args)
     check_outputs(outputs, args.overwrite)
     paths = [o.path for o in outputs]
-    if args.hint_sweep:
+    if args.style_sweep:
+        run_style_sweep(args, *paths)
+    elif args.hint_sweep:
         run_hint_sweep(args, *paths)
     elif args.images:
         run_user_path_on_images(args, *paths)

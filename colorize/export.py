@@ -67,7 +67,7 @@ def serving_archive(colorizer):
 
     def serve(sketch, condition):
         inputs = anysize.model_input(sketch, condition, size, cond, recipe.block_size,
-                                     recipe.threshold_c)
+                                     recipe.threshold_c, recipe.binary_sketches)
         outputs = generator(inputs[None], training=False)[0]
         return {"rgb": anysize.composite(inputs, outputs, sketch)}
 

@@ -27,8 +27,13 @@ from colorize.metrics import MeanMetrics
 
 STROKES = (0, 1, 2, 4, 8, 16, 32)
 STROKES_ALONE = "strokes alone: nearest stroke color"
+REGIONS_ALONE = "strokes alone, one per region: nearest stroke color"
 CUE_ALONE = "cue alone: the blurred cue"
-REFERENCES = (STROKES_ALONE, CUE_ALONE)  # curves of no model
+REFERENCES = (STROKES_ALONE, REGIONS_ALONE, CUE_ALONE)  # curves of no model
+# how strokes are painted: "random" as training simulates them (anywhere, any length), "regions"
+# as a person paints them (one inside each of the largest line-bounded regions of the paper's
+# sketch, largest first, in the region's own color: `strokes.region_hint_layer`)
+PROTOCOLS = ("random", "regions")
 
 
 def adherence(output: np.ndarray, layer: np.ndarray) -> float | None:
@@ -41,23 +46,51 @@ def adherence(output: np.ndarray, layer: np.ndarray) -> float | None:
     return float(diff[painted].mean())
 
 
+def region_adherence(output: np.ndarray, layer: np.ndarray, labels: np.ndarray) -> float | None:
+    """Mean |output - stroke color| in [0, 1] over every pixel of the line-bounded regions
+    (`labels`, 0 on lines) that a stroke of the RGBA hint layer was painted in, each region
+    against its stroke's color: how far a stroke's color reaches where it should. None when
+    nothing is painted inside a region."""
+    painted = (layer[..., 3] >= 128) & (labels > 0)
+    if not painted.any():
+        return None
+    ids = labels[painted]
+    regions = np.unique(ids)
+    color = np.zeros((labels.max() + 1, 3), np.float32)
+    for channel in range(3):  # each region's stroke color: the mean over its painted pixels
+        total = np.bincount(ids, layer[..., channel][painted].astype(np.float64), len(color))
+        count = np.bincount(ids, minlength=len(color))
+        color[:, channel] = total / np.maximum(count, 1)
+    inside = np.isin(labels, regions)
+    diff = np.abs(output[inside].astype(np.float32) - color[labels[inside]]) / 255.0
+    return float(diff.mean())
+
+
 class _Meter:
-    """Mean L1 / PSNR / SSIM of one curve point, and mean adherence where there were strokes."""
+    """Mean L1 / PSNR / SSIM of one curve point, and mean adherence where there were strokes
+    (on the painted pixels, and over the stroked regions when the regions are known)."""
 
     def __init__(self):
         self.metrics = MeanMetrics()
         self.adherence: list[float] = []
+        self.region_adherence: list[float] = []
 
-    def update(self, output: np.ndarray, target: np.ndarray, layer: np.ndarray | None) -> None:
+    def update(self, output: np.ndarray, target: np.ndarray, layer: np.ndarray | None,
+               labels: np.ndarray | None = None) -> None:
         self.metrics.update(output[None].astype(np.float32) / 255.0,
                             target[None].astype(np.float32) / 255.0)
         if layer is not None and (a := adherence(output, layer)) is not None:
             self.adherence.append(a)
+        if layer is not None and labels is not None and (
+                a := region_adherence(output, layer, labels)) is not None:
+            self.region_adherence.append(a)
 
     def result(self) -> dict:
         r = self.metrics.result()
         r.pop("images")
-        return r | {"adherence": float(np.mean(self.adherence)) if self.adherence else None}
+        mean = lambda values: float(np.mean(values)) if values else None
+        return r | {"adherence": mean(self.adherence),
+                    "region_adherence": mean(self.region_adherence)}
 
 
 def nearest_fill(layer: np.ndarray) -> np.ndarray:
@@ -75,22 +108,30 @@ def nearest_fill(layer: np.ndarray) -> np.ndarray:
 
 
 def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0,
-               lines: str | None = None) -> dict:
-    """Scores of `runs` ({label: Colorizer}) on `examples` ((name, {"sketch", "cue", "color"})).
+               lines: str | None = None, protocols=PROTOCOLS) -> dict:
+    """Scores of `runs` ({label: Colorizer}) on `examples` ((name, {"sketch", "cue", "color"})),
+    with strokes painted by each of `protocols` (PROTOCOLS).
 
     Returns {"strokes": [...], "images": n, "curves": {"<label>: <curve>": [point per count]}},
-    reference lines repeated at every count so that all curves plot over the same x axis.
+    the "regions" protocol's curves named "<label>: <curve>, one per region"; reference lines
+    repeated at every count so that all curves plot over the same x axis.
     """
-    meters = {(label, curve): {n: _Meter() for n in strokes}
-              for label, c in runs.items() for curve in c.conditioning.sweep_curves}
-    alone = {n: _Meter() for n in strokes}  # the strokes alone, per count
+    from colorize.experiments.strokes import line_regions
+
+    suffix = {"random": "", "regions": ", one per region"}
+    meters = {(label, curve + suffix[p]): {n: _Meter() for n in strokes}
+              for label, c in runs.items() for curve, kind in c.conditioning.sweep_curves.items()
+              for p in (protocols if kind == "hints" else protocols[:1])}
+    alone = {p: {n: _Meter() for n in strokes} for p in protocols}  # the strokes alone
     cue_alone = _Meter()  # one picture for every count, and no adherence: one point
     images = 0
     for index, (_, ex) in enumerate(examples):
         images += 1
-        layers = {n: _layer(ex["color"], n, seed + index) for n in strokes}
-        for n in strokes:
-            alone[n].update(nearest_fill(layers[n]), ex["color"], None)
+        labels = line_regions(ex["sketch"])[0]  # the paper's sketch's regions
+        layers = {p: {n: _layer(p, ex, n, seed + index) for n in strokes} for p in protocols}
+        for p in protocols:
+            for n in strokes:
+                alone[p][n].update(nearest_fill(layers[p][n]), ex["color"], None)
         cue_alone.update(ex["cue"], ex["color"], None)
         for label, colorizer in runs.items():
             for curve, kind in colorizer.conditioning.sweep_curves.items():
@@ -98,22 +139,30 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
                     given = colorizer.conditioning.example_hints(ex) if kind == "example" else {}
                     out = colorizer.colorize(ex["sketch"], lines=lines, **given)
                     for n in strokes:
-                        meters[label, curve][n].update(out, ex["color"], layers[n])
+                        meters[label, curve][n].update(out, ex["color"], layers[protocols[0]][n])
                     continue
-                for n in strokes:
-                    out = colorizer.colorize(ex["sketch"], hints=layers[n], lines=lines)
-                    meters[label, curve][n].update(out, ex["color"], layers[n])
+                for p in protocols:
+                    for n in strokes:
+                        out = colorizer.colorize(ex["sketch"], hints=layers[p][n], lines=lines)
+                        meters[label, curve + suffix[p]][n].update(
+                            out, ex["color"], layers[p][n], labels if p == "regions" else None)
+    references = {"random": STROKES_ALONE, "regions": REGIONS_ALONE}
     return {"strokes": list(strokes), "images": images, "seed": seed,
+            "protocols": list(protocols),
             "curves": {**{f"{label}: {curve}": [m[n].result() for n in strokes]
                           for (label, curve), m in meters.items()},
-                       STROKES_ALONE: [alone[n].result() for n in strokes],
+                       **{references[p]: [alone[p][n].result() for n in strokes]
+                          for p in protocols},
                        CUE_ALONE: [cue_alone.result()] * len(strokes)}}
 
 
-def _layer(color: np.ndarray, strokes: int, seed: int) -> np.ndarray:
-    from colorize.experiments.strokes import simulated_hint_layer
+def _layer(protocol: str, example: dict, strokes: int, seed: int) -> np.ndarray:
+    """The hint layer of `strokes` strokes painted by `protocol` for a held-out example."""
+    from colorize.experiments.strokes import region_hint_layer, simulated_hint_layer
 
-    return simulated_hint_layer(color, strokes, seed=seed)
+    if protocol == "regions":
+        return region_hint_layer(example["color"], example["sketch"], strokes, seed=seed)
+    return simulated_hint_layer(example["color"], strokes, seed=seed)
 
 
 def format_sweep(result: dict, metric: str = "psnr") -> str:

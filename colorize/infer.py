@@ -17,15 +17,17 @@ with inference code alone.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from colorize import anysize, runtime, sketch
+from colorize import anysize, runtime, sketch, sketch_styles
 from colorize.config import TEST_MODES, TrainConfig
 from colorize.experiments import EXPERIMENTS, Conditioning, for_channels
 from colorize.experiments.base import hints_to_cue  # noqa: F401 (part of this API)
@@ -50,6 +52,14 @@ def load_run(run_dir: str) -> tuple[keras.Model, TrainConfig]:
         raise ColorizeError(f"{path}: does not hold this run's generator "
                             f"({type(err).__name__})", reason="bad_checkpoint") from None
     return generator, cfg
+
+
+def run_recipe(cfg: TrainConfig) -> Recipe:
+    """How a run's training sketches and cues were made: its records' recipe, and whether it
+    trained on the paper's threshold sketches alone (`sketch_styles`)."""
+    recipe = Recipe.of_records(cfg.data, cfg.image_size)
+    return dataclasses.replace(recipe,
+                               binary_sketches=sketch_styles.only_threshold(cfg.sketch_styles))
 
 
 def load_model_file(path: str) -> keras.Model:
@@ -109,6 +119,14 @@ def as_sketch(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 3 else image[..., None]
 
 
+class Layers(NamedTuple):
+    """A colorization as the layers of `lines="keep"`, each at the sketch's size, uint8."""
+
+    flat: np.ndarray  # (H, W, 3): the model's colors with its own lines painted over
+    lines: np.ndarray  # (H, W): the sketch's gray (0 = line, 255 = paper), multiplied over them
+    picture: np.ndarray  # (H, W, 3): flat x lines / 255, the `lines="keep"` picture
+
+
 def _inference_fn(generator: keras.Model, test_mode: str, precision: str):
     """The generator call of a test mode; deterministic mode runs with batch norm folded in."""
     if test_mode == "pix2pix":
@@ -150,10 +168,12 @@ class Colorizer:
         self._predict = _inference_fn(generator, test_mode, precision)
         self._model_input = tf.function(
             functools.partial(anysize.model_input, size=size, conditioning=cond,
-                              block_size=self.recipe.block_size, c=self.recipe.threshold_c),
+                              block_size=self.recipe.block_size, c=self.recipe.threshold_c,
+                              binarize=self.recipe.binary_sketches),
             input_signature=[tf.TensorSpec([None, None, None], tf.uint8),
                              tf.TensorSpec([None, None, cond.serving_channels], tf.uint8)])
         self._composites: dict[str, tf.types.experimental.GenericFunction] = {}
+        self._layers = None  # `colorize_layers`' graph, traced at its first call
         self._composite(lines)  # a bad `lines` fails here rather than at the first picture
 
     @classmethod
@@ -162,7 +182,7 @@ class Colorizer:
         """The newest checkpoint of a run, in the run's test mode unless `test_mode` is given."""
         generator, cfg = load_run(run_dir)
         return cls(generator, test_mode=test_mode or cfg.test_mode,
-                   conditioning=cfg.conditioning, recipe=Recipe.of_records(cfg.data, cfg.image_size),
+                   conditioning=cfg.conditioning, recipe=run_recipe(cfg),
                    precision=precision, experiment=cfg.experiment, lines=lines)
 
     @classmethod
@@ -214,9 +234,28 @@ class Colorizer:
         "model" when the sketch is not resized (its long side is S) and "guided" when it is.
         """
         composite = self._composite(lines or self.lines)
+        image, inputs, outputs = self._generate(sketch_image, cue, hints)
+        return composite(inputs, outputs, image).numpy()
+
+    def _generate(self, sketch_image, cue, hints) -> tuple:
+        """The sketch (H, W, 1 or 3), the generator's input (S, S, C) and its output (S, S, 3)."""
         image = as_sketch(sketch_image)
         condition = self.conditioning.user_input(image.shape[:2], cue=cue, hints=hints,
                                                  cue_sigma=self.cue_sigma)
         inputs = self._model_input(image, condition)  # (S, S, C)
-        outputs = self._predict(inputs[None])[0]  # (S, S, 3)
-        return composite(inputs, outputs, image).numpy()
+        return image, inputs, self._predict(inputs[None])[0]
+
+    def colorize_layers(self, sketch_image: np.ndarray, cue: np.ndarray | None = None, *,
+                        hints: np.ndarray | None = None) -> Layers:
+        """The layers of the `lines="keep"` picture, at the sketch's size (what a layered file
+        holds, `colorize.psd`): the flat colors, the sketch's gray laid over them with a multiply
+        blend, and the picture, equal to `colorize(..., lines="keep")`. Arguments as `colorize`."""
+        if self._layers is None:  # traced once per Colorizer, as the composites
+            size, channels = self.image_size, self.conditioning.input_channels
+            self._layers = tf.function(anysize.layers, input_signature=[
+                tf.TensorSpec([size, size, channels], tf.float32),
+                tf.TensorSpec([size, size, 3], tf.float32),
+                tf.TensorSpec([None, None, None], tf.uint8)])
+        image, inputs, outputs = self._generate(sketch_image, cue, hints)
+        flat, gray, picture = self._layers(inputs, outputs, image)
+        return Layers(flat.numpy(), gray.numpy()[..., 0], picture.numpy())

@@ -64,11 +64,25 @@ def _down(x, filters: int, cfg: TrainConfig, name: str, dtype: str, batch_norm: 
     return layers.LeakyReLU(negative_slope=cfg.leaky_slope, name=f"{name}_lrelu", dtype=dtype)(x)
 
 
+def _upsample(x, filters: int, cfg: TrainConfig, name: str, dtype: str, use_bias: bool,
+              conv_name: str | None = None):
+    """(b, s, s, c) -> (b, 2s, 2s, filters): the paper's 4x4 stride-2 transposed convolution, or
+    with cfg.upsample "resize" a nearest-neighbour 2x resize then a 3x3 convolution, which cannot
+    make the transposed convolution's checkerboard (its uneven kernel overlap; Odena et al.
+    2016)."""
+    if cfg.upsample == "resize":
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize", dtype=dtype)(x)
+        return _layers(cfg).Conv2D(filters, 3, padding="same", kernel_initializer=_init(cfg),
+                                   use_bias=use_bias, name=conv_name or f"{name}_conv",
+                                   dtype=dtype)(x)
+    return _layers(cfg).Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                        kernel_initializer=_init(cfg), use_bias=use_bias,
+                                        name=conv_name or f"{name}_deconv", dtype=dtype)(x)
+
+
 def _up(x, filters: int, cfg: TrainConfig, name: str, dtype: str, dropout: bool):
-    """Ck / CDk: 4x4 transposed convolution, batch norm, dropout (CD only), ReLU."""
-    x = _layers(cfg).Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                     kernel_initializer=_init(cfg), use_bias=False,
-                                     name=f"{name}_deconv", dtype=dtype)(x)
+    """Ck / CDk: 2x upsampling (`_upsample`), batch norm, dropout (CD only), ReLU."""
+    x = _upsample(x, filters, cfg, name, dtype, use_bias=False)
     x = _batch_norm(cfg, f"{name}_bn", dtype)(x)
     if dropout:
         x = layers.Dropout(cfg.dropout, name=f"{name}_dropout", dtype=dtype)(x)
@@ -103,9 +117,8 @@ def build_generator(cfg: TrainConfig, dtype_policy: str = "float32") -> keras.Mo
         x = _up(x, f, cfg, name=f"up{i + 1}", dtype=dtype, dropout=i < 3)
         x = layers.Concatenate(name=f"skip{i + 1}", dtype=dtype)([x, skip])
 
-    x = _layers(cfg).Conv2DTranspose(COLOR_CHANNELS, 4, strides=2, padding="same",
-                                     kernel_initializer=_init(cfg), name="to_rgb",
-                                     dtype=dtype)(x)  # (b, 256, 256, 3)
+    x = _upsample(x, COLOR_CHANNELS, cfg, "to_rgb", dtype, use_bias=True,
+                  conv_name="to_rgb")  # (b, 256, 256, 3)
     # tanh in float32 so mixed-precision outputs keep their full range
     outputs = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(inputs, outputs, name="generator")

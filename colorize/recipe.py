@@ -71,6 +71,10 @@ class Recipe:
     block_size: int
     threshold_c: float
     cue_sigma: float  # in model pixels
+    # whether the model trained on the paper's threshold sketches alone (then a user's line art is
+    # re-binarized by the same threshold), or on several sketch styles (then it is read as drawn,
+    # its paper brought to white: `anysize.model_input`)
+    binary_sketches: bool = True
 
     @classmethod
     def default(cls, image_size: int) -> "Recipe":

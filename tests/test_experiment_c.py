@@ -311,16 +311,16 @@ def test_the_strokes_alone_fill_each_pixel_with_the_nearest_stroke_color():
 
 def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_run, run_b, demo_records):
     from colorize.evaluate import user_examples
-    from colorize.hint_sweep import CUE_ALONE, REFERENCES, STROKES_ALONE, hint_sweep
+    from colorize.hint_sweep import CUE_ALONE, STROKES_ALONE, hint_sweep
 
     runs = {"C": Colorizer.from_run(c_run, precision="float32"),
             "B": Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")}
     examples = list(user_examples(demo_records, "test", None, runs["C"], 4))
-    result = hint_sweep(runs, examples, strokes=(0, 2, 16))
-    again = hint_sweep(runs, examples, strokes=(0, 2, 16))
+    result = hint_sweep(runs, examples, strokes=(0, 2, 16), protocols=("random",))
+    again = hint_sweep(runs, examples, strokes=(0, 2, 16), protocols=("random",))
     assert result == again  # fixed strokes per image: every model, every time
     assert set(result["curves"]) == {"C: strokes", "B: strokes as cue", "B: full blurred cue",
-                                     *REFERENCES}
+                                     STROKES_ALONE, CUE_ALONE}
     strokes, full = result["curves"]["C: strokes"], result["curves"]["B: full blurred cue"]
     assert result["images"] == 4 and len(strokes) == 3
     assert strokes[0]["adherence"] is None and strokes[2]["adherence"] is not None
@@ -351,3 +351,114 @@ def test_hint_sweep_command_writes_the_table_json_and_plot(c_run, run_b, demo_re
     assert any(name.startswith("C ") for name in result["curves"])
     png = (tmp_path / "sweep.png").read_bytes()
     assert png.startswith(b"\x89PNG")
+
+
+# -- strokes a person paints: one per line-bounded region, in the region's color ---------------
+
+def _regions_picture(size: int = 64):
+    """A sketch of three regions (a vertical line with a 1 px gap, and a horizontal line on the
+    right) and a color image with each region in its own color: (sketch (S, S) uint8, color)."""
+    sketch = np.full((size, size), 255, np.uint8)
+    sketch[:, size // 2] = 0
+    sketch[size // 4, size // 2] = 255  # a one-pixel gap in the line
+    sketch[size * 2 // 3, size // 2:] = 0
+    color = np.zeros((size, size, 3), np.uint8)
+    color[:, :size // 2] = (200, 40, 40)
+    color[:size * 2 // 3, size // 2:] = (40, 40, 200)
+    color[size * 2 // 3:, size // 2:] = (40, 200, 40)
+    return sketch, color
+
+
+def test_line_regions_close_small_gaps_and_measure_the_distance_to_lines():
+    from colorize.experiments.strokes import line_regions
+
+    sketch, _ = _regions_picture()
+    labels, stats, dist = line_regions(sketch)
+    assert len(stats) == 4  # the lines and three regions: the gap does not join left and right
+    assert labels[10, 10] != labels[10, 50] and labels[10, 50] != labels[60, 50]
+    assert labels[0, 32] == 0 and dist[10, 32] == 0  # on a line (thickened by the closing)
+    assert dist[32, 16] > dist[32, 28] > 0  # deeper inside, further from the lines
+    np.testing.assert_array_equal(line_regions(sketch.astype(np.float32) / 127.5 - 1)[0], labels)
+
+
+def test_region_strokes_lie_inside_their_regions_in_the_regions_colors_largest_first():
+    from colorize.experiments.strokes import line_regions, region_hint_layer
+
+    sketch, color = _regions_picture()
+    labels = line_regions(sketch)[0]
+    areas = np.bincount(labels.ravel())[1:]
+    for n in (1, 2, 3, 8):
+        layer = region_hint_layer(color, sketch, n, seed=1)
+        painted = layer[..., 3] == 255
+        stroked = set(np.unique(labels[painted]))
+        assert 0 not in stroked  # never on a line
+        assert len(stroked) == min(n, 3)
+        assert stroked == set(np.argsort(-areas)[:min(n, 3)] + 1)  # the largest regions first
+        # each stroke in its region's own color, and only inside its region
+        np.testing.assert_array_equal(layer[painted][:, :3], color[painted])
+    np.testing.assert_array_equal(region_hint_layer(color, sketch, 3, seed=1),
+                                  region_hint_layer(color, sketch, 3, seed=1))
+    assert not (region_hint_layer(color, sketch, 0, seed=1)[..., 3]).any()
+
+
+def test_region_strokes_are_the_same_eagerly_and_in_tf_data_and_sample_regions_by_area():
+    from colorize.experiments.strokes import line_regions, simulate_region_hints
+
+    sketch, color = _regions_picture()
+    model_color = tf.constant(color, tf.float32) / 127.5 - 1.0
+    model_sketch = tf.constant(sketch[..., None], tf.float32) / 127.5 - 1.0
+    eager = [simulate_region_hints(model_color, model_sketch, tf.constant([i, 0], tf.int64),
+                                   count=1) for i in range(4)]
+    ds = tf.data.Dataset.range(4).map(lambda i: simulate_region_hints(
+        model_color, model_sketch, tf.stack([i, tf.constant(0, tf.int64)]), count=1))
+    for a, b in zip(eager, ds):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    labels = line_regions(sketch)[0]
+    picked = [np.unique(labels[h.numpy()[..., 3] > 0]) for h in
+              (simulate_region_hints(model_color, model_sketch, tf.constant([i, 1], tf.int64),
+                                     count=1) for i in range(60))]
+    largest = np.argmax(np.bincount(labels.ravel())[1:]) + 1
+    share = np.mean([largest in p for p in picked])
+    assert 0.35 < share < 0.8  # the half of the picture more often than either quarter
+
+
+def test_c_trains_on_region_strokes_for_its_share_of_examples(demo_records):
+    cfg = preset("C", image_size=32, batch_size=8, hint_free_share=0.0,
+                 hint_region_share=1.0, sketch_styles="threshold")
+    x, y = next(iter(make_dataset(cfg, demo_records, "train")))
+    x = x.numpy()
+    from colorize.experiments.strokes import line_regions
+
+    for i in range(len(x)):
+        labels = line_regions(x[i, ..., 0])[0]
+        painted = x[i, ..., 4] > 0.5
+        assert painted.any() and (labels[painted] > 0).all()  # inside regions, never on lines
+
+
+def test_region_adherence_compares_each_stroked_region_with_its_stroke():
+    from colorize.hint_sweep import region_adherence
+
+    labels = np.array([[1, 1, 0, 2, 2]])
+    layer = np.zeros((1, 5, 4), np.uint8)
+    assert region_adherence(np.zeros((1, 5, 3), np.uint8), layer, labels) is None
+    layer[0, 0] = (255, 255, 255, 255)  # a white stroke in region 1 only
+    output = np.zeros((1, 5, 3), np.uint8)
+    output[0, 0] = 255
+    assert region_adherence(output, layer, labels) == pytest.approx(0.5)  # one of two pixels
+    output[0, 1] = 255
+    assert region_adherence(output, layer, labels) == 0.0
+
+
+def test_hint_sweep_paints_one_stroke_per_region_beside_random_strokes(c_run, demo_records):
+    from colorize.evaluate import user_examples
+    from colorize.hint_sweep import REGIONS_ALONE, hint_sweep
+
+    runs = {"C": Colorizer.from_run(c_run, precision="float32")}
+    examples = list(user_examples(demo_records, "test", None, runs["C"], 2))
+    result = hint_sweep(runs, examples, strokes=(0, 4))
+    curves = result["curves"]
+    assert {"C: strokes", "C: strokes, one per region", REGIONS_ALONE} <= set(curves)
+    regions = curves["C: strokes, one per region"]
+    assert regions[1]["region_adherence"] is not None and regions[0]["region_adherence"] is None
+    assert curves["C: strokes"][1]["region_adherence"] is None  # random strokes: no regions
+    assert regions[1]["psnr"] != curves["C: strokes"][1]["psnr"]  # other strokes reached it

@@ -97,3 +97,49 @@ def test_folded_bfloat16_generator_stays_close():
     y = folded(x)
     assert y.dtype == tf.float32
     np.testing.assert_allclose(y, gen(x, training=False), atol=0.05)
+
+
+def _nyquist_share(image: np.ndarray) -> float:
+    """How much of the central half of an image's variation is the checkerboard: the largest
+    amplitude of the period-2 patterns ((-1)^(i+j), (-1)^i, (-1)^j) over its standard deviation."""
+    h, w = image.shape[:2]
+    center = image[h // 4:3 * h // 4, w // 4:3 * w // 4]
+    i, j = np.mgrid[:center.shape[0], :center.shape[1]]
+    amplitudes = [np.abs((center * sign[..., None]).mean((0, 1))).max()
+                  for sign in ((-1.0) ** (i + j), (-1.0) ** i, (-1.0) ** j)]
+    return max(amplitudes) / (center.std() + 1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_resize_upsampling_paints_a_flat_picture_without_the_checkerboard(seed):
+    """A flat input (white paper, no hints): the paper's transposed convolutions answer with the
+    checkerboard (their uneven kernel overlap), nearest-neighbour resizing then a convolution does
+    not (Odena et al. 2016). Untrained weights show it, as the paper's networks start."""
+    import keras
+
+    from colorize.config import preset
+
+    shares = {}
+    for upsample in ("transposed", "resize"):
+        keras.utils.set_random_seed(seed)
+        cfg = preset("C", image_size=64, width=8, upsample=upsample, kernels="keras")
+        flat = np.zeros((1, 64, 64, 5), np.float32)
+        flat[..., 0] = 1.0  # paper, no hints
+        shares[upsample] = _nyquist_share(build_generator(cfg)(flat, training=False).numpy()[0])
+    assert shares["transposed"] > 0.5  # the pattern is most of what varies
+    assert shares["resize"] < 0.01
+
+
+def test_resize_upsampling_keeps_the_shapes_and_the_decoder_names():
+    from colorize.config import preset
+
+    cfg = preset("C", image_size=32, width=4)
+    assert cfg.upsample == "resize"
+    gen = build_generator(cfg)
+    assert gen.output_shape == (None, 32, 32, 3) and gen.input_shape == (None, 32, 32, 5)
+    names = {layer.name for layer in gen.layers}
+    assert {"up1_resize", "up1_conv", "to_rgb"} <= names and "up1_deconv" not in names
+    assert gen.get_layer("up1_conv").kernel_size == (3, 3)
+    folded = fold_batch_norm(gen)  # batch norm folds into the 3x3 convolutions too
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 5)).astype(np.float32)
+    np.testing.assert_allclose(folded(x).numpy(), gen(x, training=False).numpy(), atol=1e-4)

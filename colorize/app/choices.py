@@ -60,8 +60,7 @@ def run_label(run_dir: str, experiment: str) -> str:
 def load_choices(runs: list[str], models: list[str], precision: str = "auto",
                  test_modes=TEST_MODES) -> dict[str, Choice]:
     """Every run and model file loaded (and traced, by one small call) once, by label."""
-    from colorize.infer import Colorizer, load_model_file, load_run
-    from colorize.recipe import Recipe
+    from colorize.infer import Colorizer, load_model_file, load_run, run_recipe
 
     choices: dict[str, Choice] = {}
 
@@ -76,7 +75,7 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
 
     for run_dir in runs:
         generator, cfg = load_run(run_dir)
-        recipe = Recipe.of_records(cfg.data, cfg.image_size)
+        recipe = run_recipe(cfg)
         add(run_label(run_dir, cfg.experiment), cfg.experiment,
             lambda mode: Colorizer(generator, test_mode=mode, conditioning=cfg.conditioning,
                                    recipe=recipe, precision=precision,

@@ -26,10 +26,17 @@ class StrokeOptions:
     hint_mean_strokes: float = dataclasses.field(
         default=8.0, metadata={"help": "the mean of the other examples' geometric "
                                        "stroke count (capped at 32), at least 1"})
+    hint_region_share: float = dataclasses.field(
+        default=0.5, metadata={"help": "the share of hinted examples whose strokes are painted "
+                                       "as a person paints them (one inside each of some "
+                                       "line-bounded regions, in the region's color), the "
+                                       "others at random, in [0, 1]"})
 
     def __post_init__(self):
         if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
             raise ValueError("hint_free_share must be in [0, 1] and hint_mean_strokes at least 1")
+        if not 0.0 <= self.hint_region_share <= 1.0:
+            raise ValueError("hint_region_share must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,19 +159,39 @@ class HintStrokes(Conditioning):
     serving_channels = 4
     pad_value = 0.0  # around the image: no hint
     page_note = "C run: the strokes are hints where they are painted."
+    # the artist's model reads the line art people draw, and paints flat areas without the
+    # transposed convolutions' checkerboard (docs/experiment-c.md measures both)
+    sketch_styles = "threshold:1,xdog:1,lines:1"
+    upsample = "resize"
     Options = StrokeOptions
 
-    def __init__(self, strokes: StrokeRecipe = StrokeRecipe()):
+    def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.5):
         self.strokes = strokes  # how training simulates them
+        self.region_share = region_share  # ... and how many as a person paints them
 
     def configured(self, options: StrokeOptions):
-        """C with a run's stroke count: --hint-free-share, --hint-mean-strokes."""
+        """C with a run's strokes: --hint-free-share, --hint-mean-strokes, --hint-region-share."""
         recipe = dataclasses.replace(self.strokes, p_none=options.hint_free_share,
                                      mean_count=options.hint_mean_strokes)
-        return self if recipe == self.strokes else HintStrokes(recipe)
+        if recipe == self.strokes and options.hint_region_share == self.region_share:
+            return self
+        return HintStrokes(recipe, options.hint_region_share)
 
     def training_condition(self, example):
-        return simulate_hints(example["color"], example["seed"], self.strokes)  # (S, S, 4)
+        """(S, S, 4): random strokes, or for `region_share` of the examples strokes inside the
+        line-bounded regions of the paper's sketch (`paper_sketch` where the input sketch is of
+        another style), each in its region's color."""
+        color, seed = example["color"], example["seed"]
+        if self.region_share <= 0.0:
+            return simulate_hints(color, seed, self.strokes)
+        paper = example.get("paper_sketch", example["sketch"])
+        regions = lambda: simulate_region_hints(color, paper, seed, self.strokes)
+        if self.region_share >= 1.0:
+            return regions()
+        pick = tf.random.stateless_uniform(
+            [], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 23))
+        return tf.cond(pick < self.region_share, regions,
+                       lambda: simulate_hints(color, seed, self.strokes))
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None:
@@ -202,3 +229,112 @@ class HintStrokes(Conditioning):
         return [("sketch", inputs[..., :1]), ("hints", shown)]
 
 
+
+
+# -- strokes a person paints: one inside each line-bounded region, in the region's own color -----
+
+MIN_REGION = 24  # px at 256 px: smaller regions (specks between hatching lines) get no stroke
+
+
+def line_regions(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The line-bounded regions of a sketch (S, S) or (S, S, 1), ink below the middle gray (uint8
+    0-255 or model space [-1, 1], by its dtype): (labels (S, S) int32, 0 on lines, stats
+    (OpenCV's per-label x, y, w, h, area), distance of each pixel to the nearest line (float32)).
+
+    The lines are first thickened by a 3x3 dilation, which closes gaps of up to two pixels, so a
+    region whose outline has a small gap does not leak into its neighbour.
+    """
+    sketch = np.asarray(sketch)
+    sketch = sketch[..., 0] if sketch.ndim == 3 else sketch
+    ink = sketch < (0.0 if sketch.dtype.kind == "f" else 128)
+    closed = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8))
+    free = (1 - closed).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
+    dist = cv2.distanceTransform(free, cv2.DIST_L2, 3)
+    return labels, stats, dist
+
+
+def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale: float,
+                   recipe: StrokeRecipe) -> None:
+    """Paint one stroke inside `region`, in its per-channel median color: a gentle curve through
+    the region's innermost point along its long axis, `draws` (4 uniforms) picking its length,
+    width, bend and a turn, clipped to the region."""
+    x, y, w, h, _ = stats[region]
+    inside = labels[y:y + h, x:x + w] == region  # (h, w)
+    depth = np.where(inside, dist[y:y + h, x:x + w], 0.0)
+    cy, cx = np.unravel_index(np.argmax(depth), depth.shape)
+    ys, xs = np.nonzero(inside)
+    value = np.median(color[y:y + h, x:x + w][inside], axis=0)  # (3,)
+    # the long axis of the region (its pixels' covariance), turned a little at random
+    cov = np.cov(np.stack([xs, ys]).astype(np.float32)) if len(xs) > 2 else np.eye(2)
+    evals, evecs = np.linalg.eigh(np.atleast_2d(cov))
+    angle = np.arctan2(evecs[1, -1], evecs[0, -1]) + (draws[3] - 0.5) * 0.8
+    along = np.array([np.cos(angle), np.sin(angle)])
+    across = np.array([-along[1], along[0]])
+    length = (recipe.length[0] + draws[0] * (recipe.length[1] - recipe.length[0])) * scale
+    width = recipe.width[0] + draws[1] * (recipe.width[1] - recipe.width[0])
+    width = max(1, int(round(min(width * scale, 2.0 * depth[cy, cx]))))
+    centre = np.array([cx, cy], np.float32)
+    bend = (draws[2] - 0.5) * 0.4 * length
+    points = [centre - along * length / 2, centre + across * bend, centre + along * length / 2]
+    t = np.linspace(0.0, 1.0, 9)[:, None]  # a quadratic Bezier through the three points
+    curve = (1 - t) ** 2 * points[0] + 2 * (1 - t) * t * (2 * points[1] - (points[0] + points[2]) / 2) \
+        + t ** 2 * points[2]
+    stroke = np.zeros((h, w), np.uint8)
+    cv2.polylines(stroke, [np.rint(curve).astype(np.int32)], False, 1, width, cv2.LINE_8)
+    stroke = (stroke > 0) & inside
+    stroke[cy, cx] = True  # at least the innermost point
+    canvas[y:y + h, x:x + w][stroke] = (*value, 1.0)
+
+
+def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws: np.ndarray,
+                        largest_first: bool, recipe: StrokeRecipe = StrokeRecipe()) -> np.ndarray:
+    """(S, S, 4) float32 in color's units: `count` strokes, one per line-bounded region of
+    `sketch`, each in its region's median color (mask 1 where painted). Regions of at least
+    MIN_REGION px: the largest first, or drawn with probability in proportion to their area
+    (Gumbel top-k on `draws[:, 0]`). draws: (max_count, 5) uniforms in [0, 1)."""
+    size = color.shape[0]
+    scale = size / 256.0
+    canvas = np.zeros((size, size, 4), np.float32)
+    labels, stats, dist = line_regions(sketch)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    valid = np.nonzero(areas >= MIN_REGION * scale * scale)[0]
+    if count <= 0 or not len(valid):
+        return canvas
+    if largest_first:
+        order = valid[np.argsort(-areas[valid], kind="stable")]
+    else:
+        u = np.resize(draws[:, 0], len(valid))  # (more regions than draws reuse them)
+        gumbel = -np.log(-np.log(np.clip(u, 1e-9, 1 - 1e-9)))
+        order = valid[np.argsort(-(np.log(areas[valid]) + gumbel), kind="stable")]
+    for i, region in enumerate(order[:count]):
+        _region_stroke(canvas, color, labels, stats, dist, region + 1, draws[i, 1:], scale, recipe)
+    return canvas
+
+
+def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
+                          recipe: StrokeRecipe = StrokeRecipe(), count: int | None = None,
+                          largest_first: bool = False) -> tf.Tensor:
+    """Strokes as a person paints them, inside tf.data: (S, S, 4) hint colors and mask of the
+    recipe's stroke count (or `count`), one per region of the paper's `sketch` (S, S, 1), in
+    [-1, 1]; deterministic in `seed`."""
+    size, n = color.shape[0], recipe.max_count
+    drawn = stroke_count(seed, recipe) if count is None else tf.constant(float(min(count, n)))
+    draws = tf.random.stateless_uniform(
+        [max(n, 4 * n), 5], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 17))
+    hints = tf.numpy_function(
+        lambda c, s, k, d: draw_region_strokes(c, s, int(k), d, bool(largest_first), recipe),
+        [color, sketch, drawn, draws], tf.float32, stateful=False)
+    return tf.ensure_shape(hints, [size, size, 4])
+
+
+def region_hint_layer(color: np.ndarray, sketch: np.ndarray, strokes: int, seed: int = 0,
+                      recipe: StrokeRecipe = StrokeRecipe()) -> np.ndarray:
+    """An RGBA hint layer of one stroke inside each of the `strokes` largest line-bounded regions
+    of a sketch (S, S[, 1]) uint8, each in its region's median color of the square uint8 color
+    image (S, S, 3): the hint sweep's "one per region" protocol, what a person paints."""
+    draws = np.random.default_rng([seed, strokes]).random((max(recipe.max_count, strokes) * 4, 5))
+    hints = draw_region_strokes(np.asarray(color, np.float32), np.asarray(sketch), strokes, draws,
+                                largest_first=True, recipe=recipe)
+    return np.concatenate([np.rint(hints[..., :3]).astype(np.uint8) * (hints[..., 3:] > 0),
+                           (hints[..., 3:] > 0).astype(np.uint8) * 255], axis=-1)
