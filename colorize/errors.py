@@ -59,6 +59,8 @@ DATA = {
     "mismatched_parts": "build parts with different settings or inputs",
     "missing_parts": "not parts 0..N-1 of one build, each once",
     "bad_log": "a line of a log (posts.jsonl...) that is not a record",
+    "bad_archive": "a chapter archive (.cbz, .zip) that is not a readable zip, or a damaged entry",
+    "unsafe_archive": "an archive with entries that escape it, links, encryption or archives",
 }
 
 # Runs: run folders, checkpoints, models and what a model can take.

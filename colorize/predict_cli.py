@@ -1,7 +1,9 @@
-"""`colorize predict`: colorize a sketch or a folder of them at their own sizes, with optional cues.
+"""`colorize predict`: colorize a sketch, or a chapter of them (a folder or a .cbz), at their own
+sizes, with optional cues; as pictures or layered PSD files.
 
-A cue option names one image (used for every sketch) or, with a folder of sketches, a folder whose
-images are matched to the sketches by file name (without extension).
+A cue option names one image (used for every sketch) or, with a chapter, a folder whose images are
+matched to the pages by file name (without extension); a page without one gets none. Chapters are
+read and written by `colorize.chapters` (failed pages recorded, colored pages copied, resumable).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 
 import numpy as np
 
-from colorize import fileio
+from colorize import chapters, fileio
 from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 from colorize.lines import LINES
@@ -19,6 +21,7 @@ from colorize.recipe import IMAGE_EXTENSIONS
 from colorize.runfolder import not_readable, require_file
 
 CUE_OPTIONS = ("cue", "hints", "cue_from")
+PSD = ".psd"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", metavar="FILE", help="a generator .keras file (training's "
                        "generator.keras or `colorize export --format keras`)")
     parser.add_argument("--sketch", required=True, metavar="IN",
-                        help="an image or a folder of images: line art (0 = line, 255 = paper; "
-                             "gray and anti-aliased are fine), any size")
+                        help="an image, or a chapter: a folder of images or a .cbz (a zip of page "
+                             "images): line art (0 = line, 255 = paper; gray and anti-aliased "
+                             "are fine), any size")
     parser.add_argument("--from-color", action="store_true",
                         help="IN holds colored images: turn them into sketches with the training "
                              "recipe first")
@@ -51,8 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
                         help="default: the run's (deterministic for --model)")
     parser.add_argument("--out", required=True, metavar="OUT",
-                        help="output image (png, jpg, webp, bmp); a folder for a folder of "
-                             "sketches")
+                        help="output image (png, jpg, webp, bmp), or psd for a layered file; "
+                             "for a chapter, a folder or a .cbz")
+    parser.add_argument("--format", choices=("png", "psd"), default=None,
+                        help="a chapter written to a folder: its colorized pages as png "
+                             "(default) or layered psd files")
+    parser.add_argument("--colorize-colored", action="store_true",
+                        help="a chapter: colorize the pages that are already in color too "
+                             "(by default they are copied unchanged)")
 
 
 def list_images(folder: str) -> list[str]:
@@ -66,9 +76,21 @@ def stem(path: str) -> str:
 
 
 def check_extension(path: str) -> None:
-    if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
+    if os.path.splitext(path)[1].lower() not in (*IMAGE_EXTENSIONS, PSD):
         raise ColorizeError(f"{path}: unknown image extension (use one of "
-                            f"{', '.join(IMAGE_EXTENSIONS)})", reason="unknown_extension")
+                            f"{', '.join(IMAGE_EXTENSIONS)}, or {PSD} for a layered file)",
+                            reason="unknown_extension")
+
+
+def check_layers(args: argparse.Namespace) -> None:
+    """A layered file's layers are those of `--lines keep`: no other way goes with it."""
+    if args.lines not in ("auto", "keep"):
+        raise ColorizeError(f"--lines {args.lines}: a PSD file holds the layers of --lines keep "
+                            "(its flat colors and line art); leave --lines out",
+                            reason="conflicting")
+    from colorize import psd
+
+    psd.require()  # psd-tools, before the model is loaded
 
 
 def write_image(path: str, rgb: np.ndarray) -> None:
@@ -80,34 +102,27 @@ def write_image(path: str, rgb: np.ndarray) -> None:
         raise ColorizeError(str(err), reason="write_failed") from None
 
 
-def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
-    """(sketch, cue file or None, output) per image, all checked to exist before any work."""
-    if os.path.isdir(args.sketch):
-        sketches = list_images(args.sketch)
-        if not sketches:
-            raise ColorizeError(f"{args.sketch}: no images ({', '.join(IMAGE_EXTENSIONS)}) in it",
-                                reason="no_images")
-        if os.path.exists(args.out) and not os.path.isdir(args.out):
-            raise ColorizeError(f"{args.out}: exists and is not a folder", reason="not_a_folder")
-        for path in sketches:
-            require_file(path)  # a folder or a FIFO named like an image
-        outputs = [os.path.join(args.out, stem(p) + ".png") for p in sketches]
-        if len(set(outputs)) < len(outputs):
-            raise ColorizeError(f"{args.sketch}: several images share a name (they would be "
-                                "written to the same output)", reason="name_clash")
-    elif os.path.isfile(args.sketch):
-        sketches = [args.sketch]
-        out = args.out
-        if os.path.isdir(out):
-            out = os.path.join(out, stem(args.sketch) + ".png")
-        check_extension(out)
-        outputs = [out]
-    else:
-        raise not_readable(args.sketch, "no such file or folder")
+def cue_option(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The cue option given ("cue", "hints", "cue_from" or None) and its value."""
     option = next((k for k in CUE_OPTIONS if getattr(args, k)), None)
-    cue_arg = getattr(args, option) if option else None
-    one_sketch = not os.path.isdir(args.sketch)
-    jobs = [(s, _cue_for(s, cue_arg, option, one_sketch), o) for s, o in zip(sketches, outputs)]
+    return option, getattr(args, option) if option else None
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
+    """(sketch, cue file or None, output) of one sketch, checked to exist before any work."""
+    if not os.path.isfile(args.sketch):
+        raise not_readable(args.sketch, "no such file or folder")
+    if args.format:
+        raise ColorizeError(f"--format is for chapters (a folder or a .cbz); the format of "
+                            f"{args.out} is its extension", reason="conflicting")
+    out = args.out
+    if os.path.isdir(out):
+        out = os.path.join(out, stem(args.sketch) + ".png")
+    check_extension(out)
+    if out.lower().endswith(PSD):
+        check_layers(args)
+    option, cue_arg = cue_option(args)
+    jobs = [(args.sketch, _cue_for(args.sketch, cue_arg, option), out)]
     _refuse_overwriting_inputs(args, jobs)
     return jobs
 
@@ -129,8 +144,7 @@ def _refuse_overwriting_inputs(args: argparse.Namespace, jobs: list) -> None:
                                 reason="overlaps_input")
 
 
-def _cue_for(sketch_path: str, cue_arg: str | None, option: str | None,
-             one_sketch: bool) -> str | None:
+def _cue_for(sketch_path: str, cue_arg: str | None, option: str | None) -> str | None:
     """The cue file of one sketch: `cue_arg` itself, or its namesake in the folder `cue_arg`."""
     if cue_arg is None:
         return None
@@ -139,45 +153,65 @@ def _cue_for(sketch_path: str, cue_arg: str | None, option: str | None,
             raise not_readable(cue_arg, "no such file or folder")
         return cue_arg
     matches = [p for p in list_images(cue_arg) if stem(p) == stem(sketch_path)]
-    if not matches and one_sketch:
+    if not matches:
         flag = "--" + option.replace("_", "-")
         raise ColorizeError(f"{cue_arg}: is a folder, with no image named {stem(sketch_path)}.* "
                             f"for the sketch {sketch_path} ({flag} takes an image file, or a "
-                            "folder with a folder of sketches)", reason="is_folder")
-    if not matches:
-        raise ColorizeError(f"{cue_arg}: no cue named {stem(sketch_path)}.* for {sketch_path}",
-                            reason="not_found")
+                            "folder with a chapter)", reason="is_folder")
     require_file(matches[0])
     return matches[0]
 
 
+def load_colorizer(args: argparse.Namespace):
+    """The Colorizer of --run or --model (TensorFlow is imported here, once the inputs are sane)."""
+    from colorize.infer import Colorizer
+
+    if args.run:
+        return Colorizer.from_run(args.run, test_mode=args.test_mode, precision=args.precision,
+                                  lines=args.lines)
+    return Colorizer.from_model(args.model, test_mode=args.test_mode or "deterministic",
+                                precision=args.precision, lines=args.lines)
+
+
+def read_condition(args: argparse.Namespace, colorizer, cue_path: str | None) -> tuple:
+    """(cue, hints) of the cue option from `cue_path` (None, None without one)."""
+    from colorize.infer import read_hints, read_image
+
+    if cue_path and args.hints:
+        return None, read_hints(cue_path)
+    if cue_path and args.cue_from:
+        return colorizer.cue_from_reference(read_image(cue_path)), None
+    return (read_image(cue_path) if cue_path else None), None
+
+
 def run(args: argparse.Namespace) -> int:
-    # TensorFlow is imported only once the inputs are sane
-    from colorize.infer import Colorizer, read_hints, read_image
+    if chapters.is_chapter(args.sketch):
+        from colorize import predict_chapter
+
+        return predict_chapter.run(args)
+    from colorize import psd
+    from colorize.infer import read_image
 
     jobs = plan(args)
-    if args.run:
-        colorizer = Colorizer.from_run(args.run, test_mode=args.test_mode,
-                                       precision=args.precision, lines=args.lines)
-    else:
-        colorizer = Colorizer.from_model(args.model, test_mode=args.test_mode or "deterministic",
-                                         precision=args.precision, lines=args.lines)
+    colorizer = load_colorizer(args)
     for sketch_path, cue_path, out_path in jobs:
         image = read_image(sketch_path)
         lines = colorizer.sketchify(image) if args.from_color else image
-        cue = hints = None
-        if cue_path and args.hints:
-            hints = read_hints(cue_path)
-        elif cue_path and args.cue_from:
-            cue = colorizer.cue_from_reference(read_image(cue_path))
-        elif cue_path:
-            cue = read_image(cue_path)
+        cue, hints = read_condition(args, colorizer, cue_path)
+        layered = out_path.lower().endswith(PSD)
         try:
-            rgb = colorizer.colorize(lines, cue, hints=hints)
+            if layered:
+                layers = colorizer.colorize_layers(lines, cue, hints=hints)
+                rgb = layers.picture
+            else:
+                rgb = colorizer.colorize(lines, cue, hints=hints)
         except ColorizeError as err:
             raise ColorizeError(f"{cue_path or sketch_path}: {err}", reason=err.reason) from None
         os.makedirs(os.path.dirname(out_path) or ".", exist_ok=True)
-        write_image(out_path, rgb)
+        if layered:
+            psd.write_psd(out_path, layers, hints)
+        else:
+            write_image(out_path, rgb)
         print(f"{sketch_path} -> {out_path} ({rgb.shape[1]}x{rgb.shape[0]}, "
-              f"{colorizer.test_mode} mode)")
+              f"{colorizer.test_mode} mode{', layers' if layered else ''})")
     return 0

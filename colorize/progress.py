@@ -16,8 +16,9 @@ class LogProgress:
     epoch's end. Keras' Progbar redraws its bar with carriage returns and escape codes up to 20
     times a second, and a redirected log keeps every frame."""
 
-    def __init__(self, target: int, log=print, every: float = PROGRESS_SECONDS):
-        self.target, self.log, self.every = target, log, every
+    def __init__(self, target: int, log=print, every: float = PROGRESS_SECONDS,
+                 unit: str = "step"):
+        self.target, self.log, self.every, self.unit = target, log, every, unit
         self._sums: dict[str, float] = {}
         self._count = 0
         self._start = self._last = time.monotonic()
@@ -36,15 +37,18 @@ class LogProgress:
         eta = elapsed / self._count * (self.target - current)
         timing = f"{elapsed:.0f} s" + (f", {eta:.0f} s to go" if current < self.target else "")
         means = ", ".join(f"{k} {v / self._count:.4f}" for k, v in self._sums.items())
-        self.log(f"  {current}/{self.target} steps ({timing}): {means}")
+        self.log(f"  {current}/{self.target} {self.unit}s ({timing})" + (f": {means}" if means
+                                                                          else ""))
 
 
-def progress_bar(steps: int, *, chief: bool, log=print, stateful=()):
+def progress_bar(steps: int, *, chief: bool, log=print, stateful=(), unit: str = "step"):
     """An epoch's progress: `update(step, [(name, value), ...])` after each step. `stateful`
-    names the values a live bar shows as they are rather than averaged."""
+    names the values a live bar shows as they are rather than averaged; `unit` what a step is
+    ("page": a chapter's progress, with the time to go)."""
     if chief and not _interactive():
-        return LogProgress(steps, log)
-    return keras.utils.Progbar(steps, stateful_metrics=list(stateful), verbose=1 if chief else 0)
+        return LogProgress(steps, log, unit=unit)
+    return keras.utils.Progbar(steps, stateful_metrics=list(stateful), verbose=1 if chief else 0,
+                               unit_name=unit)
 
 
 def _interactive() -> bool:

@@ -5,6 +5,7 @@
     python tools/benchmark.py infer    [--precision auto]
     python tools/benchmark.py pipeline [--records DIR]
     python tools/benchmark.py build    [--images DIR] [--count N] [--workers 1 2 ...] [--no-beam]
+    python tools/benchmark.py chapter  [--run RUN_DIR] [--pages 20] [--width 1100] [--height 1600]
     python tools/benchmark.py app      [--run RUN_DIR] [--size 1024] [--canvas 512] [--chromium PATH]
     python tools/benchmark.py app-load [--run RUN_DIR] [--requests 200] [--clients 4]
     python tools/benchmark.py all      (each of the above with its defaults)
@@ -20,6 +21,7 @@ runs in a fresh process, so its peak RSS is its own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -488,6 +490,92 @@ def add_build_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--no-beam", action="store_true",
                         help="skip the Beam pipeline (which needs the beam extra)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+
+
+def chapter_pages(folder: str, count: int, width: int, height: int) -> list[str]:
+    """`count` line-art pages (width x height PNGs): the recipe's sketches of demo illustrations,
+    two per page side by side, as a manga page's panels."""
+    from colorize import demo
+
+    paths = []
+    for i in range(count):
+        half = [sketch.sketchify(demo.render(i, k, height)) for k in range(2)]
+        page = np.full((height, width), 255, np.uint8)
+        for k, lines in enumerate(half):
+            panel = cv2.resize(lines, (width // 2, height), interpolation=cv2.INTER_AREA)
+            page[:, k * (width // 2):(k + 1) * (width // 2)] = panel
+        paths.append(os.path.join(folder, f"page-{i + 1:03d}.png"))
+        cv2.imwrite(paths[-1], page)
+    return paths
+
+
+def bench_chapter(args: argparse.Namespace) -> list[dict]:
+    """Pages/s of `colorize predict` on a chapter: a .cbz of --pages line-art pages to a .cbz of
+    colorized PNG pages, and to a folder of layered PSD files (reading, colorizing, encoding and
+    writing every page, as the command does, the progress bar aside). The model: --run, or an
+    untrained full-size generator of --experiment, saved as a .keras file (`--model`)."""
+    import zipfile
+
+    from colorize import predict_chapter, predict_cli, runtime
+    from colorize.config import preset
+    from colorize.models import build_generator
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(tmp, "pages")
+        os.makedirs(folder)
+        cbz = os.path.join(tmp, "chapter.cbz")
+        with zipfile.ZipFile(cbz, "w") as out:
+            for path in chapter_pages(folder, args.pages, args.width, args.height):
+                out.write(path, os.path.basename(path), zipfile.ZIP_STORED)
+        model = ["--run", args.run]
+        if not args.run:
+            cfg = preset(args.experiment, image_size=args.image_size, kernels="keras")
+            build_generator(cfg).save(os.path.join(tmp, "generator.keras"))
+            model = ["--model", os.path.join(tmp, "generator.keras")]
+        parser = argparse.ArgumentParser()
+        predict_cli.add_arguments(parser)
+        common = ["--sketch", cbz, "--precision", args.precision, *model]
+        colorizer = None
+        for name, extra in [("cbz of png pages", ["--out", os.path.join(tmp, "out.cbz")]),
+                            ("folder of psd files", ["--out", os.path.join(tmp, "psd"),
+                                                     "--format", "psd"])]:
+            command = parser.parse_args(common + extra)
+            colorizer = colorizer or predict_cli.load_colorizer(command)
+
+            def chapter():
+                chapter_, output, cues = predict_chapter.plan(command)
+                with chapter_:
+                    predict_chapter.process(command, chapter_, output, cues, colorizer,
+                                            progress=False)
+                if os.path.isdir(command.out):
+                    import shutil
+
+                    shutil.rmtree(command.out)
+                else:
+                    os.remove(command.out)
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                timing = timed(chapter, args.repeat)  # the warm-up traces the model's graphs
+            rows.append(measurement(
+                "chapter", name, images=args.pages, timing=timing, workers=1,
+                ms=round(1e3 * timing["seconds"] / args.pages), image_size=colorizer.image_size,
+                precision=runtime.resolve_precision(args.precision),
+                page=f"{args.width}x{args.height}", pages_per_s=round(args.pages /
+                                                                      timing["seconds"], 2)))
+    return rows
+
+
+def add_chapter_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--run", help="a run (default: an untrained full-size generator)")
+    parser.add_argument("--experiment", default="B", choices=list(EXPERIMENTS),
+                        help="of the untrained generator (default B)")
+    parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
+    parser.add_argument("--precision", default="auto", help="of the folded generator")
+    parser.add_argument("--pages", type=int, default=20, help="pages of the chapter")
+    parser.add_argument("--width", type=int, default=1100, help="page width in pixels")
+    parser.add_argument("--height", type=int, default=1600, help="page height in pixels")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per measurement")
 
 
 def _app_choices(args: argparse.Namespace) -> dict:
@@ -968,6 +1056,8 @@ BENCHMARKS = {
                 "each convolution's three passes; weight gradient: TensorFlow vs patch matmul"),
     "infer": (bench_infer, add_infer_arguments, "generator inference, plain vs folded"),
     "pipeline": (bench_pipeline, add_pipeline_arguments, "the tf.data input pipeline"),
+    "chapter": (bench_chapter, add_chapter_arguments,
+                "colorize predict on a chapter: pages/s, to a .cbz of PNGs and to PSD files"),
     "app": (bench_app, add_app_arguments, "colorize app: server picture and browser stroke latency"),
     "app-load": (bench_app_load, add_app_load_arguments,
                  "colorize app: concurrent clients over HTTP: latency, failures, server RSS"),

@@ -9,6 +9,7 @@ sketch before colorizing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -140,15 +141,40 @@ def colorize_page(colorizer, value: dict | None, reference: np.ndarray | None = 
     """
     if not value or value.get("background") is None:
         return None
+    lines, cue, hints = model_inputs(colorizer, value, reference, sketch)
+    return colorizer.colorize(lines, cue, hints=hints)
+
+
+def model_inputs(colorizer, value: dict, reference: np.ndarray | None = None,
+                 sketch: Sketch | None = None) -> tuple:
+    """(line art, cue, hint layer) of an editor value, as `colorize_page` reads them (the cue and
+    the hint layer None where the model does not read them)."""
     lines = page_lines(value, sketch)
     conditioning = colorizer.conditioning
     if conditioning.takes_reference and reference is not None:
         check_pixels(reference, "reference")
-        cue = colorizer.cue_from_reference(np.asarray(reference)[..., :3])
-        return colorizer.colorize(lines, cue)
+        return lines, colorizer.cue_from_reference(np.asarray(reference)[..., :3]), None
     if not conditioning.reads_hints:
-        return colorizer.colorize(lines)
-    return colorizer.colorize(lines, hints=merge_layers(value.get("layers"), lines.shape))
+        return lines, None, None
+    return lines, None, merge_layers(value.get("layers"), lines.shape)
+
+
+def layers_file(colorizer, value: dict | None, folder: str, reference: np.ndarray | None = None,
+                sketch: Sketch | None = None, model_lock=contextlib.nullcontext()) -> str:
+    """The picture as a layered PSD file at the sketch's full size, written into `folder` (its
+    path): the flat colors, the line art in Multiply mode and the painted strokes as the hidden
+    hint layer (`colorize.psd`); its composite is the `--lines keep` picture. `model_lock` is
+    held around the model call only (not the file's encoding)."""
+    from colorize import psd
+
+    if not value or value.get("background") is None:
+        raise ColorizeError("open a sketch first", reason="missing_value")
+    lines, cue, hints = model_inputs(colorizer, value, reference, sketch)
+    with model_lock:
+        layers = colorizer.colorize_layers(lines, cue, hints=hints)
+    path = os.path.join(folder, "colorized-layers.psd")
+    psd.write_psd(path, layers, merge_layers(value.get("layers"), lines.shape))
+    return path
 
 
 def save_hints(value: dict | None, folder: str, sketch: Sketch | None = None) -> str:

@@ -44,12 +44,14 @@ class Layout:
     hints_file: gr.UploadButton
     save: gr.Button
     colorize: gr.Button
+    layers: gr.Button
     sketch: gr.State  # the full-size Sketch of this browser session
     editor: gr.ImageEditor
     output: gr.Image
     drop_sketch: gr.Image
     reference: gr.Image
     saved: gr.File
+    layers_file: gr.File
     to_editor: gr.ImageEditor
     from_editor: gr.ImageEditor
 
@@ -75,8 +77,9 @@ def controls(labels: list[str], note: str) -> dict:
                                      elem_id="load-hints")
         save = gr.Button("Save hint layer", elem_id="save-hints")
         colorize = gr.Button("Colorize", elem_id="colorize", variant="primary")
+        layers = gr.Button("Download layers (PSD)", elem_id="download-layers")
     return dict(model=model, mode=mode, info=info, sketch_file=sketch_file, from_color=from_color,
-                hints_file=hints_file, save=save, colorize=colorize)
+                hints_file=hints_file, save=save, colorize=colorize, layers=layers)
 
 
 def panels(canvas: int) -> dict:
@@ -99,8 +102,10 @@ def panels(canvas: int) -> dict:
         reference = capped_image("reference", label=reference_label(),
                                  sources=("upload", "clipboard"), height=200, elem_id="reference")
         saved = gr.File(label="hint layer PNG", interactive=False, elem_id="saved-hints")
+        layers_file = gr.File(label="layers PSD (flat colors, line art, hints)",
+                              interactive=False, elem_id="layers-file")
     return dict(editor=editor, output=output, drop_sketch=drop_sketch, reference=reference,
-                saved=saved)
+                saved=saved, layers_file=layers_file)
 
 
 def hidden_editor() -> gr.ImageEditor:

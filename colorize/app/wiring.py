@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import shutil
 import threading
 
 import gradio as gr
@@ -52,6 +53,8 @@ class Steps:
         # one model call at a time (it uses every core; pix2pix mode puts the batch-norm state
         # back after each); the requests' uploads and pictures are decoded and encoded meanwhile
         self.model_lock = threading.Lock()
+        self.lock, self.count = threading.Lock(), itertools.count()
+        self.layer_folders: collections.deque[str] = collections.deque()
 
     def pick(self, label: str, mode: str) -> Choice:
         if label not in self.choices or mode not in TEST_MODES:
@@ -79,6 +82,25 @@ class Steps:
 
     def save(self, value, sketch):
         return handlers.save_hints(value, self.tmp, sketch)
+
+    def layers(self, label, mode, value, reference_path, sketch):
+        """The picture's layered PSD, in a folder of its own (the newest `keep` stay)."""
+        reference = read_upload(reference_path, "reference") if reference_path else None
+        colorizer = self.pick(label, mode).colorizers[mode]
+        with self.lock:
+            folder = os.path.join(self.tmp, f"layers-{next(self.count)}")
+        os.makedirs(folder)
+        try:
+            path = handlers.layers_file(colorizer, value, folder, reference, sketch,
+                                        self.model_lock)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        with self.lock:
+            self.layer_folders.append(folder)
+            while len(self.layer_folders) > self.pictures.keep:
+                shutil.rmtree(self.layer_folders.popleft(), ignore_errors=True)
+        return path
 
 
 def wire(page: Layout, steps: Steps) -> None:
@@ -109,6 +131,8 @@ def wire(page: Layout, steps: Steps) -> None:
     with_editor(loaded.success(**show).success, **picture)
     with_editor(page.save.click, fn=guard(steps.save), inputs=[page.from_editor, page.sketch],
                 outputs=page.saved)
+    with_editor(page.layers.click, fn=guard(steps.layers), outputs=page.layers_file,
+                inputs=[page.model, page.mode, page.from_editor, page.reference, page.sketch])
 
 
 def build_page(choices: dict[str, Choice], tmp: str, canvas: int = handlers.CANVAS_SIDE
