@@ -185,3 +185,48 @@ def control_cues(colorizer, examples: Sequence[dict]) -> dict:
         "blue hint": colorizer.cue_from_hints(hint_layer(shape, [((30, 60, 230), big)])),
         "another image's cue": examples[1 % len(examples)]["cue"],
     }
+
+
+def stroke_layer(shape: tuple[int, int], strokes: Sequence[dict]) -> np.ndarray:
+    """A (H, W, 4) RGBA hint layer of highlighter strokes, each {"color": RGB, "width": fraction
+    of the long side, "points": [(x, y) fractions of the width and height, ...]}."""
+    import cv2
+
+    height, width = shape
+    layer = np.zeros((height, width, 4), np.uint8)
+    for stroke in strokes:
+        points = np.rint(np.asarray(stroke["points"]) * (width, height)).astype(np.int32)
+        thickness = max(1, round(stroke["width"] * max(height, width)))
+        cv2.polylines(layer, [points], False, (*stroke["color"], 255), thickness, cv2.LINE_AA)
+    layer[..., 3] = np.where(layer[..., 3] >= 128, 255, 0)  # opaque strokes, clean edges
+    return layer
+
+
+def lineart_examples(sketch_dir: str, strokes_file: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, sketch (H, W, 3) uint8, hint layer) for each sketch named in `strokes_file` (JSON:
+    file name -> strokes, as `stroke_layer` takes them) that `sketch_dir` holds."""
+    with open(strokes_file) as f:
+        spec = json.load(f)
+    examples = []
+    for name, strokes in spec.items():
+        path = os.path.join(sketch_dir, name)
+        if name.startswith("_") or not os.path.exists(path):
+            continue
+        image = sketch.load_image(path)
+        examples.append((name, image, stroke_layer(image.shape[:2], strokes)))
+    return examples
+
+
+def lineart_gallery(colorizer, examples: Sequence[tuple[str, np.ndarray, np.ndarray]],
+                    cell: float = 3.0) -> Figure:
+    """Real line art colorized by a run that reads strokes (`colorize predict`'s picture): one
+    row per sketch, the sketch, the strokes over it, the picture without hints and with them."""
+    from colorize.experiments.base import over
+
+    rows = []
+    for _, image, layer in examples:
+        gray = image.mean(axis=2).astype(np.uint8)
+        rows.append([image, over(layer, gray), colorizer.colorize(image),
+                     colorizer.colorize(image, hints=layer)])
+    return image_grid(rows, ["line art", "strokes", "no hints", "with the strokes"],
+                      [name for name, _, _ in examples], cell=cell)

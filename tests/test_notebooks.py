@@ -9,7 +9,9 @@ from pathlib import Path
 
 import nbclient
 import nbformat
+import numpy as np
 import pytest
+from PIL import Image
 
 from colorize import gallery, sketch, train
 from colorize.config import preset
@@ -72,11 +74,19 @@ def test_dataset_notebook_reads_a_records_folders_sources(demo_records, tmp_path
 def test_gallery_notebook_shows_two_runs_metrics_and_control(runs, demo_records, tmp_path):
     run_a, run_b, run_c = runs
     saved = tmp_path / "gallery.png"
+    lineart = tmp_path / "lineart"  # a stand-in for a folder of real line art
+    lineart.mkdir()
+    drawing = np.full((90, 70), 255, np.uint8)
+    drawing[10:80, 35] = drawing[45, 5:65] = 0
+    Image.fromarray(drawing).save(lineart / "07.jpg")
     notebook = execute("gallery.ipynb", {"RUN": run_a, "RUN_B": run_b, "RUN_C": run_c,
-                                         "RECORDS": demo_records, "COUNT": 2, "SAVE": str(saved)},
+                                         "RECORDS": demo_records, "COUNT": 2, "SAVE": str(saved),
+                                         "LINEART": str(lineart),
+                                         "STROKES": str(NOTEBOOKS / "lineart_strokes.json")},
                        tmp_path)
-    # the gallery, the control figure, the hint sweep's plot and the C model's stroke row
-    assert len(outputs(notebook, "image/png")) == 4
+    # the gallery, the control figure, the hint sweep's plot, the C model's stroke row and the
+    # real line art row
+    assert len(outputs(notebook, "image/png")) == 5
     text = "".join(outputs(notebook, "stream"))
     assert "baseline: flat white" in text and run_a in text and run_b in text
     assert "psnr by strokes" in text and "C: strokes" in text and "B: full blurred cue" in text
