@@ -567,11 +567,7 @@ def bench_chapter(args: argparse.Namespace) -> list[dict]:
 
 
 def add_chapter_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument("--run", help="a run (default: an untrained full-size generator)")
-    parser.add_argument("--experiment", default="B", choices=list(EXPERIMENTS),
-                        help="of the untrained generator (default B)")
-    parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
-    parser.add_argument("--precision", default="auto", help="of the folded generator")
+    add_served_model_arguments(parser, experiment="B")
     parser.add_argument("--pages", type=int, default=20, help="pages of the chapter")
     parser.add_argument("--width", type=int, default=1100, help="page width in pixels")
     parser.add_argument("--height", type=int, default=1600, help="page height in pixels")
@@ -701,11 +697,11 @@ def bench_app(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def add_served_model_arguments(parser: argparse.ArgumentParser):
-    """The model the app benchmarks serve: a run, or an untrained generator of this shape."""
+def add_served_model_arguments(parser: argparse.ArgumentParser, experiment: str = "C"):
+    """The model a benchmark serves: a run, or an untrained generator of this shape."""
     parser.add_argument("--run", help="a run to serve (default: an untrained full-size generator)")
-    parser.add_argument("--experiment", default="C", choices=list(EXPERIMENTS),
-                        help="of the untrained generator (default C)")
+    parser.add_argument("--experiment", default=experiment, choices=list(EXPERIMENTS),
+                        help=f"of the untrained generator (default {experiment})")
     parser.add_argument("--image-size", type=int, default=256, help="of the untrained generator")
     parser.add_argument("--precision", default="auto", help="of the folded generator")
 
