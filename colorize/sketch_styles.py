@@ -172,19 +172,23 @@ def vary(sketch: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     the ink, 15 % thinner by a 3x3 erosion that keeps every line at least where it was darkest),
     darkness (30 %: lines at 0-50 % gray) and anti-aliasing (40 %: a 0.5-0.8 px blur)."""
     size = sketch.shape[0]
-    width = _uniform(seed, 10)
-    thicker = _erode(sketch, 3)  # ink (the minimum) spreads one pixel
-    # thinner: the ink's erosion (paper, the maximum, spreads one pixel), but lines narrower than
-    # 3 px, which it would erase, stay as they are (where the ink's opening lost them)
-    opened = _erode(_dilate(sketch, 3), 3)  # the ink's opening: no ink narrower than 3 px
-    thin_lines = tf.where(opened > sketch, sketch, 1.0)
-    thinner = tf.minimum(_dilate(sketch, 3), thin_lines)
-    x = tf.where(width < 0.15, thicker, tf.where(width > 0.85, thinner, sketch))
+
+    def thinner():  # the ink's erosion (paper, the maximum, spreads one pixel), but lines
+        # narrower than 3 px, which it would erase, stay as they are (where the ink's opening,
+        # which has no ink narrower than 3 px, lost them)
+        opened = _erode(_dilate(sketch, 3), 3)
+        return tf.minimum(_dilate(sketch, 3), tf.where(opened > sketch, sketch, 1.0))
+
+    width = _uniform(seed, 10)  # only the drawn variation is computed (switch_case, cond)
+    which = tf.where(width < 0.15, 0, tf.where(width > 0.85, 1, 2))
+    x = tf.switch_case(which, [lambda: _erode(sketch, 3),  # ink (the minimum) spreads one pixel
+                               thinner, lambda: sketch])
     gray_level = _uniform(seed, 11, 0.0, 0.5) * 2.0 - 1.0  # the lines' value in [-1, 0]
     x = tf.where(_uniform(seed, 12) < 0.3, tf.maximum(x, gray_level), x)
     sigma = _uniform(seed, 13, 0.5, 0.8) * size / 256.0
-    soft = _gaussian_blur(x, sigma, max(1, int(round(2 * size / 256))))
-    return tf.clip_by_value(tf.where(_uniform(seed, 14) < 0.4, soft, x), -1.0, 1.0)
+    x = tf.cond(_uniform(seed, 14) < 0.4,
+                lambda: _gaussian_blur(x, sigma, max(1, int(round(2 * size / 256)))), lambda: x)
+    return tf.ensure_shape(tf.clip_by_value(x, -1.0, 1.0), sketch.shape)
 
 
 MAKERS = {"xdog": xdog, "lines": lines, "pencil": pencil}

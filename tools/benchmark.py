@@ -372,16 +372,17 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict]:
         records = _records_folder(args, tmp)
         rows = []
         for experiment in args.experiments:
-            cfg = preset(experiment, image_size=args.image_size, batch_size=args.batch_size,
-                         jitter=not args.no_jitter)
-            iterator = iter(make_dataset(cfg, records, "train", training=True, repeat=True))
-            consume = lambda: [next(iterator) for _ in range(args.batches)]
-            timing = timed(consume, args.repeat)
-            rows.append(measurement(
-                "pipeline", f"decode+{'jitter+' * cfg.jitter}{cfg.conditioning.name}+batch",
-                images=args.batches * args.batch_size, timing=timing,
-                workers=len(os.sched_getaffinity(0)), batch=args.batch_size,
-                image_size=args.image_size))
+            for styles in args.sketch_styles:
+                cfg = preset(experiment, image_size=args.image_size, batch_size=args.batch_size,
+                             jitter=not args.no_jitter, sketch_styles=styles)
+                iterator = iter(make_dataset(cfg, records, "train", training=True, repeat=True))
+                consume = lambda: [next(iterator) for _ in range(args.batches)]
+                timing = timed(consume, args.repeat)
+                rows.append(measurement(
+                    "pipeline", f"decode+{'jitter+' * cfg.jitter}{cfg.conditioning.name}+batch",
+                    images=args.batches * args.batch_size, timing=timing,
+                    workers=len(os.sched_getaffinity(0)), batch=args.batch_size,
+                    image_size=args.image_size, sketch_styles=cfg.sketch_styles))
     return rows
 
 
@@ -394,6 +395,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS), choices=EXPERIMENTS,
                         help="whose generator inputs to make (default: all)")
     parser.add_argument("--no-jitter", action="store_true", help="without the pix2pix jitter")
+    parser.add_argument("--sketch-styles", nargs="+", default=["auto"], metavar="STYLES",
+                        help="sketch style mixes to measure per experiment (default: auto, each "
+                             "experiment's own)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
 
 
