@@ -10,7 +10,8 @@ tf.data draws them per example (and a test proves them equal eagerly and inside 
 
 - "threshold": the paper's sketch, as the builder stored it (this module does not make it);
 - "xdog": eXtended difference of Gaussians (Winnemoeller et al. 2012) with the field's settings,
-  sigma drawn in 0.3-0.5, k 4.5, tau 0.95, epsilon -0.1, phi 1e9 (binary);
+  sigma drawn in 0.3-0.5 px (at 256 px and below; scaled up with larger images), k 4.5, tau 0.95,
+  epsilon -0.1, phi 1e9 (binary);
 - "lines": drawn lines only: thin dark strokes, found as a morphological black-hat (a gray
   closing minus the picture), which is high on lines narrower than its 5x5 element and zero on
   flat regions, on the far side of a color or shading edge and inside dark areas (no shading, no
@@ -133,7 +134,9 @@ def xdog(color: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     D = G_sigma * g - tau G_{k sigma} * g on the gray g in [0, 1]; paper where D >= epsilon, else
     1 + tanh(phi (D - epsilon)), which phi = 1e9 makes 0 (ink). sigma is drawn per example.
     """
-    scale = color.shape[0] / 256.0
+    # scaled up with images larger than 256 px, never down: at 0.3 px the two blurs barely differ
+    # already, and smaller ones would leave nothing but paper
+    scale = max(1.0, color.shape[0] / 256.0)
     sigma = _uniform(seed, 0, *XDOG_SIGMA) * scale
     radius = max(1, int(math.ceil(3 * XDOG_SIGMA[1] * XDOG_K * scale)))
     gray = _gray(color)
