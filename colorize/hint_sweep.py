@@ -210,3 +210,23 @@ def plot_sweep(result: dict, path: str, software: str | None = None) -> None:
     png = io.BytesIO()
     sweep_figure(result).savefig(png, format="png", metadata={"Software": software} if software else None)
     fileio.write_bytes(path, png.getvalue())
+
+
+def merge_sweeps(results: list[dict]) -> dict:
+    """One sweep of the curves of several (runs scored by separate commands on the same images,
+    stroke counts and seed: the strokes are fixed per image, so every run got the same); the
+    references must agree. ValueError otherwise."""
+    first = results[0]
+    same = ("strokes", "images", "seed", "source", "protocols")
+    merged = {**first, "runs": [], "curves": {}}
+    for result in results:
+        if any(result.get(key) != first.get(key) for key in same):
+            raise ValueError(f"sweeps of other images, counts or seeds cannot merge ({same})")
+        merged["runs"] += result.get("runs", [])
+        for name, points in result["curves"].items():
+            if name in merged["curves"] and merged["curves"][name] != points:
+                raise ValueError(f"the curve {name!r} differs between the sweeps")
+            merged["curves"][name] = points
+    references = {n: merged["curves"].pop(n) for n in REFERENCES if n in merged["curves"]}
+    merged["curves"].update(references)  # the references last, as in one sweep
+    return merged

@@ -462,3 +462,20 @@ def test_hint_sweep_paints_one_stroke_per_region_beside_random_strokes(c_run, de
     assert regions[1]["region_adherence"] is not None and regions[0]["region_adherence"] is None
     assert curves["C: strokes"][1]["region_adherence"] is None  # random strokes: no regions
     assert regions[1]["psnr"] != curves["C: strokes"][1]["psnr"]  # other strokes reached it
+
+
+def test_sweeps_of_the_same_images_merge_and_others_do_not():
+    from colorize.hint_sweep import CUE_ALONE, merge_sweeps
+
+    point = {"psnr": 10.0}
+    one = {"strokes": [0, 4], "images": 2, "seed": 0, "source": "r", "runs": ["a"],
+           "curves": {"A a: no hints": [point, point], CUE_ALONE: [point, point]}}
+    two = {**one, "runs": ["c"], "curves": {"C c: strokes": [point, {"psnr": 12.0}],
+                                            CUE_ALONE: [point, point]}}
+    merged = merge_sweeps([one, two])
+    assert merged["runs"] == ["a", "c"]
+    assert list(merged["curves"]) == ["A a: no hints", "C c: strokes", CUE_ALONE]
+    with pytest.raises(ValueError, match="cannot merge"):
+        merge_sweeps([one, {**two, "images": 3}])
+    with pytest.raises(ValueError, match="differs"):
+        merge_sweeps([one, {**two, "curves": {CUE_ALONE: [point, {"psnr": 1.0}]}}])
