@@ -127,7 +127,8 @@ def hint_sweep(runs: dict[str, object], examples, strokes=STROKES, seed: int = 0
     images = 0
     for index, (_, ex) in enumerate(examples):
         images += 1
-        labels = line_regions(ex["sketch"])[0]  # the paper's sketch's regions
+        # the paper's sketch's regions, for the region adherence of the "regions" strokes
+        labels = line_regions(ex["sketch"])[0] if "regions" in protocols else None
         layers = {p: {n: _layer(p, ex, n, seed + index) for n in strokes} for p in protocols}
         for p in protocols:
             for n in strokes:
