@@ -157,7 +157,8 @@ def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning
     trained on those sketches alone; else (a model trained on several sketch styles) it is read
     as drawn, gray levels and all, its levels stretched from paper to ink (`paper_to_white`).
 
-    The condition is mapped onto the sketch's window by `conditioning.user_condition`, so it may
+    The condition is mapped onto the sketch's window by `conditioning.user_condition` (and
+    completed by `conditioning.complete` from the model's sketch, C's strokes filled), so it may
     have any size (a 1x1 white cue is "no cue"); callers check that its aspect ratio matches.
     Around the window: white paper, and the conditioning's `pad_value`.
     """
@@ -170,7 +171,8 @@ def model_input(sketch: tf.Tensor, condition: tf.Tensor, size: int, conditioning
         lines = adaptive_threshold(gray, block_size, c) / 127.5 - 1.0  # (h, w, 1)
     else:
         lines = paper_to_white(gray) / 127.5 - 1.0
-    cond = conditioning.user_condition(condition, h, w)  # (h, w, C - 1)
+    cond = conditioning.user_condition(condition, h, w)  # (h, w, k)
+    cond = conditioning.complete(cond, lines)  # (h, w, C - 1): and what the sketch adds
     paddings = [[top, size - h - top], [left, size - w - left], [0, 0]]
     x = tf.concat([tf.pad(lines, paddings, constant_values=1.0),  # white paper around the image
                    tf.pad(cond, paddings, constant_values=conditioning.pad_value)], axis=-1)

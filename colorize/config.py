@@ -26,6 +26,7 @@ KERNELS = ("fused", "keras")
 UPSAMPLING = ("auto", "transposed", "resize")
 # what a config.json written before a field existed meant (the paper's recipe)
 LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
+LEGACY_OPTIONS = {"hint_fill": False}  # ... and of experiment options (C before issue #33)
 
 
 def _f(default, help: str):  # noqa: A002 (argparse's word)
@@ -141,6 +142,10 @@ class TrainConfig:
     def from_json(cls, text: str) -> "TrainConfig":
         """A saved config; runs saved before `options` existed kept C's at the top level."""
         values = LEGACY | json.loads(text)
+        own = {f.name for f in dataclasses.fields(
+            experiments.of(values.get("experiment", "A")).Options)}
+        legacy = {k: v for k, v in LEGACY_OPTIONS.items() if k in own and k not in values}
+        values["options"] = legacy | values.get("options", {})
         known = {f.name for f in dataclasses.fields(cls)} | option_names()
         return preset(values.pop("experiment", "A"),
                       **{k: v for k, v in values.items() if k in known})

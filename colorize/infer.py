@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 
 from colorize import anysize, runtime, sketch, sketch_styles
 from colorize.config import TEST_MODES, TrainConfig
-from colorize.experiments import EXPERIMENTS, Conditioning, for_channels
+from colorize.experiments import Conditioning, for_channels, layouts
 from colorize.experiments.base import hints_to_cue  # noqa: F401 (part of this API)
 from colorize.errors import ColorizeError
 from colorize.lines import LINES
@@ -74,7 +74,7 @@ def load_model_file(path: str) -> keras.Model:
         raise ColorizeError(f"{path}: not a Keras model file ({type(err).__name__})",
                             reason="not_a_model") from None
     shape = tuple(model.input_shape)
-    channels = sorted({c.input_channels for c in EXPERIMENTS.values()})
+    channels = sorted({c.input_channels for c in layouts()})
     if len(shape) != 4 or shape[1] != shape[2] or shape[1] is None or shape[3] not in channels:
         raise ColorizeError(f"{path}: expected a generator with (S, S, C) inputs, C in "
                             f"{channels}; got {shape[1:]}", reason="wrong_model")

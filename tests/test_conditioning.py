@@ -132,9 +132,16 @@ def test_a_users_condition_is_refused_with_a_reason(name, given, words, reason):
 def test_a_generator_no_experiment_takes_is_refused_with_a_reason():
     from colorize.errors import ColorizeError
 
-    with pytest.raises(ColorizeError, match="no experiment takes 9 input channels") as info:
-        experiments.for_channels(9)
+    with pytest.raises(ColorizeError, match="no experiment takes 7 input channels") as info:
+        experiments.for_channels(7)
     assert info.value.reason == "wrong_model"
+
+
+def test_c_generators_with_and_without_the_fill_channels_are_both_served():
+    """A C run before issue #33 has five input channels, one after it nine."""
+    new, old = experiments.for_channels(9), experiments.for_channels(5)
+    assert new.name == old.name == "C" and (new.fill, old.fill) == (True, False)
+    assert old.channels == ("hint_r", "hint_g", "hint_b", "hint_mask")
 
 
 @pytest.mark.heavy

@@ -1,5 +1,6 @@
 import argparse
 import dataclasses
+import json
 
 import pytest
 
@@ -77,3 +78,18 @@ def test_a_flag_out_of_range_is_a_one_line_error():
     with pytest.raises(ColorizeError, match="image_size must be a power of two") as info:
         _parse("--image-size", "33")
     assert info.value.reason == "bad_value"
+
+
+def test_a_c_config_written_before_the_fill_existed_reads_as_c_without_it():
+    """Issue #33 added C's fill channels: a run saved before has five input channels."""
+    new = preset("C")
+    assert new.options["hint_fill"] and new.conditioning.input_channels == 9
+    old = json.loads(new.to_json())
+    del old["options"]["hint_fill"]
+    legacy = TrainConfig.from_json(json.dumps(old))
+    assert legacy.options["hint_fill"] is False and legacy.conditioning.input_channels == 5
+    flat = {k: v for k, v in json.loads(new.to_json()).items() if k != "options"}
+    flat.update(hint_free_share=0.5)  # runs before `options` kept C's at the top level
+    assert TrainConfig.from_json(json.dumps(flat)).options["hint_fill"] is False
+    assert TrainConfig.from_json(new.to_json()) == new
+    assert "hint_fill" not in TrainConfig.from_json(preset("A").to_json()).options

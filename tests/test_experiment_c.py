@@ -130,15 +130,25 @@ def test_strokes_equal_the_plain_tensorflow_formulation(size):
 
 
 @pytest.mark.heavy
-def test_training_input_has_five_channels_and_differs_every_epoch(demo_records):
+def test_training_input_has_nine_channels_and_differs_every_epoch(demo_records):
+    from colorize.regions import fill_np
+
     cfg = preset("C", image_size=32, batch_size=8, jitter=False)
     first = next(iter(make_dataset(cfg, demo_records, epoch=0)))[0].numpy()
     again = next(iter(make_dataset(cfg, demo_records, epoch=0)))[0].numpy()
     other = next(iter(make_dataset(cfg, demo_records, epoch=1)))[0].numpy()
-    assert first.shape == (8, 32, 32, 5)
+    assert first.shape == (8, 32, 32, 9)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first[..., 4], other[..., 4])
-    assert ((first[..., 1:4] == 0) | (first[..., 4:] == 1)).all()  # no hint: colors are 0
+    assert ((first[..., 1:4] == 0) | (first[..., 4:5] == 1)).all()  # no hint: colors are 0
+    # the last four: the strokes filled into the regions of the example's own sketch
+    assert first[..., 8].sum() > first[..., 4].sum() > 0
+    for x in first:
+        np.testing.assert_allclose(x[..., 5:], fill_np(x[..., 1:5], x[..., :1]), atol=1e-6)
+    # without the fill: the five channels of C before issue #33, the same strokes
+    plain = next(iter(make_dataset(cfg.replace(options={"hint_fill": False}), demo_records,
+                                   epoch=0)))[0].numpy()
+    np.testing.assert_array_equal(plain, first[..., :5])
 
 
 @pytest.mark.heavy
@@ -190,12 +200,16 @@ def test_a_hint_layer_becomes_colors_and_mask_at_any_size():
     layer[:64] = (*RED, 255)
     x = tf.constant(np.full((128, 64, 1), 255, np.uint8))
     inputs = anysize_input(x, layer, cond)
-    assert inputs.shape == (32, 32, 5)
+    assert inputs.shape == (32, 32, 9)
     window = inputs[:, 8:24]  # a 32 x 16 window, centered
     np.testing.assert_allclose(window[:16, :, 1:4], np.broadcast_to(
         np.array(RED) / 127.5 - 1.0, (16, 16, 3)), atol=1e-5)
-    assert (window[:16, :, 4] == 1).all() and (window[16:, :, 1:] == 0).all()
-    assert (inputs[:, :8, 1:] == 0).all()  # the padding: no hint
+    assert (window[:16, :, 4] == 1).all() and (window[16:, :, 1:5] == 0).all()
+    assert (inputs[:, :8, 1:] == 0).all()  # the padding: no hint, no fill
+    # blank paper is one region: the stroke's color fills the whole window, and only it
+    np.testing.assert_allclose(window[..., 5:8], np.broadcast_to(
+        np.array(RED) / 127.5 - 1.0, (32, 16, 3)), atol=1e-5)
+    assert (window[..., 8] == 1).all()
 
 
 def anysize_input(sketch, layer, cond):
@@ -222,7 +236,7 @@ def _stroke(shape, color, box) -> np.ndarray:
 
 def test_a_c_model_follows_red_and_blue_strokes_where_they_are(c_run):
     colorizer = Colorizer.from_run(c_run)
-    assert colorizer.experiment == "C" and colorizer.generator.input_shape[-1] == 5
+    assert colorizer.experiment == "C" and colorizer.generator.input_shape[-1] == 9
     red_hue, blue_hue = mean_hue(np.array([RED], np.uint8)), mean_hue(np.array([BLUE], np.uint8))
     lines = demo_sketch(160, 120, 1)
     inside = ((40, 120), (30, 90))  # the hinted region
@@ -260,7 +274,7 @@ def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
     np.testing.assert_array_equal(rgb, colorizer.colorize(lines, hints=layer))
 
 
-def test_a_c_runs_tflite_export_is_its_five_channel_generator(c_run, tmp_path):
+def test_a_c_runs_tflite_export_is_its_nine_channel_generator(c_run, tmp_path):
     from colorize.export import export
 
     colorizer = Colorizer.from_run(c_run, precision="float32")
@@ -268,8 +282,8 @@ def test_a_c_runs_tflite_export_is_its_five_channel_generator(c_run, tmp_path):
     interpreter = tf.lite.Interpreter(model_path=export(c_run, "tflite", str(tmp_path / "c.tflite")))
     interpreter.allocate_tensors()
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    assert list(inp["shape"]) == [1, size, size, 5] and inp["dtype"] == np.float32
-    x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 5)).astype(np.float32)
+    assert list(inp["shape"]) == [1, size, size, 9] and inp["dtype"] == np.float32
+    x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 9)).astype(np.float32)
     interpreter.set_tensor(inp["index"], x)
     interpreter.invoke()
     np.testing.assert_allclose(interpreter.get_tensor(out["index"]),

@@ -33,10 +33,15 @@ def of(experiment: str) -> Conditioning:
     return EXPERIMENTS[experiment]
 
 
+def layouts() -> list[Conditioning]:
+    """Every registered experiment in each of its input layouts (`Conditioning.variants`)."""
+    return [v for c in EXPERIMENTS.values() for v in c.variants()]
+
+
 def for_channels(channels: int) -> Conditioning:
     """The conditioning of a generator file of unknown experiment, from its input channels: the
     first registered experiment of that channel count that serves bare generators."""
-    matches = [c for c in EXPERIMENTS.values() if c.input_channels == channels]
+    matches = [c for c in layouts() if c.input_channels == channels]
     if not matches:
         raise ColorizeError(f"no experiment takes {channels} input channels", reason="wrong_model")
     return next((c for c in matches if c.serves_bare_generators), matches[0])

@@ -137,6 +137,15 @@ class Conditioning:
         """The condition image from `user_input` -> (height, width, channels) in model space."""
         raise NotImplementedError
 
+    def complete(self, condition: tf.Tensor, lines: tf.Tensor) -> tf.Tensor:
+        """The condition (h, w, k) from `user_condition` with the channels that depend on the
+        model's sketch `lines` (h, w, 1) in model space: (h, w, channels). None by default."""
+        return condition
+
+    def variants(self) -> tuple[Conditioning, ...]:
+        """This experiment and its other input layouts (of older runs), for generator files."""
+        return (self,)
+
     def example_hints(self, example: dict) -> dict:
         """The keyword arguments of `Colorizer.colorize` that a held-out example (uint8 numpy
         "sketch", "cue", "color") gives this experiment at use time, as in training."""

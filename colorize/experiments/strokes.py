@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from colorize import regions
 from colorize.errors import ColorizeError
 from colorize.experiments.base import Conditioning, check_aspect, check_rgba
 
@@ -31,6 +32,11 @@ class StrokeOptions:
                                        "as a person paints them (one inside each of some "
                                        "line-bounded regions, in the region's color), the "
                                        "others at random, in [0, 1]"})
+
+    hint_fill: bool = dataclasses.field(
+        default=True, metadata={"help": "also give the generator each stroke's color filled "
+                                        "into the line-bounded region it is painted in (a paint "
+                                        "bucket, colorize.regions), as four more input channels"})
 
     def __post_init__(self):
         if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
@@ -79,9 +85,10 @@ def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = S
 
 
 def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
-                   count: int | None = None) -> tf.Tensor:
+                   count: int | None = None, fill_sketch: tf.Tensor | None = None) -> tf.Tensor:
     """`simulate_strokes`'s colors and mask as one (S, S, 4) tensor (splitting and joining
-    channels copies a few bytes per pixel at a time)."""
+    channels copies a few bytes per pixel at a time); with a `fill_sketch` (S, S, 1), (S, S, 8):
+    and the strokes filled into its regions (`fill_regions`), in the same numpy step."""
     size = color.shape[0]
     scale = size / 256.0
     n, k = recipe.max_count, recipe.max_segments
@@ -108,9 +115,23 @@ def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = Str
     at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)  # (n, m, 2) as (y, x)
     # color and rasterize in one numpy step (OpenCV's thick polylines): per-pixel gathers and a
     # small sort are several times slower as TensorFlow ops inside tf.data
-    hints = tf.numpy_function(_draw_strokes, [color, points, segments, width, at, drawn],
-                              tf.float32, stateful=False)
-    return tf.ensure_shape(hints, [size, size, 4])
+    return _numpy_strokes(_draw_strokes, [color, points, segments, width, at, drawn],
+                          fill_sketch, size)
+
+
+def _numpy_strokes(draw, args: list, fill_sketch, size: int) -> tf.Tensor:
+    """The strokes `draw(*args)` draws (S, S, 4), and with a `fill_sketch` their fill into its
+    regions (S, S, 8), in one numpy step (one call per example instead of two)."""
+    if fill_sketch is None:
+        hints = tf.numpy_function(draw, args, tf.float32, stateful=False)
+        return tf.ensure_shape(hints, [size, size, 4])
+    both = lambda *a: _with_fill(draw(*a[:-1]), a[-1])
+    hints = tf.numpy_function(both, [*args, fill_sketch], tf.float32, stateful=False)
+    return tf.ensure_shape(hints, [size, size, 8])
+
+
+def _with_fill(hints: np.ndarray, sketch: np.ndarray) -> np.ndarray:
+    return np.concatenate([hints, regions.fill_np(hints, sketch)], axis=-1)
 
 
 def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
@@ -146,14 +167,30 @@ def simulated_hint_layer(color: np.ndarray, strokes: int, seed: int = 0,
     return to_hint_layer(colors, mask)
 
 
+HINT_CHANNELS = ("hint_r", "hint_g", "hint_b", "hint_mask")
+FILL_CHANNELS = ("fill_r", "fill_g", "fill_b", "fill_mask")
+
+
+def fill_regions(hints: tf.Tensor, sketch: tf.Tensor) -> tf.Tensor:
+    """Inside tf.data: hint colors and mask (S, S, 4) filled into the line-bounded regions of the
+    model-space sketch (S, S, 1) (`regions.fill_np`, OpenCV: several times faster per example than
+    the graph form `regions.fill` that use runs, and equal to it, tests/test_regions.py)."""
+    size = hints.shape[0]
+    filled = tf.numpy_function(regions.fill_np, [hints, sketch], tf.float32, stateful=False)
+    return tf.ensure_shape(filled, [size, size, 4])
+
+
 class HintStrokes(Conditioning):
     """Experiment C (this project's extension): sketch, hint colors (RGB, 0 where unpainted) and a
     hint mask (1 where painted); strokes simulated from the ground truth in training, an artist's
-    hint layer at use time. Unpainted means "no hint", not white."""
+    hint layer at use time. Unpainted means "no hint", not white. With `fill` (the default since
+    issue #33), four more channels: the strokes' colors filled into the line-bounded regions of
+    the sketch they are painted in, and where (`colorize.regions`), so that the generator is told
+    how far a stroke's color reaches."""
 
     name = "C"
     description = "simulated highlighter strokes: hint colors and a hint mask"
-    channels = ("hint_r", "hint_g", "hint_b", "hint_mask")
+    channels = HINT_CHANNELS + FILL_CHANNELS
     input_name = "sketch_and_hints"
     serving_input = "hints"
     serving_channels = 4
@@ -165,33 +202,48 @@ class HintStrokes(Conditioning):
     upsample = "resize"
     Options = StrokeOptions
 
-    def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.5):
+    def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.5,
+                 fill: bool = True):
         self.strokes = strokes  # how training simulates them
         self.region_share = region_share  # ... and how many as a person paints them
+        self.fill = fill  # whether the generator also gets the strokes filled into regions
+        self.channels = HINT_CHANNELS + (FILL_CHANNELS if fill else ())
+        if fill:
+            self.page_note = ("C run: the strokes are hints where they are painted, and each "
+                              "one's color is offered to the region of the line art it is in.")
 
     def configured(self, options: StrokeOptions):
-        """C with a run's strokes: --hint-free-share, --hint-mean-strokes, --hint-region-share."""
+        """C with a run's strokes: --hint-free-share, --hint-mean-strokes, --hint-region-share,
+        --hint-fill."""
         recipe = dataclasses.replace(self.strokes, p_none=options.hint_free_share,
                                      mean_count=options.hint_mean_strokes)
-        if recipe == self.strokes and options.hint_region_share == self.region_share:
+        if (recipe, options.hint_region_share, options.hint_fill) == (
+                self.strokes, self.region_share, self.fill):
             return self
-        return HintStrokes(recipe, options.hint_region_share)
+        return HintStrokes(recipe, options.hint_region_share, options.hint_fill)
+
+    def variants(self):
+        """C with and without the fill channels (runs before issue #33 have none)."""
+        return (self, HintStrokes(self.strokes, self.region_share, not self.fill))
 
     def training_condition(self, example):
         """(S, S, 4): random strokes, or for `region_share` of the examples strokes inside the
         line-bounded regions of the paper's sketch (`paper_sketch` where the input sketch is of
-        another style), each in its region's color."""
+        another style), each in its region's color. With `fill`, (S, S, 8): and the strokes
+        filled into the regions of the input sketch, as use fills an artist's (`complete`)."""
         color, seed = example["color"], example["seed"]
+        fill_sketch = example["sketch"] if self.fill else None
+        randomly = lambda: simulate_hints(color, seed, self.strokes, fill_sketch=fill_sketch)
         if self.region_share <= 0.0:
-            return simulate_hints(color, seed, self.strokes)
+            return randomly()
         paper = example.get("paper_sketch", example["sketch"])
-        regions = lambda: simulate_region_hints(color, paper, seed, self.strokes)
+        per_region = lambda: simulate_region_hints(color, paper, seed, self.strokes,
+                                                   fill_sketch=fill_sketch)
         if self.region_share >= 1.0:
-            return regions()
+            return per_region()
         pick = tf.random.stateless_uniform(
             [], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 23))
-        return tf.cond(pick < self.region_share, regions,
-                       lambda: simulate_hints(color, seed, self.strokes))
+        return tf.cond(pick < self.region_share, per_region, randomly)
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None:
@@ -218,6 +270,13 @@ class HintStrokes(Conditioning):
         colors = both[..., :3] / tf.maximum(coverage, 1e-6) * painted
         return tf.concat([colors, painted], axis=-1)
 
+    def complete(self, condition, lines):
+        """With `fill`: the strokes (h, w, 4) and their fill into the regions of the model's
+        sketch `lines` (h, w, 1), computed in the graph (`regions.fill`)."""
+        if not self.fill:
+            return condition
+        return tf.concat([condition, regions.fill(condition, lines)], axis=-1)
+
     def example_hints(self, example, strokes: int = 8, seed: int = 0):
         """A held-out example's hints: `strokes` strokes simulated from its colors, fixed seed."""
         return {"hints": simulated_hint_layer(example["color"], strokes, seed, self.strokes)}
@@ -226,7 +285,11 @@ class HintStrokes(Conditioning):
         inputs = np.asarray(inputs)
         mask = inputs[..., 4:5]
         shown = inputs[..., 1:4] * mask + (1.0 - mask)  # the strokes on white paper
-        return [("sketch", inputs[..., :1]), ("hints", shown)]
+        columns = [("sketch", inputs[..., :1]), ("hints", shown)]
+        if self.fill:
+            filled = inputs[..., 8:9]
+            columns.append(("hints filled", inputs[..., 5:8] * filled + (1.0 - filled)))
+        return columns
 
 
 
@@ -263,11 +326,13 @@ def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale
     inside = labels[y:y + h, x:x + w] == region  # (h, w)
     depth = np.where(inside, dist[y:y + h, x:x + w], 0.0)
     cy, cx = np.unravel_index(np.argmax(depth), depth.shape)
-    ys, xs = np.nonzero(inside)
     value = np.median(color[y:y + h, x:x + w][inside], axis=0)  # (3,)
-    # the long axis of the region (its pixels' covariance), turned a little at random
-    cov = np.cov(np.stack([xs, ys]).astype(np.float32)) if len(xs) > 2 else np.eye(2)
-    evals, evecs = np.linalg.eigh(np.atleast_2d(cov))
+    # the long axis of the region (its pixels' covariance, from OpenCV's central moments),
+    # turned a little at random
+    m = cv2.moments(inside.view(np.uint8), binaryImage=True)
+    cov = (np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / (m["m00"] - 1.0)
+           if m["m00"] > 2 else np.eye(2))
+    evals, evecs = np.linalg.eigh(cov)
     angle = np.arctan2(evecs[1, -1], evecs[0, -1]) + (draws[3] - 0.5) * 0.8
     along = np.array([np.cos(angle), np.sin(angle)])
     across = np.array([-along[1], along[0]])
@@ -314,18 +379,18 @@ def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws
 
 def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
                           recipe: StrokeRecipe = StrokeRecipe(), count: int | None = None,
-                          largest_first: bool = False) -> tf.Tensor:
+                          largest_first: bool = False,
+                          fill_sketch: tf.Tensor | None = None) -> tf.Tensor:
     """Strokes as a person paints them, inside tf.data: (S, S, 4) hint colors and mask of the
     recipe's stroke count (or `count`), one per region of the paper's `sketch` (S, S, 1), in
-    [-1, 1]; deterministic in `seed`."""
+    [-1, 1]; deterministic in `seed`. With a `fill_sketch`, (S, S, 8) as `simulate_hints`."""
     size, n = color.shape[0], recipe.max_count
     drawn = stroke_count(seed, recipe) if count is None else tf.constant(float(min(count, n)))
     draws = tf.random.stateless_uniform(
         [max(n, 4 * n), 5], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 17))
-    hints = tf.numpy_function(
+    return _numpy_strokes(
         lambda c, s, k, d: draw_region_strokes(c, s, int(k), d, bool(largest_first), recipe),
-        [color, sketch, drawn, draws], tf.float32, stateful=False)
-    return tf.ensure_shape(hints, [size, size, 4])
+        [color, sketch, drawn, draws], fill_sketch, size)
 
 
 def region_hint_layer(color: np.ndarray, sketch: np.ndarray, strokes: int, seed: int = 0,
