@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import tensorflow as tf
 
@@ -122,8 +123,22 @@ def _element(image_size: int) -> int:
     return max(3, int(round(LINES_ELEMENT * image_size / 256.0)) | 1)
 
 
+DRAWS = 16  # uniforms per example and seed: the styles' and the variations' random choices
+
+
+def _draws(seed) -> tf.Tensor:
+    """(DRAWS,) uniforms in [0, 1) of a stateless seed: every random choice of one style (or of
+    `vary`) is one of them, so that the OpenCV form gets the very same choices (`_fast`)."""
+    return tf.random.stateless_uniform([DRAWS], seed)
+
+
+def _ranged(u, lo: float, hi: float):
+    """A uniform in [0, 1) -> [lo, hi), in float32 (the same in TensorFlow and numpy)."""
+    return u * (np.float32(hi) - np.float32(lo)) + np.float32(lo)
+
+
 def _uniform(seed, i: int, lo: float = 0.0, hi: float = 1.0) -> tf.Tensor:
-    return tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, i), lo, hi)
+    return _ranged(_draws(seed)[i], lo, hi)
 
 
 # -- the styles ----------------------------------------------------------------------------------
@@ -209,19 +224,114 @@ def make(style: str, color: tf.Tensor, seed: tf.Tensor, stored: tf.Tensor | None
     return vary(sketch, tf.random.experimental.stateless_fold_in(seed, 7)) if variations else sketch
 
 
-def draw(spec: str, color: tf.Tensor, stored: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+def draw(spec: str, color: tf.Tensor, stored: tf.Tensor, seed: tf.Tensor,
+         fast: bool = True) -> tf.Tensor:
     """One sketch of a weighted mix, the style drawn per example from the stateless `seed` (2,):
-    (S, S, 1) in [-1, 1]. A mix of one style is that style without a draw."""
+    (S, S, 1) in [-1, 1]. A mix of one style is that style without a draw.
+
+    fast: made by OpenCV in one numpy step (`_fast`, several times faster inside tf.data) with the
+    very same random choices; equal to the TensorFlow ops (fast=False) but for float rounding
+    (tests/test_sketch_styles.py)."""
     mix = parse(spec)
     seed = tf.cast(seed, tf.int64)
     if len(mix) == 1:
-        return make(mix[0][0], color, seed, stored, variations=mix[0][0] != "threshold")
-    logits = tf.math.log(tf.constant([[w for _, w in mix]], tf.float32))
-    index = tf.random.stateless_categorical(
-        logits, 1, tf.random.experimental.stateless_fold_in(seed, 99))[0, 0]
+        index = tf.constant(0, tf.int32)
+    else:
+        logits = tf.math.log(tf.constant([[w for _, w in mix]], tf.float32))
+        index = tf.cast(tf.random.stateless_categorical(
+            logits, 1, tf.random.experimental.stateless_fold_in(seed, 99))[0, 0], tf.int32)
+    names = [name for name, _ in mix]
+    if names == ["threshold"]:
+        return stored
+    if fast:
+        return _fast(names, color, stored, seed, index)
     branches = [lambda name=name: make(name, color, seed, stored, variations=name != "threshold")
-                for name, _ in mix]
-    return tf.ensure_shape(tf.switch_case(tf.cast(index, tf.int32), branches), stored.shape)
+                for name in names]
+    if len(branches) == 1:
+        return branches[0]()
+    return tf.ensure_shape(tf.switch_case(index, branches), stored.shape)
+
+
+# -- the fast path: the same styles by OpenCV, in one numpy step per example ---------------------
+
+def _fast(names: list[str], color: tf.Tensor, stored: tf.Tensor, seed: tf.Tensor,
+          index: tf.Tensor) -> tf.Tensor:
+    """`draw`'s sketch of style names[index], made by `_draw_np` from TensorFlow's random draws."""
+    size = color.shape[0]
+    grain = (tf.random.stateless_normal([size, size, 1],
+                                        tf.random.experimental.stateless_fold_in(seed, 4))
+             if "pencil" in names else tf.zeros([1, 1, 1]))  # pencil's paper grain
+    varied = tf.random.experimental.stateless_fold_in(seed, 7)  # `make`'s seed of `vary`
+    out = tf.numpy_function(
+        lambda *args: _draw_np(names, *args),
+        [color, stored, index, _draws(seed), _draws(varied), grain], tf.float32, stateful=False)
+    return tf.ensure_shape(out, stored.shape)
+
+
+def _blur_np(image: np.ndarray, sigma, radius: int) -> np.ndarray:
+    """`_gaussian_blur` by OpenCV: the same kernel, reflected edges (REFLECT is BORDER_REFLECT_101)."""
+    x = np.arange(-radius, radius + 1, dtype=np.float32)
+    kernel = np.exp(np.float32(-0.5) * np.square(x / np.float32(sigma)))
+    kernel /= kernel.sum()
+    return cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT_101)
+
+
+def _black_hat_np(gray: np.ndarray, size: int) -> np.ndarray:
+    """`_black_hat` by OpenCV (max and min ignore the border, as max_pool2d's SAME padding)."""
+    element = np.ones((size, size), np.uint8)
+    return cv2.erode(cv2.dilate(gray, element), element) - gray
+
+
+def _draw_np(names, color, stored, index, u, v, grain) -> np.ndarray:
+    """(S, S, 1) float32: style names[index] of `color` (S, S, 3) with the draws `u`, varied
+    with the draws `v` (`make`, `vary`), or the `stored` threshold sketch."""
+    name = names[int(index)]
+    if name == "threshold":
+        return stored
+    size = color.shape[0]
+    unit = (color + np.float32(1.0)) / np.float32(2.0)
+    gray = (unit[..., 0] * np.float32(0.299) + unit[..., 1] * np.float32(0.587)
+            + unit[..., 2] * np.float32(0.114))  # (S, S)
+    if name == "xdog":
+        scale = max(1.0, size / 256.0)
+        sigma = _ranged(u[0], *XDOG_SIGMA) * np.float32(scale)
+        radius = max(1, int(math.ceil(3 * XDOG_SIGMA[1] * XDOG_K * scale)))
+        d = _blur_np(gray, sigma, radius) - np.float32(XDOG_TAU) * _blur_np(
+            gray, np.float32(XDOG_K) * sigma, radius)
+        sketch = np.where(d >= XDOG_EPSILON, 1.0, 1.0 + np.tanh(
+            np.float32(XDOG_PHI) * (d - np.float32(XDOG_EPSILON))))
+        sketch = np.clip(sketch, 0.0, 1.0).astype(np.float32) * 2.0 - 1.0
+    elif name == "lines":
+        contrast = np.float32(LINES_CONTRAST) * _ranged(u[1], 0.75, 1.25)
+        sketch = np.where(_black_hat_np(gray, _element(size)) > contrast, -1.0, 1.0)
+    else:  # pencil
+        strength = np.clip(_black_hat_np(gray, _element(size)) * _ranged(u[2], 2.5, 4.0), 0, 1)
+        value = _ranged(u[3], 0.85, 0.97) * (1.0 - strength * _ranged(u[5], 0.55, 0.85)) \
+            + np.float32(0.02) * grain[..., 0]
+        value = _blur_np(value.astype(np.float32), np.float32(0.6 * size / 256.0),
+                         max(1, int(round(2 * size / 256))))
+        sketch = np.clip(value, 0.0, 1.0) * 2.0 - 1.0
+    return _vary_np(sketch.astype(np.float32), v)[..., None]
+
+
+def _vary_np(sketch: np.ndarray, v) -> np.ndarray:
+    """`vary` by OpenCV, (S, S) float32, with its draws `v`."""
+    size = sketch.shape[0]
+    element = np.ones((3, 3), np.uint8)
+    if v[10] < 0.15:
+        x = cv2.erode(sketch, element)  # ink spreads one pixel
+    elif v[10] > 0.85:  # thinner (`vary`'s rule)
+        thick = cv2.dilate(sketch, element)
+        opened = cv2.erode(thick, element)
+        x = np.minimum(thick, np.where(opened > sketch, sketch, np.float32(1.0)))
+    else:
+        x = sketch
+    if v[12] < 0.3:
+        x = np.maximum(x, _ranged(v[11], 0.0, 0.5) * np.float32(2.0) - np.float32(1.0))
+    if v[14] < 0.4:
+        x = _blur_np(x, _ranged(v[13], 0.5, 0.8) * np.float32(size / 256.0),
+                     max(1, int(round(2 * size / 256))))
+    return np.clip(x, -1.0, 1.0).astype(np.float32)
 
 
 def sketch_of(style: str, color: np.ndarray, stored: np.ndarray | None = None,

@@ -103,6 +103,50 @@ def test_styles_are_the_same_eagerly_and_in_tf_data(style):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
 
 
+def faces(size: int, count: int = 4):
+    """Real pictures when COLORIZE_REAL_DATA is set (the shared faces), else `picture` shifted."""
+    import glob
+    import os
+
+    import cv2
+
+    real = os.environ.get("COLORIZE_REAL_DATA")
+    paths = sorted(glob.glob(os.path.join(real, "faces", "*.jpg")))[:count] if real else []
+    if paths:
+        return [cv2.resize(cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB), (size, size),
+                           interpolation=cv2.INTER_AREA) for p in paths]
+    return [np.roll(picture(size), 7 * i, axis=(0, 1)) for i in range(count)]
+
+
+@pytest.mark.parametrize("spec", ["xdog:1", "lines:1", "pencil:1",
+                                  "threshold:2,xdog:1,lines:1,pencil:1"])
+@pytest.mark.parametrize("size", [64, 256])
+def test_the_opencv_fast_path_is_the_tensorflow_styles(spec, size):
+    """`draw`'s fast path (OpenCV, in tf.data) makes the TensorFlow ops' sketches with the same
+    random choices: equal but for float rounding, which flips a binary pixel only where a value
+    sits on its threshold."""
+    images = faces(size)
+    stored = tf.fill([size, size, 1], 0.25)
+    pairs = []
+    for i in range(24):
+        color, seed = model(images[i % len(images)]), tf.constant([i, 5], tf.int64)
+        pairs.append((sketch_styles.draw(spec, color, stored, seed, fast=True).numpy(),
+                      sketch_styles.draw(spec, color, stored, seed, fast=False).numpy()))
+    for fast, plain in pairs:
+        assert fast.shape == plain.shape == (size, size, 1)
+        off = np.abs(fast - plain) > 1e-4
+        assert off.mean() <= 0.001, off.mean()  # binary flips at ties only
+        assert np.abs(fast - plain)[~off].max(initial=0) <= 1e-4
+    assert len({plain.tobytes() for _, plain in pairs}) > 12  # varied draws
+    # inside tf.data, as training draws them
+    color = model(images[0])
+    ds = tf.data.Dataset.range(3).map(lambda i: sketch_styles.draw(
+        spec, color, stored, tf.stack([i, tf.constant(5, tf.int64)])))
+    for i, got in enumerate(ds):
+        np.testing.assert_array_equal(got.numpy(), sketch_styles.draw(
+            spec, color, stored, tf.constant([i, 5], tf.int64)).numpy())
+
+
 def test_the_mix_draws_styles_by_their_weights_and_deterministically():
     color = model(picture(16))
     stored = tf.fill([16, 16, 1], 0.25)  # not a value any drawn style makes
