@@ -123,7 +123,7 @@ def test_resize_upsampling_paints_a_flat_picture_without_the_checkerboard(seed):
     for upsample in ("transposed", "resize"):
         keras.utils.set_random_seed(seed)
         cfg = preset("C", image_size=64, width=8, upsample=upsample, kernels="keras")
-        flat = np.zeros((1, 64, 64, 5), np.float32)
+        flat = np.zeros((1, 64, 64, 9), np.float32)
         flat[..., 0] = 1.0  # paper, no hints
         shares[upsample] = _nyquist_share(build_generator(cfg)(flat, training=False).numpy()[0])
     assert shares["transposed"] > 0.5  # the pattern is most of what varies
@@ -136,10 +136,10 @@ def test_resize_upsampling_keeps_the_shapes_and_the_decoder_names():
     cfg = preset("C", image_size=32, width=4)
     assert cfg.upsample == "resize"
     gen = build_generator(cfg)
-    assert gen.output_shape == (None, 32, 32, 3) and gen.input_shape == (None, 32, 32, 5)
+    assert gen.output_shape == (None, 32, 32, 3) and gen.input_shape == (None, 32, 32, 9)
     names = {layer.name for layer in gen.layers}
     assert {"up1_resize", "up1_conv", "to_rgb"} <= names and "up1_deconv" not in names
     assert gen.get_layer("up1_conv").kernel_size == (3, 3)
     folded = fold_batch_norm(gen)  # batch norm folds into the 3x3 convolutions too
-    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 5)).astype(np.float32)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 9)).astype(np.float32)
     np.testing.assert_allclose(folded(x).numpy(), gen(x, training=False).numpy(), atol=1e-4)

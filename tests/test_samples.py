@@ -9,7 +9,8 @@ from colorize import experiments, samples
 
 
 @pytest.mark.parametrize("name,shown", [("A", ["sketch", "no cue (white)"]),
-                                        ("B", ["sketch", "cue"]), ("C", ["sketch", "hints"])])
+                                        ("B", ["sketch", "cue"]),
+                                        ("C", ["sketch", "hints", "hints filled"])])
 def test_every_column_of_the_grid_has_its_title(name, shown):
     conditioning = experiments.of(name)
     size, gap = 64, 2
@@ -19,8 +20,9 @@ def test_every_column_of_the_grid_has_its_title(name, shown):
     assert titles == [*shown, "output", "target"]
     grid = samples.grid(conditioning, inputs, white, white, gap=gap)
     head = grid.shape[0] - (2 * (size + gap) - gap) - gap  # the title strip's height
-    assert head >= 12 and grid.shape[1] == 4 * (size + gap) - gap
-    for col in range(4):  # dark title text over each column, on otherwise white cells
+    columns = len(titles)
+    assert head >= 12 and grid.shape[1] == columns * (size + gap) - gap
+    for col in range(columns):  # dark title text over each column, on otherwise white cells
         strip = grid[:head, col * (size + gap):col * (size + gap) + size]
         assert (strip < 128).any(), titles[col]
     assert (grid[head:] == 255).all()

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorize import regions
+from colorize.sketch_styles import MIXED_STYLES
 from colorize.errors import ColorizeError
 from colorize.experiments.base import Conditioning, check_aspect, check_rgba
 
@@ -198,7 +199,7 @@ class HintStrokes(Conditioning):
     page_note = "C run: the strokes are hints where they are painted."
     # the artist's model reads the line art people draw, and paints flat areas without the
     # transposed convolutions' checkerboard (docs/experiment-c.md measures both)
-    sketch_styles = "threshold:1,xdog:1,lines:1"
+    sketch_styles = MIXED_STYLES
     upsample = "resize"
     Options = StrokeOptions
 
