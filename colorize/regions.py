@@ -7,10 +7,10 @@ has a small gap does not leak into its neighbour.
 The fill (experiment C's "where a stroke's color reaches"): every region that a stroke touches
 takes the mean color of the stroke pixels painted in it, as a paint bucket would; the others stay
 unfilled. Two forms, equal to float rounding (tests/test_regions.py):
-- `fill` / `labels`: TensorFlow ops on one image of dynamic size, which the Python API, the
-  exported SavedModel and training (inside tf.data) all run;
-- `fill_np` / `labels_np`: OpenCV's connected components, the reference the graph form is proven
-  against.
+- `fill` / `labels`: TensorFlow ops on one image of dynamic size, which use runs (the Python API,
+  the app, the exported SavedModel);
+- `fill_np` / `labels_np`: OpenCV's connected components, which training runs inside tf.data
+  (several times faster per example), and the reference the graph form is proven against.
 
 The graph labels regions as Shiloach and Vishkin's parallel connected components do: each paper
 pixel starts with its own index as label; each step takes the largest label among a pixel and its

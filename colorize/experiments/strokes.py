@@ -13,9 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from colorize import regions
-from colorize.sketch_styles import MIXED_STYLES
 from colorize.errors import ColorizeError
 from colorize.experiments.base import Conditioning, check_aspect, check_rgba
+from colorize.sketch_styles import MIXED_STYLES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,9 @@ def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = Str
                    count: int | None = None, fill_sketch: tf.Tensor | None = None) -> tf.Tensor:
     """`simulate_strokes`'s colors and mask as one (S, S, 4) tensor (splitting and joining
     channels copies a few bytes per pixel at a time); with a `fill_sketch` (S, S, 1), (S, S, 8):
-    and the strokes filled into its regions (`fill_regions`), in the same numpy step."""
+    and the strokes filled into its regions, in the same numpy step (`regions.fill_np`, OpenCV:
+    several times faster per example than the graph form `regions.fill` that use runs, and equal
+    to it, tests/test_regions.py)."""
     size = color.shape[0]
     scale = size / 256.0
     n, k = recipe.max_count, recipe.max_segments
@@ -170,15 +172,6 @@ def simulated_hint_layer(color: np.ndarray, strokes: int, seed: int = 0,
 
 HINT_CHANNELS = ("hint_r", "hint_g", "hint_b", "hint_mask")
 FILL_CHANNELS = ("fill_r", "fill_g", "fill_b", "fill_mask")
-
-
-def fill_regions(hints: tf.Tensor, sketch: tf.Tensor) -> tf.Tensor:
-    """Inside tf.data: hint colors and mask (S, S, 4) filled into the line-bounded regions of the
-    model-space sketch (S, S, 1) (`regions.fill_np`, OpenCV: several times faster per example than
-    the graph form `regions.fill` that use runs, and equal to it, tests/test_regions.py)."""
-    size = hints.shape[0]
-    filled = tf.numpy_function(regions.fill_np, [hints, sketch], tf.float32, stateful=False)
-    return tf.ensure_shape(filled, [size, size, 4])
 
 
 class HintStrokes(Conditioning):
@@ -305,15 +298,12 @@ def line_regions(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     0-255 or model space [-1, 1], by its dtype): (labels (S, S) int32, 0 on lines, stats
     (OpenCV's per-label x, y, w, h, area), distance of each pixel to the nearest line (float32)).
 
-    The lines are first thickened by a 3x3 dilation, which closes gaps of up to two pixels, so a
-    region whose outline has a small gap does not leak into its neighbour.
+    The regions of `colorize.regions` (the fill's): the lines are first thickened by a 3x3
+    dilation, which closes gaps of up to two pixels, so a region whose outline has a small gap
+    does not leak into its neighbour.
     """
-    sketch = np.asarray(sketch)
-    sketch = sketch[..., 0] if sketch.ndim == 3 else sketch
-    ink = sketch < (0.0 if sketch.dtype.kind == "f" else 128)
-    closed = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8))
-    free = (1 - closed).astype(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
+    free = regions.paper_np(sketch)
+    labels, stats = regions.labels_np(sketch)
     dist = cv2.distanceTransform(free, cv2.DIST_L2, 3)
     return labels, stats, dist
 
