@@ -26,7 +26,8 @@ KERNELS = ("fused", "keras")
 UPSAMPLING = ("auto", "transposed", "resize")
 # what a config.json written before a field existed meant (the paper's recipe)
 LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
-LEGACY_OPTIONS = {"hint_fill": False}  # ... and of experiment options (C before issue #33)
+# ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region)
+LEGACY_OPTIONS = {"hint_fill": False, "hint_region_share": 0.0}
 
 
 def _f(default, help: str):  # noqa: A002 (argparse's word)
@@ -73,7 +74,7 @@ class TrainConfig:
     steps_per_epoch: int = _f(0, "steps per epoch (0: one pass over the training split)")
     jitter: bool = _f(True, "pix2pix jitter: resize to 286, random crop to 256, random flip")
     sketch_styles: str = _f("auto", "the sketch styles trained on, weighted, e.g. "
-                                    "'threshold:2,xdog:1,lines:1' (colorize.sketch_styles: "
+                                    "'threshold:3,xdog:1,lines:1' (colorize.sketch_styles: "
                                     "threshold, xdog, lines, pencil); auto: the experiment's own "
                                     "(A, B: the paper's threshold; C: threshold, xdog and lines)")
     shuffle_buffer: int = _f(1024, "examples in the shuffle buffer")

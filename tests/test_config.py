@@ -84,10 +84,14 @@ def test_a_c_config_written_before_the_fill_existed_reads_as_c_without_it():
     """Issue #33 added C's fill channels: a run saved before has five input channels."""
     new = preset("C")
     assert new.options["hint_fill"] and new.conditioning.input_channels == 9
+    assert new.options["hint_region_share"] == 0.75
     old = json.loads(new.to_json())
     del old["options"]["hint_fill"]
     legacy = TrainConfig.from_json(json.dumps(old))
     assert legacy.options["hint_fill"] is False and legacy.conditioning.input_channels == 5
+    assert legacy.options["hint_region_share"] == 0.75  # saved: kept
+    del old["options"]["hint_region_share"]  # a run before the strokes per region
+    assert TrainConfig.from_json(json.dumps(old)).options["hint_region_share"] == 0.0
     flat = {k: v for k, v in json.loads(new.to_json()).items() if k != "options"}
     flat.update(hint_free_share=0.5)  # runs before `options` kept C's at the top level
     assert TrainConfig.from_json(json.dumps(flat)).options["hint_fill"] is False

@@ -29,7 +29,7 @@ class StrokeOptions:
         default=8.0, metadata={"help": "the mean of the other examples' geometric "
                                        "stroke count (capped at 32), at least 1"})
     hint_region_share: float = dataclasses.field(
-        default=0.5, metadata={"help": "the share of hinted examples whose strokes are painted "
+        default=0.75, metadata={"help": "the share of hinted examples whose strokes are painted "
                                        "as a person paints them (one inside each of some "
                                        "line-bounded regions, in the region's color), the "
                                        "others at random, in [0, 1]"})
@@ -196,7 +196,7 @@ class HintStrokes(Conditioning):
     upsample = "resize"
     Options = StrokeOptions
 
-    def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.5,
+    def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.75,
                  fill: bool = True):
         self.strokes = strokes  # how training simulates them
         self.region_share = region_share  # ... and how many as a person paints them
