@@ -1,7 +1,8 @@
 """Line-bounded regions of a sketch, and the paint-bucket fill of hint strokes into them.
 
-A region is a 4-connected set of paper pixels after the lines (ink: darker than the middle gray)
-are thickened by a 3x3 dilation, which closes gaps of up to two pixels, so a region whose outline
+A region is a 4-connected set of paper pixels after the lines (ink: darker than INK, three quarters
+of the way from black to white, so that faint and anti-aliased pencil lines still close their
+regions; binary sketches are cut the same at any level) are thickened by a 3x3 dilation, which closes gaps of up to two pixels, so a region whose outline
 has a small gap does not leak into its neighbour.
 
 The fill (experiment C's "where a stroke's color reaches"): every region that a stroke touches
@@ -26,14 +27,18 @@ import numpy as np
 import tensorflow as tf
 
 JUMPS = 2  # pointer jumps per step of `labels`
+# ink: model-space levels below this (uint8 below 191.25). At the middle gray, faint pencil lines
+# (gray 130-190 after `anysize.paper_to_white`) let a region leak into the next: on the shared
+# real line art at 256 px one region then held 84-97 % of most sketches (docs/experiment-c.md).
+INK = 0.5
 
 
 def paper_np(sketch: np.ndarray) -> np.ndarray:
     """(S, S) uint8, 1 on region pixels (paper away from the lines), of a sketch (S, S[, 1]) in
-    uint8 0-255 or model space [-1, 1] (by its dtype), ink below the middle gray."""
+    uint8 0-255 or model space [-1, 1] (by its dtype), ink below INK."""
     sketch = np.asarray(sketch)
     sketch = sketch[..., 0] if sketch.ndim == 3 else sketch
-    ink = sketch < (0.0 if sketch.dtype.kind == "f" else 128)
+    ink = sketch < (INK if sketch.dtype.kind == "f" else (INK + 1.0) * 127.5)
     return 1 - cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8))
 
 
@@ -64,7 +69,7 @@ def fill_np(hints: np.ndarray, sketch: np.ndarray) -> np.ndarray:
 
 def _paper(sketch: tf.Tensor) -> tf.Tensor:
     """(H, W) bool: region pixels of a model-space sketch (H, W, 1) (`paper_np`'s rule)."""
-    ink = tf.cast(sketch[..., 0] < 0.0, tf.float32)[None, ..., None]
+    ink = tf.cast(sketch[..., 0] < INK, tf.float32)[None, ..., None]
     thick = tf.nn.max_pool2d(ink, 3, 1, "SAME")[0, ..., 0]  # the 3x3 dilation
     return thick < 0.5
 

@@ -79,6 +79,21 @@ def test_a_small_gap_in_a_line_does_not_leak_and_a_wide_one_does():
             int(filled[..., 3].sum()), 1)), atol=1e-6)
 
 
+
+@pytest.mark.parametrize("level, bounds", [(170, True), (200, False)])
+def test_faint_pencil_lines_bound_regions_and_paper_does_not(level, bounds):
+    """A line at uint8 `level` (faint pencil after `paper_to_white`: 170; near-white: 200) splits
+    the page in both forms, or leaves one region."""
+    page = np.full((32, 32), 255, np.uint8)
+    page[:, 15] = level
+    model = (page[..., None] / 127.5 - 1.0).astype(np.float32)
+    hints = np.zeros((32, 32, 4), np.float32)
+    hints[10:14, 3:6] = (*RED, 1.0)
+    filled = regions.fill(tf.constant(hints), tf.constant(model)).numpy()
+    assert filled[:, 20:, 3].any() != bounds
+    np.testing.assert_allclose(filled, regions.fill_np(hints, model), atol=1e-6)
+    assert same_partition(regions.labels_np(page)[0], regions.labels_np(model)[0])
+
 def test_a_region_takes_the_mean_of_its_strokes_and_lines_are_never_filled():
     sketch = np.ones((24, 24, 1), np.float32)
     sketch[:, 11] = -1.0

@@ -225,3 +225,39 @@ def test_model_input_binarizes_only_for_threshold_trained_models(binarize):
         assert x[12, 16] == -1.0  # the darkest line is black
         assert -1.0 < x[12, 20] < 0.5  # the fainter one stays gray
     assert Recipe.default(32).binary_sketches
+
+
+def _model_sketch(sketch: np.ndarray, size: int, binarize: bool) -> np.ndarray:
+    from colorize.experiments import of
+
+    return anysize.model_input(tf.constant(sketch), tf.constant(np.full((1, 1, 3), 255, np.uint8)),
+                               size, of("A"), binarize=binarize).numpy()[..., 0]
+
+
+def test_thin_lines_of_large_line_art_reach_the_model_drawn():
+    """A 1 px pencil line of a 256 px drawing stays a dark, unbroken line at the model's 64 px
+    (halved by a minimum), where a plain resize fades it to a light gray."""
+    sketch = np.full((256, 192, 1), 240, np.uint8)
+    sketch[40:200, 101] = 100  # a 1 px vertical line
+    sketch[150, 20:170] = 100  # ... and a horizontal one
+    sketch[30, 30] = 0  # the darkest speck: the ink level
+    x = _model_sketch(sketch, 64, binarize=False)  # (64, 64): the window is 48 wide, left 8
+    column = x[12:48, 8 + 101 // 4]
+    row = x[150 // 4, 8 + 6:8 + 40]
+    assert column.max() < 0.0 and row.max() < 0.0  # every pixel along them inked
+    plain = tf.image.resize(tf.constant(sketch, tf.float32), [64, 48], antialias=True).numpy()
+    assert plain[12:48, 101 // 4].min() > 180  # a plain resize: a light gray (paper 240)
+    assert x[0, 8] == 1.0  # the paper is white
+
+
+def test_halving_keeping_lines_in_a_traced_graph_of_any_size():
+    fn = tf.function(anysize.halve_keeping_lines, input_signature=[
+        tf.TensorSpec([None, None, 1], tf.float32), tf.TensorSpec([], tf.int32),
+        tf.TensorSpec([], tf.int32)])
+    gray = np.full((100, 70, 1), 255.0, np.float32)
+    gray[50, :] = 0.0
+    out = fn(tf.constant(gray), tf.constant(25), tf.constant(17)).numpy()
+    assert out.shape == (25, 18, 1)  # halved twice (100 -> 50 -> 25, 70 -> 35 -> 18)
+    assert (out[12, :, 0] == 0.0).all() and (out[0, :, 0] == 255.0).all()
+    same = fn(tf.constant(gray), tf.constant(80), tf.constant(56)).numpy()
+    np.testing.assert_array_equal(same, gray)  # less than 1.5 times the size: as it was

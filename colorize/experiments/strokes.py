@@ -294,7 +294,7 @@ MIN_REGION = 24  # px at 256 px: smaller regions (specks between hatching lines)
 
 
 def line_regions(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The line-bounded regions of a sketch (S, S) or (S, S, 1), ink below the middle gray (uint8
+    """The line-bounded regions of a sketch (S, S) or (S, S, 1), ink below `regions.INK` (uint8
     0-255 or model space [-1, 1], by its dtype): (labels (S, S) int32, 0 on lines, stats
     (OpenCV's per-label x, y, w, h, area), distance of each pixel to the nearest line (float32)).
 
