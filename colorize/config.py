@@ -88,8 +88,9 @@ class TrainConfig:
     kernels: str = _f("fused", "fused: colorize.kernels (same math, faster); keras: stock Keras")
 
     # Evaluation, logging, checkpoints
-    test_mode: str = _f("pix2pix", "pix2pix: dropout on and batch statistics at test time; "
-                                   "deterministic: moving averages, no dropout")
+    test_mode: str = _f("auto", "pix2pix: dropout on and batch statistics at test time (the "
+                                "paper's); deterministic: moving averages, no dropout; auto: the "
+                                "experiment's (pix2pix for A and B, deterministic for C)")
     num_samples: int = _f(4, "held-out examples in samples/epoch_NNN.png")
     eval_images: int = _f(64, "held-out images for per-epoch L1/PSNR/SSIM (0: none)")
     log_every: int = _f(20, "steps between TensorBoard scalars")
@@ -102,8 +103,9 @@ class TrainConfig:
         object.__setattr__(self, "options",
                            dataclasses.asdict(experiment.options(dict(self.options))))
         # "auto" is resolved, so that config.json says what the run did
-        if self.upsample == "auto":
-            object.__setattr__(self, "upsample", experiment.upsample)
+        for name in ("upsample", "test_mode"):
+            if getattr(self, name) == "auto":
+                object.__setattr__(self, name, getattr(experiment, name))
         styles = experiment.sketch_styles if self.sketch_styles == "auto" else self.sketch_styles
         object.__setattr__(self, "sketch_styles", sketch_styles.canonical(styles))  # ValueError
         for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
@@ -129,11 +131,12 @@ class TrainConfig:
 
     def replace(self, **changes) -> "TrainConfig":
         """This config with `changes`; another experiment starts from its own default options,
-        sketch styles and upsampling."""
+        sketch styles, upsampling and test mode."""
         if changes.get("experiment", self.experiment) != self.experiment:
             changes.setdefault("options", {})
             changes.setdefault("sketch_styles", "auto")
             changes.setdefault("upsample", "auto")
+            changes.setdefault("test_mode", "auto")
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
@@ -222,7 +225,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per config field and per experiment option, named after it, with the field's help
     and default; unset flags keep the preset's value."""
     hints = typing.get_type_hints(TrainConfig)
-    choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": TEST_MODES,
+    choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": ("auto", *TEST_MODES),
                "kernels": KERNELS, "experiment": tuple(experiments.EXPERIMENTS),
                "upsample": UPSAMPLING}
     for f in dataclasses.fields(TrainConfig):

@@ -97,3 +97,16 @@ def test_a_c_config_written_before_the_fill_existed_reads_as_c_without_it():
     assert TrainConfig.from_json(json.dumps(flat)).options["hint_fill"] is False
     assert TrainConfig.from_json(new.to_json()) == new
     assert "hint_fill" not in TrainConfig.from_json(preset("A").to_json()).options
+
+
+def test_the_test_mode_is_the_experiments_unless_given():
+    """A and B keep the paper's random test mode; C, the artist's model, is deterministic (the
+    same strokes give the same picture). A saved config keeps what its run did."""
+    assert preset("A").test_mode == preset("B").test_mode == "pix2pix"
+    c = preset("C")
+    assert c.test_mode == "deterministic"
+    assert c.replace(experiment="A").test_mode == "pix2pix"
+    assert preset("C", test_mode="pix2pix").test_mode == "pix2pix"
+    assert TrainConfig.from_json(preset("A").to_json()).replace(experiment="C").test_mode \
+        == "deterministic"
+    assert json.loads(c.to_json())["test_mode"] == "deterministic"  # resolved, not "auto"
