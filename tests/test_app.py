@@ -466,6 +466,7 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     ui.page.get_by_role("option", name="ignores hints").click()
     ui.page.get_by_text("colorizes the sketch alone").first.wait_for(timeout=30_000)
     assert "ignores hints" in ui.page.input_value("#model input")
+    ui.page.locator("#reference").wait_for(state="hidden", timeout=30_000)  # A takes no cue
     from_a, _ = ui.wait_for_new_output(src)
     assert from_a.shape == (160, 120, 3) and not np.allclose(from_a, referenced, atol=2)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder

@@ -82,8 +82,9 @@ def controls(labels: list[str], note: str) -> dict:
                 hints_file=hints_file, save=save, colorize=colorize, layers=layers)
 
 
-def panels(canvas: int) -> dict:
-    """The editor and the picture side by side, and the drop areas below them."""
+def panels(canvas: int, reference: bool = True) -> dict:
+    """The editor and the picture side by side, and the drop areas below them (the reference's
+    shown where the model takes one)."""
     with gr.Row():
         editor = gr.ImageEditor(
             type="numpy", image_mode="RGBA", format="png", label="sketch and hints",
@@ -100,7 +101,8 @@ def panels(canvas: int) -> dict:
                                    sources=("upload", "clipboard"), height=200,
                                    elem_id="drop-sketch")
         reference = capped_image("reference", label=reference_label(),
-                                 sources=("upload", "clipboard"), height=200, elem_id="reference")
+                                 sources=("upload", "clipboard"), height=200, elem_id="reference",
+                                 visible=reference)
         saved = gr.File(label="hint layer PNG", interactive=False, elem_id="saved-hints")
         layers_file = gr.File(label="layers PSD (flat colors, line art, hints)",
                               interactive=False, elem_id="layers-file")
@@ -114,10 +116,11 @@ def hidden_editor() -> gr.ImageEditor:
                          layers=gr.LayerOptions(layers=["hints"]))
 
 
-def lay_out(labels: list[str], note: str, canvas: int) -> Layout:
-    """The page's components, inside the Blocks being built; `note` is the first model's."""
+def lay_out(labels: list[str], note: str, canvas: int, reference: bool = True) -> Layout:
+    """The page's components, inside the Blocks being built; `note` is the first model's, and
+    `reference` whether it takes a colored reference."""
     gr.Markdown("## colorize: paint hints over a sketch\n" + HELP)
     parts = controls(labels, note)
     sketch = gr.State(None)
-    parts.update(panels(canvas))
+    parts.update(panels(canvas, reference))
     return Layout(**parts, sketch=sketch, to_editor=hidden_editor(), from_editor=hidden_editor())

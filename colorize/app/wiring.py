@@ -66,6 +66,14 @@ class Steps:
         choice = self.choices.get(label)
         return "" if choice is None else choice.note
 
+    def takes_reference(self, label: str) -> bool:
+        choice = self.choices.get(label)
+        return choice is not None and choice.conditioning.takes_reference
+
+    def model_changed(self, label: str):
+        """The picked model's note, and its reference drop area shown only if it takes one."""
+        return self.note(label), gr.update(visible=self.takes_reference(label))
+
     def picture(self, label, mode, value, reference_path, sketch):
         if handlers.in_between(value, sketch):
             return gr.skip()  # not a picture at the canvas copy's size: keep the last one
@@ -120,7 +128,8 @@ def wire(page: Layout, steps: Steps) -> None:
     with_editor(page.colorize.click, **picture)
     with_editor(page.reference.change, **picture)
     with_editor(page.mode.change, **picture)
-    with_editor(page.model.change(steps.note, page.model, page.info).then, **picture)
+    with_editor(page.model.change(steps.model_changed, page.model, [page.info, page.reference]
+                                  ).then, **picture)
     for upload in (page.sketch_file, page.drop_sketch):
         opened = upload.upload(guard(steps.open), [page.model, upload, page.from_color],
                                [page.to_editor, page.sketch])
@@ -142,5 +151,6 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = handlers.CANV
     steps = Steps(choices, tmp, canvas)
     labels = list(choices)
     with gr.Blocks(title="colorize", analytics_enabled=False) as blocks:
-        wire(lay_out(labels, steps.note(labels[0]), canvas), steps)
+        wire(lay_out(labels, steps.note(labels[0]), canvas, steps.takes_reference(labels[0])),
+             steps)
     return blocks
