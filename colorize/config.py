@@ -74,7 +74,7 @@ class TrainConfig:
     steps_per_epoch: int = _f(0, "steps per epoch (0: one pass over the training split)")
     jitter: bool = _f(True, "pix2pix jitter: resize to 286, random crop to 256, random flip")
     sketch_styles: str = _f("auto", "the sketch styles trained on, weighted, e.g. "
-                                    "'threshold:3,xdog:1,lines:1' (colorize.sketch_styles: "
+                                    "'threshold:8,xdog:1,lines:1' (colorize.sketch_styles: "
                                     "threshold, xdog, lines, pencil); auto: the experiment's own "
                                     "(A, B: the paper's threshold; C: threshold, xdog and lines)")
     shuffle_buffer: int = _f(1024, "examples in the shuffle buffer")

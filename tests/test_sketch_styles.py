@@ -172,7 +172,7 @@ def test_the_config_resolves_styles_and_upsampling_per_experiment():
     assert preset("A").sketch_styles == "threshold:1" and preset("A").upsample == "transposed"
     assert preset("B").sketch_styles == "threshold:1"
     c = preset("C")
-    assert c.sketch_styles == "threshold:3,xdog:1,lines:1" and c.upsample == "resize"
+    assert c.sketch_styles == "threshold:8,xdog:1,lines:1" and c.upsample == "resize"
     assert "pencil" not in c.sketch_styles  # one style kept out of every default mix
     assert preset("C", sketch_styles="threshold").sketch_styles == "threshold:1"
     assert c.replace(experiment="B").sketch_styles == "threshold:1"
