@@ -2,8 +2,9 @@
 
 A region is a 4-connected set of paper pixels after the lines (ink: darker than INK, three quarters
 of the way from black to white, so that faint and anti-aliased pencil lines still close their
-regions; binary sketches are cut the same at any level) are thickened by a 3x3 dilation, which closes gaps of up to two pixels, so a region whose outline
-has a small gap does not leak into its neighbour.
+regions; binary sketches are cut the same at any level) are thickened by a 3x3 dilation, which
+closes gaps of up to two pixels, so a region whose outline has a small gap does not leak into its
+neighbour.
 
 The fill (experiment C's "where a stroke's color reaches"): every region that a stroke touches
 takes the mean color of the stroke pixels painted in it, as a paint bucket would; the others stay
@@ -29,7 +30,8 @@ import tensorflow as tf
 JUMPS = 2  # pointer jumps per step of `labels`
 # ink: model-space levels below this (uint8 below 191.25). At the middle gray, faint pencil lines
 # (gray 130-190 after `anysize.paper_to_white`) let a region leak into the next: on the shared
-# real line art at 256 px one region then held 84-97 % of most sketches (docs/experiment-c.md).
+# real line art, resized plainly to 256 px, one region held 82-98 % of 14 of the 16 sketches
+# (docs/experiment-c.md, "Real line art's regions").
 INK = 0.5
 
 
