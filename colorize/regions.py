@@ -44,10 +44,12 @@ def paper_np(sketch: np.ndarray) -> np.ndarray:
     return 1 - cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8))
 
 
-def labels_np(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def labels_np(sketch: np.ndarray, paper: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """OpenCV's regions of a sketch: (labels (S, S) int32, 0 on lines; stats, OpenCV's per-label
-    x, y, w, h, area)."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(paper_np(sketch), connectivity=4)
+    x, y, w, h, area). `paper`: the sketch's `paper_np`, where the caller has it already."""
+    paper = paper_np(sketch) if paper is None else paper
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
     return labels, stats
 
 

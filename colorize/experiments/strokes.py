@@ -307,7 +307,7 @@ def line_regions(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     does not leak into its neighbour.
     """
     free = regions.paper_np(sketch)
-    labels, stats = regions.labels_np(sketch)
+    labels, stats = regions.labels_np(sketch, free)
     dist = cv2.distanceTransform(free, cv2.DIST_L2, 3)
     return labels, stats, dist
 
