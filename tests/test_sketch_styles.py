@@ -209,15 +209,20 @@ def test_paper_to_white_stretches_levels_from_paper_to_ink():
     assert out[0, 0, 0] == 255.0 and out[2, 2, 0] == np.round(230 * 255 / 240)
 
 
-@pytest.mark.parametrize("binarize", [True, False])
-def test_model_input_binarizes_only_for_threshold_trained_models(binarize):
+def _model_sketch(sketch: np.ndarray, size: int, binarize: bool) -> np.ndarray:
+    """The sketch channel (size, size) of `anysize.model_input` for a uint8 sketch (H, W, 1)."""
     from colorize.experiments import of
 
+    return anysize.model_input(tf.constant(sketch), tf.constant(np.full((1, 1, 3), 255, np.uint8)),
+                               size, of("A"), binarize=binarize).numpy()[..., 0]
+
+
+@pytest.mark.parametrize("binarize", [True, False])
+def test_model_input_binarizes_only_for_threshold_trained_models(binarize):
     sketch = np.full((32, 32, 1), 230, np.uint8)
     sketch[8:24, 16] = 150  # a faint pencil line on tinted paper
     sketch[8:24, 20] = 190  # ... and a fainter one
-    x = anysize.model_input(tf.constant(sketch), tf.constant(np.full((1, 1, 3), 255, np.uint8)),
-                            32, of("A"), binarize=binarize).numpy()[..., 0]
+    x = _model_sketch(sketch, 32, binarize)
     if binarize:
         assert set(np.unique(x)) <= {-1.0, 1.0}
     else:
@@ -225,13 +230,6 @@ def test_model_input_binarizes_only_for_threshold_trained_models(binarize):
         assert x[12, 16] == -1.0  # the darkest line is black
         assert -1.0 < x[12, 20] < 0.5  # the fainter one stays gray
     assert Recipe.default(32).binary_sketches
-
-
-def _model_sketch(sketch: np.ndarray, size: int, binarize: bool) -> np.ndarray:
-    from colorize.experiments import of
-
-    return anysize.model_input(tf.constant(sketch), tf.constant(np.full((1, 1, 3), 255, np.uint8)),
-                               size, of("A"), binarize=binarize).numpy()[..., 0]
 
 
 def test_thin_lines_of_large_line_art_reach_the_model_drawn():
