@@ -50,10 +50,11 @@ def choices(hint_run):
 
 @pytest.fixture(scope="module")
 def a_choices(demo_records, tmp_path_factory):
-    """An experiment-A run (a few steps: only its label and its indifference to hints matter)."""
+    """An experiment-A run (a few steps: only its label, its indifference to hints and its test
+    mode, A's own pix2pix, matter)."""
     cfg = preset("A", data=demo_records, out=str(tmp_path_factory.mktemp("app_a_run")),
                  image_size=32, width=8, epochs=1, steps_per_epoch=20, eval_images=0,
-                 num_samples=1, precision="float32", test_mode="deterministic")
+                 num_samples=1, precision="float32")
     return load_choices([train.train(cfg, log=lambda *a: None)], [])
 
 
@@ -83,6 +84,12 @@ def test_labels_name_experiment_step_and_date(choices, hint_run):
     (label,) = choices
     assert label.startswith("B · step 250 · ") and label.endswith(os.path.basename(hint_run))
     assert set(choices[label].colorizers) == {"pix2pix", "deterministic"}
+
+
+def test_the_page_starts_each_model_in_its_runs_test_mode(choices, a_choices):
+    """The B run was trained with test_mode deterministic; the A run keeps the paper's pix2pix."""
+    ((_, b),), ((_, a),) = choices.items(), a_choices.items()
+    assert (b.test_mode, a.test_mode) == ("deterministic", "pix2pix")
 
 
 def test_an_a_run_says_it_ignores_hints_and_does(a_choices):
@@ -397,6 +404,7 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
 
     ui.page.get_by_text("Built with Gradio").first.wait_for(timeout=30_000)  # the footer is there
     assert ui.page.get_by_text("Use via API").count() == 0  # ... without the API page's link
+    assert ui.page.is_checked("#test-mode input[value='deterministic']")  # the B run's own
     ui.open(str(sketch_path))
     plain, src = ui.wait_for_new_output(None)
     assert plain.shape == (160, 120, 3)
@@ -467,6 +475,8 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     ui.page.get_by_text("colorizes the sketch alone").first.wait_for(timeout=30_000)
     assert "ignores hints" in ui.page.input_value("#model input")
     ui.page.locator("#reference").wait_for(state="hidden", timeout=30_000)  # A takes no cue
+    # ... and the test mode follows the model: the B run's deterministic, A's pix2pix
+    ui.page.locator("#test-mode input[value='pix2pix']:checked").wait_for(timeout=30_000)
     from_a, _ = ui.wait_for_new_output(src)
     assert from_a.shape == (160, 120, 3) and not np.allclose(from_a, referenced, atol=2)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder

@@ -23,6 +23,7 @@ class Choice:
     label: str
     experiment: str  # a registered experiment's name
     colorizers: dict  # test mode -> Colorizer
+    test_mode: str  # the one the page starts it in: the run's, or a model file's experiment's
 
     @property
     def conditioning(self) -> Conditioning:
@@ -64,14 +65,16 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
 
     choices: dict[str, Choice] = {}
 
-    def add(label, experiment, make):
+    def add(label, experiment, make, test_mode):
         colorizers = {mode: make(mode) for mode in test_modes}
         for colorizer in colorizers.values():  # compile now, not on the first stroke
             colorizer.colorize(np.full((8, 8), 255, np.uint8))
         base, n = label, 2
         while label in choices:
             label, n = f"{base} ({n})", n + 1
-        choices[label] = Choice(label, experiment, colorizers)
+        # the page starts a model in its own test mode where it offers that one
+        choices[label] = Choice(label, experiment, colorizers,
+                                test_mode if test_mode in colorizers else next(iter(colorizers)))
 
     for run_dir in runs:
         generator, cfg = load_run(run_dir)
@@ -79,11 +82,12 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
         add(run_label(run_dir, cfg.experiment), cfg.experiment,
             lambda mode: Colorizer(generator, test_mode=mode, conditioning=cfg.conditioning,
                                    recipe=recipe, precision=precision,
-                                   experiment=cfg.experiment))
+                                   experiment=cfg.experiment), cfg.test_mode)
     for path in models:
         generator = load_model_file(path)
         probe = Colorizer(generator, test_mode="deterministic", precision="float32")
         experiment = probe.conditioning.name
         add(label_of(experiment, os.path.basename(path)), experiment,
-            lambda mode: Colorizer(generator, test_mode=mode, precision=precision))
+            lambda mode: Colorizer(generator, test_mode=mode, precision=precision),
+            probe.conditioning.test_mode)
     return choices

@@ -62,11 +62,13 @@ def reference_label() -> str:
     return f"{', '.join(names)} runs: colored reference as the cue (optional)"
 
 
-def controls(labels: list[str], note: str) -> dict:
-    """The model and test mode, the run's note, and the row of buttons."""
+def controls(labels: list[str], note: str, mode: str) -> dict:
+    """The model and test mode (`mode`: the first model's), the run's note, and the row of
+    buttons."""
     with gr.Row():
         model = gr.Dropdown(labels, value=labels[0], label="model", scale=3, elem_id="model")
-        mode = gr.Radio(list(TEST_MODES), value="deterministic", label="test mode", scale=2)
+        mode = gr.Radio(list(TEST_MODES), value=mode, label="test mode", scale=2,
+                        elem_id="test-mode")
     info = gr.Markdown(note)
     with gr.Row():
         sketch_file = gr.UploadButton("Open sketch", file_types=["image"], type="filepath",
@@ -116,11 +118,12 @@ def hidden_editor() -> gr.ImageEditor:
                          layers=gr.LayerOptions(layers=["hints"]))
 
 
-def lay_out(labels: list[str], note: str, canvas: int, reference: bool = True) -> Layout:
-    """The page's components, inside the Blocks being built; `note` is the first model's, and
-    `reference` whether it takes a colored reference."""
+def lay_out(labels: list[str], canvas: int, note: str, reference: bool = True,
+            mode: str = "deterministic") -> Layout:
+    """The page's components, inside the Blocks being built; `note`, `reference` (whether it
+    takes a colored reference) and `mode` (its test mode) are the first model's."""
     gr.Markdown("## colorize: paint hints over a sketch\n" + HELP)
-    parts = controls(labels, note)
+    parts = controls(labels, note, mode)
     sketch = gr.State(None)
     parts.update(panels(canvas, reference))
     return Layout(**parts, sketch=sketch, to_editor=hidden_editor(), from_editor=hidden_editor())

@@ -62,17 +62,17 @@ class Steps:
                                 reason="bad_value")
         return self.choices[label]
 
-    def note(self, label: str) -> str:
+    def view(self, label: str) -> tuple[str, bool, str]:
+        """What the page shows for the picked model: its note, whether it takes a colored
+        reference (its drop area shown only then), and the test mode it starts in."""
         choice = self.choices.get(label)
-        return "" if choice is None else choice.note
-
-    def takes_reference(self, label: str) -> bool:
-        choice = self.choices.get(label)
-        return choice is not None and choice.conditioning.takes_reference
+        if choice is None:
+            return "", False, "deterministic"
+        return choice.note, choice.conditioning.takes_reference, choice.test_mode
 
     def model_changed(self, label: str):
-        """The picked model's note, and its reference drop area shown only if it takes one."""
-        return self.note(label), gr.update(visible=self.takes_reference(label))
+        note, reference, mode = self.view(label)
+        return note, gr.update(visible=reference), mode
 
     def picture(self, label, mode, value, reference_path, sketch):
         if handlers.in_between(value, sketch):
@@ -127,9 +127,10 @@ def wire(page: Layout, steps: Steps) -> None:
                                                    page.reference, page.sketch])
     with_editor(page.colorize.click, **picture)
     with_editor(page.reference.change, **picture)
-    with_editor(page.mode.change, **picture)
-    with_editor(page.model.change(steps.model_changed, page.model, [page.info, page.reference]
-                                  ).then, **picture)
+    # the user's pick of a test mode (`input`: not the model's own, set below with the model)
+    with_editor(page.mode.input, **picture)
+    with_editor(page.model.change(steps.model_changed, page.model,
+                                  [page.info, page.reference, page.mode]).then, **picture)
     for upload in (page.sketch_file, page.drop_sketch):
         opened = upload.upload(guard(steps.open), [page.model, upload, page.from_color],
                                [page.to_editor, page.sketch])
@@ -151,6 +152,5 @@ def build_page(choices: dict[str, Choice], tmp: str, canvas: int = handlers.CANV
     steps = Steps(choices, tmp, canvas)
     labels = list(choices)
     with gr.Blocks(title="colorize", analytics_enabled=False) as blocks:
-        wire(lay_out(labels, steps.note(labels[0]), canvas, steps.takes_reference(labels[0])),
-             steps)
+        wire(lay_out(labels, canvas, *steps.view(labels[0])), steps)
     return blocks
