@@ -7,6 +7,8 @@ import os
 import shutil
 import socket
 import sys
+import time
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -305,13 +307,24 @@ def browser():
         chromium.close()
 
 
+CACHE_AGE = 20
+
+
+def cached_file(src: str) -> str:
+    """The file behind a Gradio file URL ('.../gradio_api/file=/tmp/gradio/...png')."""
+    return urllib.parse.unquote(urllib.parse.urlsplit(src).path.split("file=", 1)[1])
+
+
 @pytest.fixture(scope="module")
 def server(choices, a_choices):
     port = _free_port()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # serve() lowers it
         # the editor paints on a half-size copy of the tests' 160x120 sketches
-        page = serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80)
+        # Gradio's cache cleanup sped up (every 2 s, copies older than CACHE_AGE s), so that the
+        # page is seen to work on after the copies of its first files are gone
+        page = serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80,
+                     cache=(2, CACHE_AGE))
         yield f"http://127.0.0.1:{port}/"
         page.close()
 
@@ -408,6 +421,7 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     ui.open(str(sketch_path))
     plain, src = ui.wait_for_new_output(None)
     assert plain.shape == (160, 120, 3)
+    first_src = src
     ui.stroke(RED)
     red, src = ui.wait_for_new_output(src)
     # the page found the editor's PixiJS applications (their redraw loops pause after a stroke:
@@ -477,8 +491,18 @@ def test_the_page_colorizes_painted_strokes_in_a_browser(browser, server, hint_r
     ui.page.locator("#reference").wait_for(state="hidden", timeout=30_000)  # A takes no cue
     # ... and the test mode follows the model: the B run's deterministic, A's pix2pix
     ui.page.locator("#test-mode input[value='pix2pix']:checked").wait_for(timeout=30_000)
-    from_a, _ = ui.wait_for_new_output(src)
+    from_a, src = ui.wait_for_new_output(src)
     assert from_a.shape == (160, 120, 3) and not np.allclose(from_a, referenced, atol=2)
+
+    # Gradio's copies of the first pictures are deleted by its cache cleanup, and the page works on
+    assert os.path.isfile(cached_file(src))
+    deadline = time.monotonic() + CACHE_AGE + 30
+    while os.path.exists(cached_file(first_src)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not os.path.exists(cached_file(first_src))
+    ui.stroke(RED)
+    again, _ = ui.wait_for_new_output(src)
+    assert again.shape == (160, 120, 3)
     assert snapshot(hint_run) == before  # nothing the page does writes into the run folder
 
 

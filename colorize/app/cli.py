@@ -20,6 +20,10 @@ TESTED_GRADIO = ">=6.31,<6.32"
 # requests in flight: one decodes its uploads or encodes its picture while another's model call
 # runs (Steps.model_lock keeps model calls one at a time)
 CONCURRENT_REQUESTS = 2
+# Gradio keeps a copy of every picture the page shows (one per stroke, a few MB at 2048 px): every
+# 10 minutes, the copies older than an hour go, so that a long painting session does not fill
+# the disk (the page's own files, `Pictures`, keep only the newest few)
+CACHE_CLEANUP = (600, 3600)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,9 +65,10 @@ def untested_gradio(version: str) -> str | None:
 
 
 def serve(choices: dict, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
-          canvas: int = CANVAS_SIDE):
+          canvas: int = CANVAS_SIDE, cache: tuple[int, int] = CACHE_CLEANUP):
     """Launch the page (never a share tunnel; Pillow refuses more than the page's cap in this
-    process from now on); with block=False return the running Blocks."""
+    process from now on); with block=False return the running Blocks. `cache`: every `cache[0]`
+    seconds, Gradio deletes the copies it made of the page's files older than `cache[1]` s."""
     import_gradio()
     from colorize.app.layout import launch_code
     from colorize.app.wiring import build_page
@@ -71,7 +76,7 @@ def serve(choices: dict, host: str = "127.0.0.1", port: int = 7860, block: bool 
     limit_pillow()
     tmp = tempfile.mkdtemp(prefix="colorize-app-")
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its pictures and saved hint layers
-    page = build_page(choices, tmp, canvas)
+    page = build_page(choices, tmp, canvas, cache)
     page.queue(default_concurrency_limit=CONCURRENT_REQUESTS)
     page.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                 max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[tmp], show_error=True,

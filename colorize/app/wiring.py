@@ -145,12 +145,14 @@ def wire(page: Layout, steps: Steps) -> None:
                 inputs=[page.model, page.mode, page.from_editor, page.reference, page.sketch])
 
 
-def build_page(choices: dict[str, Choice], tmp: str, canvas: int = handlers.CANVAS_SIDE
-               ) -> gr.Blocks:
+def build_page(choices: dict[str, Choice], tmp: str, canvas: int = handlers.CANVAS_SIDE,
+               cache: tuple[int, int] | None = None) -> gr.Blocks:
     """The Gradio Blocks page for `choices`; `tmp` receives saved hint layers and pictures; the
-    editor paints on the sketch shrunk to at most `canvas` pixels a side."""
+    editor paints on the sketch shrunk to at most `canvas` pixels a side; `cache`: Gradio's
+    `delete_cache` (every `cache[0]` s, its copies of the page's files older than `cache[1]` s
+    are deleted)."""
     steps = Steps(choices, tmp, canvas)
     labels = list(choices)
-    with gr.Blocks(title="colorize", analytics_enabled=False) as blocks:
+    with gr.Blocks(title="colorize", analytics_enabled=False, delete_cache=cache) as blocks:
         wire(lay_out(labels, canvas, *steps.view(labels[0])), steps)
     return blocks
