@@ -184,7 +184,6 @@ class HintStrokes(Conditioning):
 
     name = "C"
     description = "simulated highlighter strokes: hint colors and a hint mask"
-    channels = HINT_CHANNELS + FILL_CHANNELS
     input_name = "sketch_and_hints"
     serving_input = "hints"
     serving_channels = 4
@@ -205,7 +204,7 @@ class HintStrokes(Conditioning):
         self.strokes = strokes  # how training simulates them
         self.region_share = region_share  # ... and how many as a person paints them
         self.fill = fill  # whether the generator also gets the strokes filled into regions
-        self.channels = HINT_CHANNELS + (FILL_CHANNELS if fill else ())
+        self.channels = HINT_CHANNELS + (FILL_CHANNELS if fill else ())  # after the sketch
         if fill:
             self.page_note = ("C run: the strokes are hints where they are painted, and each "
                               "one's color is offered to the region of the line art it is in.")
