@@ -8,7 +8,10 @@ neighbour.
 
 The fill (experiment C's "where a stroke's color reaches"): every region that a stroke touches
 takes the mean color of the stroke pixels painted in it, as a paint bucket would; the others stay
-unfilled. Two forms, equal to float rounding (tests/test_regions.py):
+unfilled. Its mask is 1 in the touched regions, or with `confidence` how much the region's strokes
+agree: exp(-spread / SPREAD), the spread being the summed per-channel variance of the region's
+painted colors, so that a region whose outline leaks and that holds strokes of several colors
+(their mean is mud) says so (1 for one color). Two forms, equal to float rounding (tests/test_regions.py):
 - `fill` / `labels`: TensorFlow ops on one image of dynamic size, which use runs (the Python API,
   the app, the exported SavedModel);
 - `fill_np` / `labels_np`: OpenCV's connected components, which training runs inside tf.data
@@ -33,6 +36,9 @@ JUMPS = 2  # pointer jumps per step of `labels`
 # real line art, resized plainly to 256 px, one region held 82-98 % of 14 of the 16 sketches
 # (docs/experiment-c.md, "Real line art's regions").
 INK = 0.5
+# the fill's confidence: exp(-spread / SPREAD); two equal strokes 0.1 apart in every channel of
+# model space (a shade) keep 0.69, skin and hair (about 1 apart) under 1e-4
+SPREAD = 0.02
 
 
 def paper_np(sketch: np.ndarray) -> np.ndarray:
@@ -53,9 +59,10 @@ def labels_np(sketch: np.ndarray, paper: np.ndarray | None = None
     return labels, stats
 
 
-def fill_np(hints: np.ndarray, sketch: np.ndarray) -> np.ndarray:
+def fill_np(hints: np.ndarray, sketch: np.ndarray, confidence: bool = False) -> np.ndarray:
     """(S, S, 4) float32: hint colors and mask (S, S, 4) filled into the regions of `sketch`, each
-    touched region its strokes' mean color, mask 1 there (the reference form of `fill`)."""
+    touched region its strokes' mean color, mask 1 there or its `confidence` (the reference form
+    of `fill`)."""
     painted = hints[..., 3] > 0.5
     if not painted.any():  # nothing to fill (a quarter of C's training examples)
         return np.zeros(hints.shape[:2] + (4,), np.float32)
@@ -63,11 +70,16 @@ def fill_np(hints: np.ndarray, sketch: np.ndarray) -> np.ndarray:
     index = labels[painted]  # the painted pixels' regions
     pixels = np.bincount(index, minlength=count)
     table = np.zeros((count, 4), np.float32)  # per region: mean stroke color, and 1 if touched
+    spread = np.zeros(count, np.float32)  # ... and its strokes' summed per-channel variance
     for c in range(3):
-        table[:, c] = np.bincount(index, hints[..., c][painted], count) / np.maximum(pixels, 1)
-    table[:, 3] = pixels > 0
+        values = hints[..., c][painted]
+        table[:, c] = np.bincount(index, values, count) / np.maximum(pixels, 1)
+        if confidence:
+            spread += np.bincount(index, values * values, count) / np.maximum(pixels, 1) \
+                - table[:, c] ** 2
+    table[:, 3] = (pixels > 0) * (np.exp(-np.maximum(spread, 0.0) / SPREAD) if confidence else 1)
     table[0] = 0.0  # label 0: the lines, never filled
-    table[:, :3] *= table[:, 3:]
+    table[:, :3] *= pixels[:, None] > 0
     return table[labels]
 
 
@@ -106,15 +118,25 @@ def labels(sketch: tf.Tensor) -> tf.Tensor:
     return final
 
 
-def fill(hints: tf.Tensor, sketch: tf.Tensor) -> tf.Tensor:
+def fill(hints: tf.Tensor, sketch: tf.Tensor, confidence: bool = False) -> tf.Tensor:
     """Hint colors and mask (H, W, 4) in model space, filled into the regions of the model-space
-    sketch (H, W, 1): (H, W, 4), each touched region its strokes' mean color, mask 1 there."""
+    sketch (H, W, 1): (H, W, 4), each touched region its strokes' mean color, mask 1 there or
+    its `confidence`."""
     regions = tf.reshape(labels(sketch), [-1])
     count = tf.size(regions) + 1
     flat = tf.reshape(hints, [-1, 4])
     painted = tf.cast(flat[:, 3:] > 0.5, tf.float32)  # (N, 1)
-    sums = tf.math.unsorted_segment_sum(tf.concat([flat[:, :3] * painted, painted], -1),
-                                        regions, count)  # (N + 1, 4): colors and pixels
-    touched = tf.cast((sums[:, 3:] > 0.0) & (tf.range(count)[:, None] > 0), tf.float32)
-    table = tf.concat([sums[:, :3] / tf.maximum(sums[:, 3:], 1.0), tf.ones_like(touched)], -1)
+    colors = flat[:, :3] * painted
+    sums = tf.math.unsorted_segment_sum(  # (N + 1, 4 or 7): colors, pixels (and squares)
+        tf.concat([colors, painted] + ([colors * colors] if confidence else []), -1),
+        regions, count)
+    touched = tf.cast((sums[:, 3:4] > 0.0) & (tf.range(count)[:, None] > 0), tf.float32)
+    pixels = tf.maximum(sums[:, 3:4], 1.0)
+    mean = sums[:, :3] / pixels
+    if confidence:
+        spread = tf.reduce_sum(sums[:, 4:] / pixels - mean * mean, -1, keepdims=True)
+        sure = tf.exp(-tf.maximum(spread, 0.0) / SPREAD)
+    else:
+        sure = tf.ones_like(touched)
+    table = tf.concat([mean, sure], -1)
     return tf.reshape(tf.gather(table * touched, regions), tf.shape(hints))

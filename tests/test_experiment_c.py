@@ -149,6 +149,13 @@ def test_training_input_has_nine_channels_and_differs_every_epoch(demo_records):
     plain = next(iter(make_dataset(cfg.replace(options={"hint_fill": False}), demo_records,
                                    epoch=0)))[0].numpy()
     np.testing.assert_array_equal(plain, first[..., :5])
+    # with the fill's confidence: the same strokes and colors, the mask the regions' agreement
+    sure = next(iter(make_dataset(cfg.replace(options={"hint_fill_confidence": True}),
+                                  demo_records, epoch=0)))[0].numpy()
+    np.testing.assert_array_equal(sure[..., :8], first[..., :8])
+    for x in sure:
+        np.testing.assert_allclose(x[..., 5:], fill_np(x[..., 1:5], x[..., :1], True), atol=1e-6)
+    assert (sure[..., 8] < first[..., 8]).any()  # some regions hold strokes of several colors
 
 
 @pytest.mark.heavy
@@ -210,6 +217,15 @@ def test_a_hint_layer_becomes_colors_and_mask_at_any_size():
     np.testing.assert_allclose(window[..., 5:8], np.broadcast_to(
         np.array(RED) / 127.5 - 1.0, (32, 16, 3)), atol=1e-5)
     assert (window[..., 8] == 1).all()
+    # a run with the fill's confidence: one color in the region, so fully sure; red and blue
+    # in it, their mean and next to no confidence
+    confident = cond.configured(cond.Options(hint_fill_confidence=True))
+    np.testing.assert_allclose(anysize_input(x, layer, confident), inputs, atol=1e-5)
+    both = layer.copy()
+    both[64:] = (*BLUE, 255)
+    mixed = anysize_input(x, both, confident)
+    assert (mixed[:, 8:24, 8] < 1e-3).all() and (mixed[:, 8:24, 8] >= 0).all()
+    np.testing.assert_allclose(mixed[..., :8], anysize_input(x, both, cond)[..., :8], atol=1e-5)
 
 
 def anysize_input(sketch, layer, cond):

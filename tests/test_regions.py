@@ -108,17 +108,43 @@ def test_a_region_takes_the_mean_of_its_strokes_and_lines_are_never_filled():
         assert not filled[:, 13:, 3].any()  # the right side: no stroke inside it
 
 
+def test_the_confidence_says_whether_a_regions_strokes_agree():
+    """Red and blue in one region (their mean is mud): near 0; one color: 1; a shade (0.1 apart
+    in each channel, equal shares): exp(-3 * 0.05**2 / SPREAD); the colors are the means still."""
+    sketch = np.ones((24, 36, 1), np.float32)
+    sketch[:, 11] = sketch[:, 23] = -1.0  # three regions
+    hints = np.zeros((24, 36, 4), np.float32)
+    hints[2:4, 2:5] = (*RED, 1.0)
+    hints[6:8, 2:5] = (*BLUE, 1.0)
+    hints[2:8, 15:19] = (*RED, 1.0)
+    hints[2:4, 27:30] = (0.5, 0.5, 0.5, 1.0)
+    hints[6:8, 27:30] = (0.6, 0.6, 0.6, 1.0)
+    shade = np.exp(-3 * 0.05 ** 2 / regions.SPREAD)
+    for filled in (regions.fill(tf.constant(hints), tf.constant(sketch), True).numpy(),
+                   regions.fill_np(hints, sketch, True)):
+        np.testing.assert_allclose(filled[12, 0], (0.0, -1.0, 0.0, 0.0), atol=1e-5)
+        np.testing.assert_allclose(filled[12, 14], (*RED, 1.0), atol=1e-5)
+        np.testing.assert_allclose(filled[12, 26], (0.55, 0.55, 0.55, shade), atol=1e-4)
+        assert not filled[:, 10:13, 3].any() and not filled[:, 22:25, 3].any()
+    plain = regions.fill_np(hints, sketch)  # without: 1 in every touched region
+    assert (plain[12, [0, 14, 26], 3] == 1).all()
+
+
+@pytest.mark.parametrize("confidence", [False, True])
 @pytest.mark.parametrize("seed", range(5))
-def test_the_graphs_fill_is_opencvs_eagerly_and_inside_tf_data(seed):
+def test_the_graphs_fill_is_opencvs_eagerly_and_inside_tf_data(seed, confidence):
     size = 32 + 16 * seed
     sketch, hints = random_sketch(seed, size), random_hints(seed, size)
-    expected = regions.fill_np(hints, sketch)
+    expected = regions.fill_np(hints, sketch, confidence)
     assert (expected[..., 3] > hints[..., 3]).sum() > 50  # the fill reaches beyond the strokes
-    np.testing.assert_allclose(regions.fill(tf.constant(hints), tf.constant(sketch)).numpy(),
-                               expected, atol=1e-5)
+    if confidence:  # (random strokes: some regions hold several colors)
+        assert ((expected[..., 3] > 0) & (expected[..., 3] < 0.99)).any()
+    fill = lambda h, s: regions.fill(h, s, confidence)
+    np.testing.assert_allclose(fill(tf.constant(hints), tf.constant(sketch)).numpy(),
+                               expected, atol=1e-4)
     data = tf.data.Dataset.from_tensors((hints, sketch))
-    graph = next(iter(data.map(regions.fill))).numpy()
-    np.testing.assert_allclose(graph, expected, atol=1e-5)
+    graph = next(iter(data.map(fill))).numpy()
+    np.testing.assert_allclose(graph, expected, atol=1e-4)
     # C's training fills its strokes with fill_np inside tf.data: tests/test_experiment_c.py
 
 

@@ -38,6 +38,10 @@ class StrokeOptions:
         default=True, metadata={"help": "also give the generator each stroke's color filled "
                                         "into the line-bounded region it is painted in (a paint "
                                         "bucket, colorize.regions), as four more input channels"})
+    hint_fill_confidence: bool = dataclasses.field(
+        default=False, metadata={"help": "the fill's mask says how much the strokes in each "
+                                         "region agree (1: one color; near 0: several, their "
+                                         "mean is mud), instead of 1 in every touched region"})
 
     def __post_init__(self):
         if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
@@ -86,12 +90,13 @@ def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = S
 
 
 def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
-                   count: int | None = None, fill_sketch: tf.Tensor | None = None) -> tf.Tensor:
+                   count: int | None = None, fill_sketch: tf.Tensor | None = None,
+                   fill_confidence: bool = False) -> tf.Tensor:
     """`simulate_strokes`'s colors and mask as one (S, S, 4) tensor (splitting and joining
     channels copies a few bytes per pixel at a time); with a `fill_sketch` (S, S, 1), (S, S, 8):
     and the strokes filled into its regions, in the same numpy step (`regions.fill_np`, OpenCV:
     several times faster per example than the graph form `regions.fill` that use runs, and equal
-    to it, tests/test_regions.py)."""
+    to it, tests/test_regions.py), its mask the `fill_confidence` where asked."""
     size = color.shape[0]
     scale = size / 256.0
     n, k = recipe.max_count, recipe.max_segments
@@ -119,22 +124,23 @@ def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = Str
     # color and rasterize in one numpy step (OpenCV's thick polylines): per-pixel gathers and a
     # small sort are several times slower as TensorFlow ops inside tf.data
     return _numpy_strokes(_draw_strokes, [color, points, segments, width, at, drawn],
-                          fill_sketch, size)
+                          fill_sketch, size, fill_confidence)
 
 
-def _numpy_strokes(draw, args: list, fill_sketch, size: int) -> tf.Tensor:
+def _numpy_strokes(draw, args: list, fill_sketch, size: int,
+                   fill_confidence: bool = False) -> tf.Tensor:
     """The strokes `draw(*args)` draws (S, S, 4), and with a `fill_sketch` their fill into its
     regions (S, S, 8), in one numpy step (one call per example instead of two)."""
     if fill_sketch is None:
         hints = tf.numpy_function(draw, args, tf.float32, stateful=False)
         return tf.ensure_shape(hints, [size, size, 4])
-    both = lambda *a: _with_fill(draw(*a[:-1]), a[-1])
+
+    def both(*a):
+        hints = draw(*a[:-1])
+        return np.concatenate([hints, regions.fill_np(hints, a[-1], fill_confidence)], axis=-1)
+
     hints = tf.numpy_function(both, [*args, fill_sketch], tf.float32, stateful=False)
     return tf.ensure_shape(hints, [size, size, 8])
-
-
-def _with_fill(hints: np.ndarray, sketch: np.ndarray) -> np.ndarray:
-    return np.concatenate([hints, regions.fill_np(hints, sketch)], axis=-1)
 
 
 def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
@@ -200,10 +206,11 @@ class HintStrokes(Conditioning):
     Options = StrokeOptions
 
     def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.75,
-                 fill: bool = True):
+                 fill: bool = True, fill_confidence: bool = False):
         self.strokes = strokes  # how training simulates them
         self.region_share = region_share  # ... and how many as a person paints them
         self.fill = fill  # whether the generator also gets the strokes filled into regions
+        self.fill_confidence = fill_confidence  # ... with the regions' agreement as its mask
         self.channels = HINT_CHANNELS + (FILL_CHANNELS if fill else ())  # after the sketch
         if fill:
             self.page_note = ("C run: the strokes are hints where they are painted, and each "
@@ -211,17 +218,19 @@ class HintStrokes(Conditioning):
 
     def configured(self, options: StrokeOptions):
         """C with a run's strokes: --hint-free-share, --hint-mean-strokes, --hint-region-share,
-        --hint-fill."""
+        --hint-fill, --hint-fill-confidence."""
         recipe = dataclasses.replace(self.strokes, p_none=options.hint_free_share,
                                      mean_count=options.hint_mean_strokes)
-        if (recipe, options.hint_region_share, options.hint_fill) == (
-                self.strokes, self.region_share, self.fill):
+        mine = (recipe, options.hint_region_share, options.hint_fill,
+                options.hint_fill_confidence)
+        if mine == (self.strokes, self.region_share, self.fill, self.fill_confidence):
             return self
-        return HintStrokes(recipe, options.hint_region_share, options.hint_fill)
+        return HintStrokes(*mine)
 
     def variants(self):
         """C with and without the fill channels (runs before issue #33 have none)."""
-        return (self, HintStrokes(self.strokes, self.region_share, not self.fill))
+        return (self, HintStrokes(self.strokes, self.region_share, not self.fill,
+                                  self.fill_confidence))
 
     def training_condition(self, example):
         """(S, S, 4): random strokes, or for `region_share` of the examples strokes inside the
@@ -230,12 +239,12 @@ class HintStrokes(Conditioning):
         filled into the regions of the input sketch, as use fills an artist's (`complete`)."""
         color, seed = example["color"], example["seed"]
         fill_sketch = example["sketch"] if self.fill else None
-        randomly = lambda: simulate_hints(color, seed, self.strokes, fill_sketch=fill_sketch)
+        fill = dict(fill_sketch=fill_sketch, fill_confidence=self.fill_confidence)
+        randomly = lambda: simulate_hints(color, seed, self.strokes, **fill)
         if self.region_share <= 0.0:
             return randomly()
         paper = example.get("paper_sketch", example["sketch"])
-        per_region = lambda: simulate_region_hints(color, paper, seed, self.strokes,
-                                                   fill_sketch=fill_sketch)
+        per_region = lambda: simulate_region_hints(color, paper, seed, self.strokes, **fill)
         if self.region_share >= 1.0:
             return per_region()
         pick = tf.random.stateless_uniform(
@@ -272,7 +281,8 @@ class HintStrokes(Conditioning):
         sketch `lines` (h, w, 1), computed in the graph (`regions.fill`)."""
         if not self.fill:
             return condition
-        return tf.concat([condition, regions.fill(condition, lines)], axis=-1)
+        return tf.concat([condition, regions.fill(condition, lines, self.fill_confidence)],
+                         axis=-1)
 
     def example_hints(self, example, strokes: int = 8, seed: int = 0):
         """A held-out example's hints: `strokes` strokes simulated from its colors, fixed seed."""
@@ -373,8 +383,8 @@ def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws
 
 def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
                           recipe: StrokeRecipe = StrokeRecipe(), count: int | None = None,
-                          largest_first: bool = False,
-                          fill_sketch: tf.Tensor | None = None) -> tf.Tensor:
+                          largest_first: bool = False, fill_sketch: tf.Tensor | None = None,
+                          fill_confidence: bool = False) -> tf.Tensor:
     """Strokes as a person paints them, inside tf.data: (S, S, 4) hint colors and mask of the
     recipe's stroke count (or `count`), one per region of the paper's `sketch` (S, S, 1), in
     [-1, 1]; deterministic in `seed`. With a `fill_sketch`, (S, S, 8) as `simulate_hints`."""
@@ -384,7 +394,7 @@ def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
         [max(n, 4 * n), 5], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 17))
     return _numpy_strokes(
         lambda c, s, k, d: draw_region_strokes(c, s, int(k), d, bool(largest_first), recipe),
-        [color, sketch, drawn, draws], fill_sketch, size)
+        [color, sketch, drawn, draws], fill_sketch, size, fill_confidence)
 
 
 def region_hint_layer(color: np.ndarray, sketch: np.ndarray, strokes: int, seed: int = 0,
