@@ -18,12 +18,7 @@ from dataclasses import dataclass, field
 
 from colorize import experiments, sketch_styles
 from colorize.errors import ColorizeError
-
-PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-STRATEGIES = ("auto", "one", "mirrored", "multiworker")
-TEST_MODES = ("pix2pix", "deterministic")
-KERNELS = ("fused", "keras")
-UPSAMPLING = ("auto", "transposed", "resize")
+from colorize.modes import KERNELS, PRECISIONS, STRATEGIES, TEST_MODES, UPSAMPLING  # noqa: F401
 # what a config.json written before a field existed meant (the paper's recipe)
 LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
 # ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region)

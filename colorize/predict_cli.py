@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from colorize import chapters, fileio
-from colorize.config import PRECISIONS, TEST_MODES
+from colorize.modes import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 from colorize.lines import LINES
 from colorize.recipe import IMAGE_EXTENSIONS

@@ -20,9 +20,13 @@ import os
 import re
 import stat
 
+from typing import TYPE_CHECKING
+
 from colorize import fileio
-from colorize.config import TrainConfig
 from colorize.errors import ColorizeError
+
+if TYPE_CHECKING:  # the config imports TensorFlow (through the experiments): only when read
+    from colorize.config import TrainConfig
 
 CONFIG = "config.json"
 GENERATOR = "generator.keras"
@@ -113,6 +117,8 @@ class RunFolder:
 
     def config(self) -> TrainConfig:
         """The run's config; ColorizeError when config.json is not a valid one."""
+        from colorize.config import TrainConfig
+
         try:
             return TrainConfig.load(self.path)
         except (OSError, ValueError, TypeError) as err:  # bad JSON, unknown values

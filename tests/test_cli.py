@@ -53,6 +53,15 @@ def _run(args: list[str], level: str | None = None) -> subprocess.CompletedProce
                           text=True, timeout=600)
 
 
+def test_the_commands_that_can_answer_without_tensorflow_do():
+    """`colorize --help`, and `predict`'s options (before a model is loaded): TensorFlow takes
+    seconds to import."""
+    code = ("import sys; from colorize import cli, predict_cli, scrape, demo; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    proc = _run(["-c", code])
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
 @pytest.mark.heavy
 def test_commands_print_no_tensorflow_start_up_noise(block_records, tmp_path):
     """`--help` and a short training run: stderr holds none of TensorFlow's native lines (on a
