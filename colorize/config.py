@@ -21,8 +21,10 @@ from colorize.errors import ColorizeError
 from colorize.modes import KERNELS, PRECISIONS, STRATEGIES, TEST_MODES, UPSAMPLING  # noqa: F401
 # what a config.json written before a field existed meant (the paper's recipe)
 LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
-# ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region)
-LEGACY_OPTIONS = {"hint_fill": False, "hint_region_share": 0.0, "hint_fill_confidence": False}
+# ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region;
+# before round five: no fill confidence)
+LEGACY_OPTIONS = {"hint_fill": False, "hint_region_share": 0.0,
+                  "hint_fill_confidence": False}
 
 
 def _f(default, help: str):  # noqa: A002 (argparse's word)

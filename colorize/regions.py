@@ -11,7 +11,8 @@ takes the mean color of the stroke pixels painted in it, as a paint bucket would
 unfilled. Its mask is 1 in the touched regions, or with `confidence` how much the region's strokes
 agree: exp(-spread / SPREAD), the spread being the summed per-channel variance of the region's
 painted colors, so that a region whose outline leaks and that holds strokes of several colors
-(their mean is mud) says so (1 for one color). Two forms, equal to float rounding (tests/test_regions.py):
+(their mean is mud) says so (1 for one color). Two forms, equal to float rounding
+(tests/test_regions.py):
 - `fill` / `labels`: TensorFlow ops on one image of dynamic size, which use runs (the Python API,
   the app, the exported SavedModel);
 - `fill_np` / `labels_np`: OpenCV's connected components, which training runs inside tf.data
