@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from colorize import experiments, sketch_styles
 from colorize.errors import ColorizeError
 from colorize.modes import KERNELS, PRECISIONS, STRATEGIES, TEST_MODES, UPSAMPLING  # noqa: F401
+
 # what a config.json written before a field existed meant (the paper's recipe)
 LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
 # ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region;
