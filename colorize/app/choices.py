@@ -23,7 +23,12 @@ class Choice:
     label: str
     experiment: str  # a registered experiment's name
     colorizers: dict  # test mode -> Colorizer
-    test_mode: str  # the one the page starts it in: the run's, or a model file's experiment's
+    # the test mode the page starts it in (the run's; default: its experiment's), one it offers
+    test_mode: str | None = None
+
+    def __post_init__(self):
+        mode = self.test_mode or self.conditioning.test_mode
+        self.test_mode = mode if mode in self.colorizers else next(iter(self.colorizers))
 
     @property
     def conditioning(self) -> Conditioning:
@@ -65,16 +70,14 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
 
     choices: dict[str, Choice] = {}
 
-    def add(label, experiment, make, test_mode):
+    def add(label, experiment, make, test_mode=None):
         colorizers = {mode: make(mode) for mode in test_modes}
         for colorizer in colorizers.values():  # compile now, not on the first stroke
             colorizer.colorize(np.full((8, 8), 255, np.uint8))
         base, n = label, 2
         while label in choices:
             label, n = f"{base} ({n})", n + 1
-        # the page starts a model in its own test mode where it offers that one
-        choices[label] = Choice(label, experiment, colorizers,
-                                test_mode if test_mode in colorizers else next(iter(colorizers)))
+        choices[label] = Choice(label, experiment, colorizers, test_mode)
 
     for run_dir in runs:
         generator, cfg = load_run(run_dir)
@@ -88,6 +91,5 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
         probe = Colorizer(generator, test_mode="deterministic", precision="float32")
         experiment = probe.conditioning.name
         add(label_of(experiment, os.path.basename(path)), experiment,
-            lambda mode: Colorizer(generator, test_mode=mode, precision=precision),
-            probe.conditioning.test_mode)
+            lambda mode: Colorizer(generator, test_mode=mode, precision=precision))
     return choices
