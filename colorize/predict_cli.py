@@ -14,9 +14,9 @@ import os
 import numpy as np
 
 from colorize import chapters, fileio
-from colorize.modes import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 from colorize.lines import LINES
+from colorize.modes import PRECISIONS, TEST_MODES
 from colorize.recipe import IMAGE_EXTENSIONS
 from colorize.runfolder import not_readable, require_file
 

@@ -19,7 +19,6 @@ import errno
 import os
 import re
 import stat
-
 from typing import TYPE_CHECKING
 
 from colorize import fileio

@@ -71,6 +71,7 @@ class Steps:
         return choice.note, choice.conditioning.takes_reference, choice.test_mode
 
     def model_changed(self, label: str):
+        """The picked model's note, its reference drop area's visibility, and its test mode."""
         note, reference, mode = self.view(label)
         return note, gr.update(visible=reference), mode
 
