@@ -3,15 +3,11 @@ filled into the style sketch's regions; coverage, |fill - truth| where filled, a
 fill pasted over Hmix's 0-stroke picture (held-out faces)."""
 # run where the training commands of docs/experiment-c.md ran (runs/, faces256/): "Round five"
 import sys
-import cv2, numpy as np, tensorflow as tf
-from colorize.infer import Colorizer
-from colorize.evaluate import user_examples
-from colorize import sketch_styles
-from colorize.experiments.strokes import region_hint_layer
+import cv2, numpy as np
+from common import cases, colorizer, pasted, psnr
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-c = Colorizer.from_run("runs/Hmix", test_mode="deterministic")
-psnr = lambda a, b: float(tf.image.psnr(a.astype(np.float32) / 255, b.astype(np.float32) / 255, 1.0))
+c = colorizer("Hmix")
 
 def labels_of(sketch, k, grow):
     ink = (sketch < 191.25).astype(np.uint8)
@@ -46,16 +42,12 @@ def fill_near(layer, lab):
 variants = {"d3": (3, 0, fill_mean), "d5": (5, 0, fill_mean), "d5g1": (5, 1, fill_mean),
             "d7g2": (7, 2, fill_mean), "near3": (3, 0, fill_near), "near5g1": (5, 1, fill_near)}
 res = {}
-for i, (_, ex) in enumerate(user_examples("faces256", "test", None, c, N)):
-    layer = region_hint_layer(ex["color"], ex["sketch"], 8, seed=i)
-    gt = ex["color"].astype(np.float64)
-    for style in ("threshold", "xdog", "lines", "pencil"):
-        s = sketch_styles.sketch_of(style, ex["color"], ex["sketch"], seed=i)
+for i, ex, layer, gt, sketches in cases(c, N):
+    for style, s in sketches:
         o0 = c.colorize(s).astype(np.float64)
         for name, (k, g, f) in variants.items():
             out, m = f(layer, labels_of(s, k, g))
-            err = np.abs(out - gt)[m].mean() / 255 if m.any() else 0
-            res.setdefault((style, name), []).append((m.mean(), err, psnr(np.where(m[..., None], out, o0), gt), psnr(o0, gt)))
+            res.setdefault((style, name), []).append((*pasted(out, m, gt, o0), psnr(o0, gt)))
 for key, v in res.items():
     v = np.array(v).mean(0)
     print("%-10s %-8s covers %.3f err %.3f pasted %.2f (0-stroke %.2f)" % (*key, *v))

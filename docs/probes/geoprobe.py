@@ -3,15 +3,12 @@ for R steps; a pixel reached at once from several takes their mean. Coverage, er
 pasted over Hmix's 0-stroke picture, per style (held-out faces)."""
 # run where the training commands of docs/experiment-c.md ran (runs/, faces256/): "Round five"
 import sys
-import cv2, numpy as np, tensorflow as tf
-from colorize.infer import Colorizer
-from colorize.evaluate import user_examples
-from colorize import sketch_styles, regions
-from colorize.experiments.strokes import region_hint_layer
+import cv2, numpy as np
+from colorize import regions
+from common import cases, colorizer, pasted
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-c = Colorizer.from_run("runs/Hmix", test_mode="deterministic")
-psnr = lambda a, b: float(tf.image.psnr(a.astype(np.float32) / 255, b.astype(np.float32) / 255, 1.0))
+c = colorizer("Hmix")
 CROSS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
 
 def geo(layer, sketch, radii):
@@ -30,14 +27,10 @@ def geo(layer, sketch, radii):
 
 R = [8, 16, 32, 64, 128]
 res = {}
-for i, (_, ex) in enumerate(user_examples("faces256", "test", None, c, N)):
-    layer = region_hint_layer(ex["color"], ex["sketch"], 8, seed=i)
-    gt = ex["color"].astype(np.float64)
-    for style in ("threshold", "xdog", "lines", "pencil"):
-        s = sketch_styles.sketch_of(style, ex["color"], ex["sketch"], seed=i)
+for i, ex, layer, gt, sketches in cases(c, N):
+    for style, s in sketches:
         o0 = c.colorize(s).astype(np.float64)
         for r, (out, m) in geo(layer, s, R).items():
-            err = np.abs(out - gt)[m].mean() / 255 if m.any() else 0
-            res.setdefault((style, r), []).append((m.mean(), err, psnr(np.where(m[..., None], out, o0), gt)))
+            res.setdefault((style, r), []).append(pasted(out, m, gt, o0))
 for key, v in sorted(res.items()):
     print("%-10s R=%-4d covers %.3f err %.3f pasted %.2f" % (*key, *np.array(v).mean(0)))

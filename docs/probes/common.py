@@ -1,0 +1,38 @@
+"""What the round-five probes share: a run in C's deterministic test mode, PSNR of uint8-range
+pictures, and the held-out faces with the sweep's 8 strokes one per region (painted in the paper's
+sketch's regions) and each face's sketch in every style, as `colorize evaluate --style-sweep`
+makes them."""
+import numpy as np
+import tensorflow as tf
+
+from colorize import sketch_styles
+from colorize.evaluate import user_examples
+from colorize.experiments.strokes import region_hint_layer
+from colorize.infer import Colorizer
+
+STYLES = ("threshold", "xdog", "lines", "pencil")
+
+
+def colorizer(run: str) -> Colorizer:
+    return Colorizer.from_run(f"runs/{run}", test_mode="deterministic")
+
+
+def psnr(a, b) -> float:
+    return float(tf.image.psnr(np.float32(a) / 255, np.float32(b) / 255, 1.0))
+
+
+def cases(c: Colorizer, n: int, strokes: int = 8):
+    """(index, example, hint layer, truth as float64), then (style, sketch) per style, for `n`
+    held-out faces of faces256."""
+    for i, (_, ex) in enumerate(user_examples("faces256", "test", None, c, n)):
+        layer = region_hint_layer(ex["color"], ex["sketch"], strokes, seed=i)
+        sketches = [(style, sketch_styles.sketch_of(style, ex["color"], ex["sketch"], seed=i))
+                    for style in STYLES]
+        yield i, ex, layer, ex["color"].astype(np.float64), sketches
+
+
+def pasted(out, mask, truth, picture) -> tuple[float, float, float]:
+    """A fill (colors `out`, where `mask`) against the truth: its coverage, its mean absolute error
+    where it covers (0-1), and the PSNR of it pasted over `picture` where it covers."""
+    err = np.abs(out - truth)[mask].mean() / 255 if mask.any() else 0.0
+    return mask.mean(), err, psnr(np.where(mask[..., None], out, picture), truth)
