@@ -15,12 +15,15 @@ def _bce_per_example(labels_like, logits, label: float):
     return tf.reduce_mean(bce, axis=[1, 2, 3])  # (batch,)
 
 
-def generator_loss(fake_logits, fake, target, l1_weight: float = 100.0):
-    """Per-example (total, gan, l1) generator losses, each (batch,)."""
+def generator_loss(fake_logits, fake, target, l1_weight: float = 100.0, pixel_weights=None):
+    """Per-example (total, gan, l1) generator losses, each (batch,). `pixel_weights`
+    (batch, H, W, 1), if given, weigh the L1 per pixel (an experiment's, e.g. C's fill)."""
     fake_logits = tf.cast(fake_logits, tf.float32)
     gan = _bce_per_example(fake_logits, fake_logits, 1.0)
-    l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - tf.cast(fake, tf.float32)),
-                        axis=[1, 2, 3])
+    error = tf.abs(tf.cast(target, tf.float32) - tf.cast(fake, tf.float32))
+    if pixel_weights is not None:
+        error = error * pixel_weights
+    l1 = tf.reduce_mean(error, axis=[1, 2, 3])
     return gan + l1_weight * l1, gan, l1
 
 

@@ -42,6 +42,7 @@ class Pix2Pix:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.precision = runtime.resolve_precision(cfg.precision)
         self.global_batch = cfg.batch_size * self.strategy.num_replicas_in_sync
+        self.l1_weights = cfg.conditioning.l1_weights  # None: the paper's uniform L1
         with self.strategy.scope():
             self.generator = networks.generator(cfg, self.precision)
             self.discriminator = networks.discriminator(cfg, self.precision)
@@ -65,7 +66,8 @@ class Pix2Pix:
             fake = gen(inputs, training=True)
             real_logits = disc([inputs, target], training=True)
             fake_logits = disc([inputs, fake], training=True)
-            gen_total, gen_gan, gen_l1 = generator_loss(fake_logits, fake, target, self.cfg.l1_weight)
+            gen_total, gen_gan, gen_l1 = generator_loss(fake_logits, fake, target, self.cfg.l1_weight,
+                                                        self.l1_weights(inputs))
             gen_loss = average(gen_total)
             disc_loss = average(discriminator_loss(real_logits, fake_logits))
             gen_scaled = self.gen_optimizer.scale_loss(gen_loss)

@@ -46,3 +46,19 @@ def test_losses_are_per_example():
 def test_bfloat16_logits_give_float32_losses():
     logits = tf.zeros((1, 2, 2, 1), tf.bfloat16)
     assert discriminator_loss(logits, logits).dtype == tf.float32
+
+
+def test_pixel_weights_weigh_the_l1_per_pixel():
+    logits = tf.zeros((2, 2, 2, 1))
+    rng = np.random.default_rng(0)
+    fake, target = (tf.constant(rng.uniform(-1, 1, (2, 4, 4, 3)), tf.float32) for _ in "ft")
+    plain = generator_loss(logits, fake, target)[2]
+    np.testing.assert_allclose(generator_loss(logits, fake, target,
+                                              pixel_weights=tf.ones((2, 4, 4, 1)))[2], plain,
+                               rtol=1e-6)
+    weights = np.ones((2, 4, 4, 1), np.float32)
+    weights[:, :2] = 3.0  # the top half counts three times
+    error = np.abs(target.numpy() - fake.numpy())
+    total, _, l1 = generator_loss(logits, fake, target, pixel_weights=tf.constant(weights))
+    np.testing.assert_allclose(l1, (error * weights).mean(axis=(1, 2, 3)), rtol=1e-5)
+    assert (l1.numpy() > plain.numpy()).all()

@@ -125,3 +125,24 @@ def test_a_failed_write_of_the_epochs_outputs_names_the_last_good_checkpoint(blo
                                             ".*the last good checkpoint is .*ckpt-3") as info:
         train.train(cfg.replace(epochs=2), log=lambda *a: None, networks=TINY)
     assert info.value.reason == "write_failed"
+
+
+def test_c_with_a_fill_loss_weighs_the_l1_where_the_fill_reaches(block_records, tmp_path):
+    cfg = preset("C", data=block_records, out=str(tmp_path), image_size=32, batch_size=2,
+                 precision="float32", hint_fill_loss=3.0)
+    model = Pix2Pix(cfg, networks=TINY)
+    rng = np.random.default_rng(0)
+    inputs = rng.uniform(-1, 1, (2, 32, 32, 9)).astype(np.float32)
+    inputs[..., 8] = 0.0
+    inputs[:, :16, :, 8] = 1.0  # the fill reaches the top half
+    target = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    error = np.abs(target - model.generator(inputs, training=True).numpy())  # no dropout
+    losses = model.train_step((inputs, target))
+    assert float(losses["gen_l1_loss"]) == pytest.approx(
+        (error * (1.0 + 3.0 * inputs[..., 8:9])).mean(), rel=1e-4)
+    assert float(losses["gen_l1_loss"]) != pytest.approx(error.mean(), rel=1e-2)
+    # the paper's experiments and C by default keep the uniform L1
+    assert preset("B").conditioning.l1_weights(tf.constant(inputs[..., :4])) is None
+    assert preset("C").conditioning.l1_weights(tf.constant(inputs)) is None
+    with pytest.raises(ValueError, match="hint_fill_loss"):
+        preset("C", hint_fill=False, hint_fill_loss=1.0)

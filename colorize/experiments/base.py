@@ -120,6 +120,11 @@ class Conditioning:
                              + (f" (its options: {', '.join(sorted(names))})" if names else ""))
         return self.Options(**values)
 
+    def l1_weights(self, inputs: tf.Tensor) -> tf.Tensor | None:
+        """Per-pixel weights (B, S, S, 1) of the L1 loss for a batch of generator `inputs`, or
+        None for the paper's uniform L1 (A and B)."""
+        return None
+
     def configured(self, options) -> Conditioning:
         """This experiment with a run's `Options` (a config's `TrainConfig.conditioning`)."""
         return self

@@ -42,12 +42,18 @@ class StrokeOptions:
         default=False, metadata={"help": "the fill's mask says how much the strokes in each "
                                          "region agree (1: one color; near 0: several, their "
                                          "mean is mud), instead of 1 in every touched region"})
+    hint_fill_loss: float = dataclasses.field(
+        default=0.0, metadata={"help": "extra weight of the L1 loss where the fill reaches: "
+                                       "there it counts 1 + this, elsewhere 1 (0: the paper's "
+                                       "uniform L1)"})
 
     def __post_init__(self):
         if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
             raise ValueError("hint_free_share must be in [0, 1] and hint_mean_strokes at least 1")
         if not 0.0 <= self.hint_region_share <= 1.0:
             raise ValueError("hint_region_share must be in [0, 1]")
+        if self.hint_fill_loss < 0.0 or (self.hint_fill_loss and not self.hint_fill):
+            raise ValueError("hint_fill_loss must be >= 0, and needs hint_fill")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,11 +212,12 @@ class HintStrokes(Conditioning):
     Options = StrokeOptions
 
     def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.75,
-                 fill: bool = True, fill_confidence: bool = False):
+                 fill: bool = True, fill_confidence: bool = False, fill_loss: float = 0.0):
         self.strokes = strokes  # how training simulates them
         self.region_share = region_share  # ... and how many as a person paints them
         self.fill = fill  # whether the generator also gets the strokes filled into regions
         self.fill_confidence = fill_confidence  # ... with the regions' agreement as its mask
+        self.fill_loss = fill_loss  # extra L1 weight where the fill reaches (training only)
         self.channels = HINT_CHANNELS + (FILL_CHANNELS if fill else ())  # after the sketch
         if fill:
             self.page_note = ("C run: the strokes are hints where they are painted, and each "
@@ -218,12 +225,13 @@ class HintStrokes(Conditioning):
 
     def configured(self, options: StrokeOptions):
         """C with a run's strokes: --hint-free-share, --hint-mean-strokes, --hint-region-share,
-        --hint-fill, --hint-fill-confidence."""
+        --hint-fill, --hint-fill-confidence, --hint-fill-loss."""
         recipe = dataclasses.replace(self.strokes, p_none=options.hint_free_share,
                                      mean_count=options.hint_mean_strokes)
         mine = (recipe, options.hint_region_share, options.hint_fill,
-                options.hint_fill_confidence)
-        if mine == (self.strokes, self.region_share, self.fill, self.fill_confidence):
+                options.hint_fill_confidence, options.hint_fill_loss)
+        if mine == (self.strokes, self.region_share, self.fill, self.fill_confidence,
+                    self.fill_loss):
             return self
         return HintStrokes(*mine)
 
@@ -250,6 +258,13 @@ class HintStrokes(Conditioning):
         pick = tf.random.stateless_uniform(
             [], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 23))
         return tf.cond(pick < self.region_share, per_region, randomly)
+
+    def l1_weights(self, inputs):
+        """With `fill_loss`: 1 + fill_loss where the fill reaches (its mask, channel 8), so that
+        the colors the strokes give count more than those the model must guess."""
+        if not self.fill_loss:
+            return None
+        return 1.0 + self.fill_loss * tf.cast(inputs[..., 8:9], tf.float32)
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None:
