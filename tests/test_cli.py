@@ -54,9 +54,10 @@ def _run(args: list[str], level: str | None = None) -> subprocess.CompletedProce
 
 
 def test_the_commands_that_can_answer_without_tensorflow_do():
-    """`colorize --help`, and `predict`'s options (before a model is loaded): TensorFlow takes
-    seconds to import."""
+    """`colorize --help`, and `predict`'s and `app`'s options (before a model is loaded):
+    TensorFlow takes seconds to import."""
     code = ("import sys; from colorize import cli, predict_cli, scrape, demo; "
+            "from colorize.app import cli as app_cli; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     proc = _run(["-c", code])
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr

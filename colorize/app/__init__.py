@@ -4,6 +4,7 @@
 
 A Gradio Blocks page on top of `colorize.infer.Colorizer`, in modules that import only those
 above them:
+- `limits`: the canvas's default size and the caps on uploads (no imports: `--help` is quick);
 - `uploads`: the caps on uploaded files, checked from their headers, and the image and hint-layer
   readers behind them;
 - `choices`: the runs and models the page offers, loaded once at start;

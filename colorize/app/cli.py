@@ -9,11 +9,9 @@ import shutil
 import sys
 import tempfile
 
-from colorize.app.choices import load_choices
-from colorize.app.handlers import CANVAS_SIDE
-from colorize.app.uploads import MAX_UPLOAD_BYTES, limit_pillow
-from colorize.config import PRECISIONS
+from colorize.app.limits import CANVAS_SIDE, MAX_UPLOAD_BYTES
 from colorize.errors import ColorizeError
+from colorize.modes import PRECISIONS
 
 # the Gradio releases the page is tested with, as setup.cfg's app pin (docs/app.md)
 TESTED_GRADIO = ">=6.31,<6.32"
@@ -71,6 +69,7 @@ def serve(choices: dict, host: str = "127.0.0.1", port: int = 7860, block: bool 
     seconds, Gradio deletes the copies it made of the page's files older than `cache[1]` s."""
     import_gradio()
     from colorize.app.layout import launch_code
+    from colorize.app.uploads import limit_pillow
     from colorize.app.wiring import build_page
 
     limit_pillow()
@@ -98,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
               "the network can use the page", file=sys.stderr)
     if args.canvas < 64:
         raise ColorizeError(f"--canvas {args.canvas}: give at least 64 pixels", reason="bad_value")
+    from colorize.app.choices import load_choices  # TensorFlow: after the arguments are checked
+
     choices = load_choices(args.run, args.model, args.precision)
     print(f"colorize app: {len(choices)} model(s) loaded; serving http://{args.host}:{args.port}",
           flush=True)

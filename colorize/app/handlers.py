@@ -19,11 +19,11 @@ from PIL import Image
 
 from colorize import fileio
 from colorize.app.choices import Choice
+from colorize.app.limits import CANVAS_SIDE
 from colorize.app.uploads import check_pixels, read_hint_upload, read_upload
 from colorize.errors import ColorizeError
 from colorize.experiments.base import check_aspect
 
-CANVAS_SIDE = 512  # the editor's longest side by default (twice a 256 px model's input)
 
 
 def editor_value(background: np.ndarray, hints: np.ndarray | None = None) -> dict:

@@ -14,10 +14,8 @@ import numpy as np
 from PIL import Image
 
 from colorize import infer, sketch
+from colorize.app.limits import MAX_PIXELS, MAX_UPLOAD_BYTES
 from colorize.errors import ColorizeError
-
-MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # per file
-MAX_PIXELS = 4096 * 4096  # per image: a 16-megapixel page takes about a second per picture
 
 
 def header_size(source: str | bytes) -> tuple[int, int] | None:
