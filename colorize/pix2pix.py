@@ -66,8 +66,8 @@ class Pix2Pix:
             fake = gen(inputs, training=True)
             real_logits = disc([inputs, target], training=True)
             fake_logits = disc([inputs, fake], training=True)
-            gen_total, gen_gan, gen_l1 = generator_loss(fake_logits, fake, target, self.cfg.l1_weight,
-                                                        self.l1_weights(inputs))
+            gen_total, gen_gan, gen_l1 = generator_loss(
+                fake_logits, fake, target, self.cfg.l1_weight, self.l1_weights(inputs))
             gen_loss = average(gen_total)
             disc_loss = average(discriminator_loss(real_logits, fake_logits))
             gen_scaled = self.gen_optimizer.scale_loss(gen_loss)

@@ -25,7 +25,6 @@ from colorize.errors import ColorizeError
 from colorize.experiments.base import check_aspect
 
 
-
 def editor_value(background: np.ndarray, hints: np.ndarray | None = None) -> dict:
     """An ImageEditor value: the line art as background (RGBA), one hint layer (empty if none)."""
     rgb = np.repeat(background[..., None], 3, -1) if background.ndim == 2 else background[..., :3]

@@ -260,11 +260,12 @@ class HintStrokes(Conditioning):
         return tf.cond(pick < self.region_share, per_region, randomly)
 
     def l1_weights(self, inputs):
-        """With `fill_loss`: 1 + fill_loss where the fill reaches (its mask, channel 8), so that
-        the colors the strokes give count more than those the model must guess."""
+        """With `fill_loss`: 1 + fill_loss where the fill reaches (its mask), so that the colors
+        the strokes give count more than those the model must guess."""
         if not self.fill_loss:
             return None
-        return 1.0 + self.fill_loss * tf.cast(inputs[..., 8:9], tf.float32)
+        mask = 1 + self.channels.index("fill_mask")  # after the sketch
+        return 1.0 + self.fill_loss * tf.cast(inputs[..., mask:mask + 1], tf.float32)
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
         if cue is not None:
