@@ -4,14 +4,15 @@ fill pasted over Hmix's 0-stroke picture (held-out faces)."""
 # run where the training commands of docs/experiment-c.md ran (runs/, faces256/): "Round five"
 import sys
 import cv2, numpy as np
+from colorize import regions
 from common import cases, colorizer, pasted, psnr
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 c = colorizer("Hmix")
 
 def labels_of(sketch, k, grow):
-    ink = (sketch < 191.25).astype(np.uint8)
-    paper3 = 1 - cv2.dilate(ink, np.ones((3, 3), np.uint8))
+    ink = (sketch < (regions.INK + 1.0) * 127.5).astype(np.uint8)  # as regions.paper_np's
+    paper3 = regions.paper_np(sketch)  # the regions' own paper (3x3)
     paper = 1 - cv2.dilate(ink, np.ones((k, k), np.uint8))
     _, lab = cv2.connectedComponents(paper, connectivity=4)
     lab = lab.astype(np.float32)
