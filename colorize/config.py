@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from colorize import experiments, sketch_styles
 from colorize.errors import ColorizeError
-from colorize.modes import KERNELS, PRECISIONS, STRATEGIES, TEST_MODES, UPSAMPLING  # noqa: F401
+from colorize.modes import (CONDITION_SCALES, KERNELS, PRECISIONS, STRATEGIES,  # noqa: F401
+                            TEST_MODES, UPSAMPLING)
 
 # what a config.json written before a field existed meant (the paper's recipe)
-LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed"}
+LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed", "condition_scales": "input"}
 # ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region;
 # before round five: no fill confidence)
 LEGACY_OPTIONS = {"hint_fill": False, "hint_region_share": 0.0,
@@ -56,6 +57,10 @@ class TrainConfig:
                                "or resize (nearest-neighbour 2x, then a 3x3 convolution: no "
                                "checkerboard pattern, Odena et al. 2016); auto: the "
                                "experiment's own (A, B: transposed; C: resize)")
+    condition_scales: str = _f("auto", "where the generator reads its input: input (the "
+                                       "paper's: the first layer only), or every (also each "
+                                       "encoder and decoder level, average-pooled to its "
+                                       "size); auto: the experiment's own")
 
     # Objective and optimization
     l1_weight: float = _f(100.0, "weight of the L1 loss beside the cGAN loss")
@@ -101,14 +106,15 @@ class TrainConfig:
         object.__setattr__(self, "options",
                            dataclasses.asdict(experiment.options(dict(self.options))))
         # "auto" is resolved, so that config.json says what the run did
-        for name in ("upsample", "test_mode"):
+        for name in ("upsample", "condition_scales", "test_mode"):
             if getattr(self, name) == "auto":
                 object.__setattr__(self, name, getattr(experiment, name))
         styles = experiment.sketch_styles if self.sketch_styles == "auto" else self.sketch_styles
         object.__setattr__(self, "sketch_styles", sketch_styles.canonical(styles))  # ValueError
         for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
                               ("test_mode", TEST_MODES), ("kernels", KERNELS),
-                              ("upsample", UPSAMPLING)):
+                              ("upsample", UPSAMPLING),
+                              ("condition_scales", CONDITION_SCALES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.image_size < 32 or self.image_size & (self.image_size - 1):
@@ -134,6 +140,7 @@ class TrainConfig:
             changes.setdefault("options", {})
             changes.setdefault("sketch_styles", "auto")
             changes.setdefault("upsample", "auto")
+            changes.setdefault("condition_scales", "auto")
             changes.setdefault("test_mode", "auto")
         return dataclasses.replace(self, **changes)
 
@@ -225,7 +232,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     hints = typing.get_type_hints(TrainConfig)
     choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": ("auto", *TEST_MODES),
                "kernels": KERNELS, "experiment": tuple(experiments.EXPERIMENTS),
-               "upsample": UPSAMPLING}
+               "upsample": UPSAMPLING, "condition_scales": CONDITION_SCALES}
     for f in dataclasses.fields(TrainConfig):
         if f.name == "options":
             continue

@@ -100,15 +100,41 @@ def _condition_input(cfg: TrainConfig) -> keras.KerasTensor:
     return keras.Input((cfg.image_size, cfg.image_size, cond.input_channels), name=cond.input_name)
 
 
+def _pyramid(inputs, cfg: TrainConfig, dtype: str) -> dict:
+    """The generator input average-pooled by 2, 4, ... down to 2x2: {size: (b, size, size, C)}.
+
+    Pooling keeps what the condition means: a stroke's colors x mask and its mask shrink to the
+    share of each cell it covers, so a few painted pixels still reach the deepest levels, where a
+    3x3 kernel sees the whole picture."""
+    pooled, x, size = {}, inputs, cfg.image_size
+    while size > 2:
+        size //= 2
+        x = layers.AveragePooling2D(2, name=f"input_pool{size}", dtype=dtype)(x)
+        pooled[size] = x
+    return pooled
+
+
+def _with_input(x, pooled: dict, name: str, dtype: str):
+    """x (b, s, s, c) with the pooled input of its size concatenated, where `pooled` has it (the
+    first layer has the input itself; the 1x1 bottleneck has none)."""
+    if x.shape[1] not in pooled:
+        return x
+    return layers.Concatenate(name=f"{name}_input", dtype=dtype)([x, pooled[x.shape[1]]])
+
+
 def build_generator(cfg: TrainConfig, dtype_policy: str = "float32") -> keras.Model:
     """The U-Net generator: (batch, S, S, C) sketch+condition in [-1, 1] -> (batch, S, S, 3)."""
     dtype = dtype_policy
     inputs = _condition_input(cfg)  # (b, 256, 256, 4)
     filters = encoder_filters(cfg.image_size, cfg.width)  # [64, 128, 256, 512, 512, 512, 512, 512]
 
+    # with condition_scales "every", the input average-pooled to each level's size: {size: tensor}
+    pooled = _pyramid(inputs, cfg, dtype) if cfg.condition_scales == "every" else {}
+
     x, skips = inputs, []
     for i, f in enumerate(filters):
         # (b, 128, 128, 64) -> (b, 64, 64, 128) -> ... -> (b, 1, 1, 512)
+        x = _with_input(x, pooled, f"down{i + 1}", dtype)  # (b, s, s, c) -> (b, s, s, c+C)
         x = _down(x, f, cfg, name=f"down{i + 1}", dtype=dtype, batch_norm=i > 0)
         skips.append(x)
 
@@ -116,6 +142,7 @@ def build_generator(cfg: TrainConfig, dtype_policy: str = "float32") -> keras.Mo
         # (b, 2, 2, 512+512) -> (b, 4, 4, 512+512) -> ... -> (b, 128, 128, 64+64)
         x = _up(x, f, cfg, name=f"up{i + 1}", dtype=dtype, dropout=i < 3)
         x = layers.Concatenate(name=f"skip{i + 1}", dtype=dtype)([x, skip])
+        x = _with_input(x, pooled, f"up{i + 1}", dtype)  # (b, s, s, c) -> (b, s, s, c+C)
 
     x = _upsample(x, COLOR_CHANNELS, cfg, "to_rgb", dtype, use_bias=True,
                   conv_name="to_rgb")  # (b, 256, 256, 3)

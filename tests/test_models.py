@@ -143,3 +143,63 @@ def test_resize_upsampling_keeps_the_shapes_and_the_decoder_names():
     folded = fold_batch_norm(gen)  # batch norm folds into the 3x3 convolutions too
     x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 9)).astype(np.float32)
     np.testing.assert_allclose(folded(x).numpy(), gen(x, training=False).numpy(), atol=1e-4)
+
+
+def test_every_scale_generator_reads_the_pooled_input_at_each_level():
+    """condition_scales "every": the input, average-pooled, joins each encoder level's input and
+    each decoder level's output of its size; shapes and the folded inference stay the same."""
+    from colorize.config import preset
+
+    cfg = preset("C", image_size=32, width=4, condition_scales="every", kernels="keras")
+    gen = build_generator(cfg)
+    assert gen.input_shape == (None, 32, 32, 9) and gen.output_shape == (None, 32, 32, 3)
+    # 32 -> 16 -> 8 -> 4 -> 2 -> 1: pooled inputs at 16, 8, 4, 2 for down2..down5 and up1..up4
+    assert gen.get_layer("down2_conv").input.shape[-1] == 4 + 9
+    assert gen.get_layer("down5_conv").input.shape[-1] == 4 * 8 + 9
+    assert gen.get_layer("to_rgb").input.shape[-1] == 4 + 4 + 9  # up4, skip down1, the input
+    for level, size in (("down2", 16), ("up1", 2), ("up4", 16)):
+        joined = gen.get_layer(f"{level}_input").output.shape
+        assert joined[1] == size
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 9)).astype(np.float32)
+    np.testing.assert_allclose(fold_batch_norm(gen)(x).numpy(), gen(x, training=False).numpy(),
+                               atol=1e-4)
+
+
+def test_every_scale_levels_get_the_input_averaged_over_their_cells():
+    """What joins a level is the input itself, each cell the mean of the pixels it covers: a
+    4x4 stroke reaches the 2x2 level as a quarter-covered cell, its color x mask and mask
+    shrunk alike (so colors / mask still give the stroke's color)."""
+    import keras
+
+    from colorize.config import preset
+
+    cfg = preset("C", image_size=32, width=4, condition_scales="every", kernels="keras")
+    gen = build_generator(cfg)
+    x = np.zeros((1, 32, 32, 9), np.float32)
+    x[..., 0] = 1.0  # paper
+    x[0, 4:12, 4:12, 1:5] = [1.0, -0.5, 0.25, 1.0]  # an 8x8 stroke, colors x mask and mask
+    probe = keras.Model(gen.input, [gen.get_layer("down5_input").output,
+                                    gen.get_layer("up4_input").output])
+    deep, shallow = (t.numpy() for t in probe(x, training=False))
+    expected_deep = x[0].reshape(2, 16, 2, 16, 9).mean((1, 3))  # 32 -> 2 by 16x16 cells
+    np.testing.assert_allclose(deep[0, ..., -9:], expected_deep, atol=1e-6)
+    assert deep[0, 0, 0, -9 + 4] == pytest.approx(64 / 256)  # the stroke covers a quarter of a cell
+    np.testing.assert_allclose(shallow[0, ..., -9:], x[0].reshape(16, 2, 16, 2, 9).mean((1, 3)),
+                               atol=1e-6)
+    plain = build_generator(cfg.replace(condition_scales="input"))
+    assert not any(layer.name.endswith("_input") for layer in plain.layers[1:])
+    assert gen.count_params() > plain.count_params()
+
+
+def test_condition_scales_resolve_per_experiment_and_old_runs_read_the_input_once():
+    import json
+
+    from colorize.config import preset
+
+    assert preset("A").condition_scales == "input" and preset("B").condition_scales == "input"
+    assert preset("C", condition_scales="every").condition_scales == "every"
+    with pytest.raises(ValueError, match="condition_scales"):
+        preset("C", condition_scales="sometimes")
+    saved = json.loads(preset("C", condition_scales="every").to_json())
+    del saved["condition_scales"]  # a config.json written before the field existed
+    assert TrainConfig.from_json(json.dumps(saved)).condition_scales == "input"

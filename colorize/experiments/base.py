@@ -92,9 +92,11 @@ class Conditioning:
     # one picture with no hints, "example" one picture from `example_hints` (an oracle input)
     sweep_curves: ClassVar[dict[str, str]] = {"strokes": "hints"}
     Options: ClassVar[type] = NoOptions  # its training options, a frozen dataclass
-    # its defaults of the config's `sketch_styles`, `upsample` and `test_mode` (the paper's)
+    # its defaults of the config's `sketch_styles`, `upsample`, `condition_scales` and
+    # `test_mode` (the paper's)
     sketch_styles: str = "threshold:1"
     upsample: str = "transposed"
+    condition_scales: str = "input"
     test_mode: str = "pix2pix"
 
     @property
