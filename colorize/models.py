@@ -8,7 +8,8 @@ follows, and none on the first, norm-free convolutions); hyper-parameters as in 
 Shape comments are for the paper's setting: 256x256 input, width 64, experiment A or B (4 input
 channels: the sketch and a cue; `cfg.conditioning` says how many). Convolutions and batch norm are
 `colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels)
-unless `cfg.kernels` is "keras". Layers compute in the `dtype_policy` given to the builders
+unless `cfg.kernels` is "keras". With `cfg.condition_scales` "every" (not the paper's), the input
+average-pooled to each level's size also joins every encoder and decoder level. Layers compute in the `dtype_policy` given to the builders
 ("float32", "mixed_bfloat16", ...); outputs (tanh, logits) are always float32.
 """
 
@@ -104,8 +105,8 @@ def _pyramid(inputs, cfg: TrainConfig, dtype: str) -> dict:
     """The generator input average-pooled by 2, 4, ... down to 2x2: {size: (b, size, size, C)}.
 
     Pooling keeps what the condition means: a stroke's colors x mask and its mask shrink to the
-    share of each cell it covers, so a few painted pixels still reach the deepest levels, where a
-    3x3 kernel sees the whole picture."""
+    share of each cell it covers, so a few painted pixels still reach the deepest levels, where
+    one kernel sees the whole picture (measured in docs/experiment-c.md, "Round seven")."""
     pooled, x, size = {}, inputs, cfg.image_size
     while size > 2:
         size //= 2
