@@ -8,9 +8,10 @@ follows, and none on the first, norm-free convolutions); hyper-parameters as in 
 Shape comments are for the paper's setting: 256x256 input, width 64, experiment A or B (4 input
 channels: the sketch and a cue; `cfg.conditioning` says how many). Convolutions and batch norm are
 `colorize.kernels`' drop-in subclasses of the Keras layers (same math, faster training kernels)
-unless `cfg.kernels` is "keras". With `cfg.condition_scales` "every" (not the paper's), the input
-average-pooled to each level's size also joins every encoder and decoder level. Layers compute in the `dtype_policy` given to the builders
-("float32", "mixed_bfloat16", ...); outputs (tanh, logits) are always float32.
+unless `cfg.kernels` is "keras". With `cfg.condition_scales` "every" (not the paper's), the
+input average-pooled to each level's size also joins every encoder and decoder level. Layers
+compute in the `dtype_policy` given to the builders ("float32", "mixed_bfloat16", ...); outputs
+(tanh, logits) are always float32.
 """
 
 from __future__ import annotations
