@@ -42,13 +42,17 @@ INK = 0.5
 SPREAD = 0.02
 
 
-def paper_np(sketch: np.ndarray) -> np.ndarray:
-    """(S, S) uint8, 1 on region pixels (paper away from the lines), of a sketch (S, S[, 1]) in
-    uint8 0-255 or model space [-1, 1] (by its dtype), ink below INK."""
+def ink_np(sketch: np.ndarray) -> np.ndarray:
+    """(S, S) uint8, 1 on the lines of a sketch (S, S[, 1]) in uint8 0-255 or model space
+    [-1, 1] (by its dtype): darker than INK."""
     sketch = np.asarray(sketch)
     sketch = sketch[..., 0] if sketch.ndim == 3 else sketch
-    ink = sketch < (INK if sketch.dtype.kind == "f" else (INK + 1.0) * 127.5)
-    return 1 - cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8))
+    return (sketch < (INK if sketch.dtype.kind == "f" else (INK + 1.0) * 127.5)).astype(np.uint8)
+
+
+def paper_np(sketch: np.ndarray) -> np.ndarray:
+    """(S, S) uint8, 1 on region pixels (paper away from the lines: `ink_np` dilated 3x3)."""
+    return 1 - cv2.dilate(ink_np(sketch), np.ones((3, 3), np.uint8))
 
 
 def labels_np(sketch: np.ndarray, paper: np.ndarray | None = None

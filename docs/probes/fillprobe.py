@@ -11,9 +11,8 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 c = colorizer("Hmix")
 
 def labels_of(sketch, k, grow):
-    ink = (sketch < (regions.INK + 1.0) * 127.5).astype(np.uint8)  # as regions.paper_np's
     paper3 = regions.paper_np(sketch)  # the regions' own paper (3x3)
-    paper = 1 - cv2.dilate(ink, np.ones((k, k), np.uint8))
+    paper = 1 - cv2.dilate(regions.ink_np(sketch), np.ones((k, k), np.uint8))
     _, lab = cv2.connectedComponents(paper, connectivity=4)
     lab = lab.astype(np.float32)
     for _ in range(grow):
