@@ -166,8 +166,8 @@ def test_every_scale_generator_reads_the_pooled_input_at_each_level():
 
 
 def test_every_scale_levels_get_the_input_averaged_over_their_cells():
-    """What joins a level is the input itself, each cell the mean of the pixels it covers: a
-    4x4 stroke reaches the 2x2 level as a quarter-covered cell, its color x mask and mask
+    """What joins a level is the input itself, each cell the mean of the pixels it covers: an
+    8x8 stroke reaches the 2x2 level as a quarter-covered 16x16 cell, its color x mask and mask
     shrunk alike (so colors / mask still give the stroke's color)."""
     import keras
 
