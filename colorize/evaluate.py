@@ -28,7 +28,9 @@ from colorize.runfolder import RunFolder
 
 DATA_RANGE = "images scaled to [0, 1]; PSNR and SSIM by tf.image with data range 1.0"
 BASELINES = {"cue": "cue as output", "white": "flat white"}
-SKETCHES = ("recipe", "colored")  # the user path's line art: the recipe's black lines, or colored
+# the user path's line art: the recipe's black lines, colored lines, or a drawn style of
+# `sketch_styles` (made from the color image at its own size, as the style sweep makes them)
+SKETCHES = ("recipe", "colored") + tuple(s for s in sketch_styles.STYLES if s != "threshold")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,9 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the Colorizer's ways to the image's size to score (default: model "
                              "guided keep)")
     parser.add_argument("--sketches", choices=SKETCHES, default="recipe",
-                        help="the user path's line art: the recipe's black sketch, or colored "
+                        help="the user path's line art: the recipe's black sketch, colored "
                              "line art (the image's own colors on the sketch's lines, white "
-                             "paper) (default: recipe)")
+                             "paper), or a drawn style of --style-sweep's, made at the image's "
+                             "own size (default: recipe)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="the user path's precision, as `colorize predict` (default: auto)")
     parser.add_argument("--json", metavar="PATH", default=None,
@@ -153,11 +156,29 @@ def user_examples(records_dir: str | None, split: str, images_dir: str | None, c
                   max_images: int, sketches: str = "recipe"):
     """(name, {"sketch", "cue", "color"} uint8) pairs: a records split as stored, or colored images
     of any size with their sketch and cue made as the records' were, at the image's own size.
-    `sketches="colored"` gives colored line art instead of the black sketch."""
-    for name, ex in _user_examples(records_dir, split, images_dir, colorizer, max_images):
+    `sketches="colored"` gives colored line art instead of the black sketch, a drawn style's name
+    that style's line art (`sketch_styles.sketch_of`, seeded by the image's index)."""
+    examples = _user_examples(records_dir, split, images_dir, colorizer, max_images)
+    for index, (name, ex) in enumerate(examples):
         if sketches == "colored":
             ex["sketch"] = colored_lines(ex["sketch"], ex["color"])
+        elif sketches != "recipe":
+            ex["recipe_sketch"] = ex["sketch"]  # where `_user_cases` paints a person's strokes
+            ex["sketch"] = sketch_styles.sketch_of(sketches, ex["color"], seed=index)
         yield name, ex
+
+
+def _user_cases(conditioning) -> dict:
+    """{label suffix: (example, index) -> `Colorizer.colorize`'s hint arguments} of the user
+    path: what the experiment takes at use time (B the cue), or for strokes none and a person's."""
+    if not (conditioning.reads_hints and conditioning.serving_input == "hints"):
+        return {"": lambda ex, index: conditioning.example_hints(ex)}
+    from colorize.experiments.strokes import region_hint_layer
+    from colorize.style_sweep import HINTED
+
+    return {", 0 strokes": lambda ex, index: {},
+            f", {HINTED} strokes": lambda ex, index: {"hints": region_hint_layer(
+                ex["color"], ex.get("recipe_sketch", ex["sketch"]), HINTED, seed=index)}}
 
 
 def _user_examples(records_dir, split, images_dir, colorizer, max_images):
@@ -190,23 +211,29 @@ def evaluate_user_path(run_dir: str, records_dir: str | None = None, split: str 
                        lines=LINES[1:], precision: str = "auto", max_images: int = 0,
                        sketches: str = "recipe") -> dict:
     """Mean metrics of `Colorizer.colorize` per way to the image's size, each output scored
-    against the color image at the image's own size."""
+    against the color image at the image's own size. A run that reads strokes (C) is scored with
+    none and with `style_sweep.HINTED` strokes painted one per region of the recipe's sketch, as
+    a person paints them (the style sweep's strokes: the same whatever `sketches` gives)."""
     import numpy as np
 
     from colorize.infer import Colorizer
     from colorize.metrics import MeanMetrics
 
     colorizer = Colorizer.from_run(run_dir, test_mode=test_mode, precision=precision)
-    meters = {way: MeanMetrics() for way in lines}
+    cases = _user_cases(colorizer.conditioning)
+    meters = {(way, case): MeanMetrics() for way in lines for case in cases}
     sizes = set()
-    for _, ex in user_examples(records_dir, split, images_dir, colorizer, max_images, sketches):
+    for index, (_, ex) in enumerate(user_examples(records_dir, split, images_dir, colorizer,
+                                                  max_images, sketches)):
         target = ex["color"][None].astype(np.float32) / 255.0
         sizes.add(ex["color"].shape[:2])
-        for way in lines:
-            rgb = colorizer.colorize(ex["sketch"], lines=way,
-                                     **colorizer.conditioning.example_hints(ex))
-            meters[way].update(rgb[None].astype(np.float32) / 255.0, target)
-    results = {f"user path, lines {way}": meter.result() for way, meter in meters.items()}
+        for case, hints in cases.items():
+            given = hints(ex, index)
+            for way in lines:
+                rgb = colorizer.colorize(ex["sketch"], lines=way, **given)
+                meters[way, case].update(rgb[None].astype(np.float32) / 255.0, target)
+    results = {f"user path, lines {way}{case}": meter.result()
+               for (way, case), meter in meters.items()}
     images = next(iter(results.values())).pop("images")
     for r in results.values():
         r.pop("images", None)

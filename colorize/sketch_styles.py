@@ -121,6 +121,12 @@ def _black_hat(gray: tf.Tensor, size: int) -> tf.Tensor:
     return _erode(_dilate(gray, size), size) - gray
 
 
+def _size(image: tf.Tensor) -> int:
+    """The size (S) that the styles' pixel scales follow: the long side, so that a user's picture
+    of any aspect ratio gets a 256 px square's lines at the same relative width."""
+    return max(image.shape[0], image.shape[1])
+
+
 def _element(image_size: int) -> int:
     """The black-hat's element at this size: 5 at 256 px, odd, at least 3."""
     return max(3, int(round(LINES_ELEMENT * image_size / 256.0)) | 1)
@@ -154,7 +160,7 @@ def xdog(color: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """
     # scaled up with images larger than 256 px, never down: at 0.3 px the two blurs barely differ
     # already, and smaller ones would leave nothing but paper
-    scale = max(1.0, color.shape[0] / 256.0)
+    scale = max(1.0, _size(color) / 256.0)
     sigma = _uniform(seed, 0, *XDOG_SIGMA) * scale
     radius = max(1, int(math.ceil(3 * XDOG_SIGMA[1] * XDOG_K * scale)))
     gray = _gray(color)
@@ -167,7 +173,7 @@ def lines(color: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Drawn lines only: (S, S, 1) in {-1, 1}, ink where the black-hat exceeds LINES_CONTRAST
     (its threshold jittered by +-25 % per example)."""
     contrast = LINES_CONTRAST * _uniform(seed, 1, 0.75, 1.25)
-    ink = _black_hat(_gray(color), _element(color.shape[0])) > contrast
+    ink = _black_hat(_gray(color), _element(_size(color))) > contrast
     return tf.where(ink, -1.0, 1.0)
 
 
@@ -177,12 +183,12 @@ def pencil(color: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     Ink is the black-hat scaled (x 2.5-4) and clipped, at 55-85 % darkness; the paper is 85-97 %
     white with grain (Gaussian noise, 2 %); a slight blur softens the strokes.
     """
-    size = color.shape[0]
+    size = _size(color)
     strength = tf.clip_by_value(_black_hat(_gray(color), _element(size)) * _uniform(seed, 2, 2.5, 4.0),
                                 0.0, 1.0)
     paper = _uniform(seed, 3, 0.85, 0.97)
     grain = 0.02 * tf.random.stateless_normal(
-        [size, size, 1], tf.random.experimental.stateless_fold_in(seed, 4))
+        [color.shape[0], color.shape[1], 1], tf.random.experimental.stateless_fold_in(seed, 4))
     value = paper * (1.0 - strength * _uniform(seed, 5, 0.55, 0.85)) + grain
     value = _gaussian_blur(value, tf.constant(0.6 * size / 256.0), max(1, int(round(2 * size / 256))))
     return tf.clip_by_value(value, 0.0, 1.0) * 2.0 - 1.0
@@ -339,8 +345,9 @@ def _vary_np(sketch: np.ndarray, v) -> np.ndarray:
 
 def sketch_of(style: str, color: np.ndarray, stored: np.ndarray | None = None,
               seed: int = 0) -> np.ndarray:
-    """A user-side sketch (H, W) uint8 (0 line, 255 paper) of a square uint8 color image (S, S, 3)
-    in one style, without variations, as the style sweep gives it to `Colorizer` (fixed seed)."""
+    """A user-side sketch (H, W) uint8 (0 line, 255 paper) of a uint8 color image (H, W, 3) in one
+    style, without variations, as the style sweep gives it to `Colorizer` (fixed seed); the pixel
+    scales follow the long side. "threshold" is `stored`, the recipe's sketch."""
     if style == "threshold":
         return np.asarray(stored if stored.ndim == 2 else stored[..., 0])
     model = tf.constant(color, tf.float32) / 127.5 - 1.0

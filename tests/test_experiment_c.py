@@ -431,6 +431,58 @@ def test_region_strokes_lie_inside_their_regions_in_the_regions_colors_largest_f
     assert not (region_hint_layer(color, sketch, 0, seed=1)[..., 3]).any()
 
 
+def test_region_strokes_on_a_picture_that_is_not_square():
+    """The user path paints a person's strokes on pictures of any aspect ratio (`colorize
+    evaluate --images`): the layer has the picture's shape, each stroke in its region's color."""
+    from colorize.experiments.strokes import line_regions, region_hint_layer
+
+    sketch, color = _regions_picture()
+    sketch, color = sketch[:, 8:], color[:, 8:]  # 64 x 56
+    layer = region_hint_layer(color, sketch, 3, seed=2)
+    assert layer.shape == (64, 56, 4)
+    painted = layer[..., 3] == 255
+    assert len(set(np.unique(line_regions(sketch)[0][painted])) - {0}) == 3
+    np.testing.assert_array_equal(layer[painted][:, :3], color[painted])
+
+
+def test_user_path_of_a_c_run_on_drawn_line_art_of_any_size(c_run, demo_records, tmp_path):
+    """`colorize evaluate --run C --images DIR --sketches pencil`: the pictures' own sizes, line
+    art of a drawn style, scored with no strokes and with 8 a person paints (one per region of
+    the recipe's sketch), each what `Colorizer.colorize` returns for them."""
+    import json
+
+    from colorize import sketch_styles
+    from colorize.cli import main
+    from colorize.experiments.strokes import region_hint_layer
+    from colorize.fileio import write_image
+    from colorize.metrics import MeanMetrics
+    from colorize.records import read_records
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    pictures = [np.kron(ex["color"], np.ones((2, 3, 1), np.uint8))  # 64 x 96: not square
+                for ex in list(read_records(demo_records, "test"))[:2]]
+    for i, rgb in enumerate(pictures):
+        write_image(str(folder / f"{i}.png"), rgb)
+    out = tmp_path / "user.json"
+    assert main(["evaluate", "--run", c_run, "--images", str(folder), "--sketches", "pencil",
+                 "--lines", "keep", "--json", str(out), "--precision", "float32"]) == 0
+    result = json.loads(out.read_text())
+    assert result["sketches"] == "pencil" and result["sizes"] == ["96x64"]
+    assert set(result["metrics"]) == {"user path, lines keep, 0 strokes",
+                                      "user path, lines keep, 8 strokes"}
+    colorizer = Colorizer.from_run(c_run, precision="float32")
+    meter = MeanMetrics()
+    for i, rgb in enumerate(pictures):
+        drawn = sketch_styles.sketch_of("pencil", rgb, seed=i)
+        hints = region_hint_layer(rgb, colorizer.sketchify(rgb), 8, seed=i)
+        assert hints[..., 3].any()
+        picture = colorizer.colorize(drawn, hints=hints, lines="keep")
+        meter.update(picture[None] / 255.0, rgb[None] / 255.0)
+    got = result["metrics"]["user path, lines keep, 8 strokes"]
+    assert got["psnr"] == pytest.approx(meter.result()["psnr"], abs=1e-4)
+
+
 def test_region_strokes_are_the_same_eagerly_and_in_tf_data_and_sample_regions_by_area():
     from colorize.experiments.strokes import line_regions, simulate_region_hints
 

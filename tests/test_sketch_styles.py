@@ -76,6 +76,25 @@ def test_pencil_is_soft_gray_on_tinted_paper():
     assert len(np.unique(np.round(out, 3))) > 20  # not binary
 
 
+@pytest.mark.parametrize("style", ["xdog", "lines", "pencil"])
+def test_a_pictures_sketch_of_any_aspect_ratio(style):
+    """`sketch_of` (the style sweep's, and the user path's `--sketches STYLE` at the image's own
+    size) on a 256 x 384 picture: its own shape, the thin line inked, flat areas paper, and the
+    picture turned on its side gives the sketch turned on its side (the scales follow the long
+    side, whichever it is)."""
+    square = picture()
+    wide = np.concatenate([square, np.full((256, 128, 3), 235, np.uint8)], axis=1)
+    out = sketch_styles.sketch_of(style, wide, seed=3)
+    assert out.shape == (256, 384) and out.dtype == np.uint8
+    paper = out[112:144, 160:176].mean()
+    assert paper > 200 and out[:, 300:].mean() > 200  # flat areas, old and new: paper
+    assert out[160:224, 48].mean() < paper - 30  # the thin line is inked (pencil: soft gray)
+    tall = sketch_styles.sketch_of(style, wide.transpose(1, 0, 2).copy(), seed=3)
+    assert tall.shape == (384, 256)
+    if style != "pencil":  # (pencil's grain is drawn per pixel, in row order)
+        np.testing.assert_array_equal(tall, out.T)
+
+
 def test_variations_change_width_darkness_and_softness_per_seed():
     lines = sketch_styles.lines(model(picture()), SEED)
     ink = lambda x: float((x.numpy() < 0).mean())

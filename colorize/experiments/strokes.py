@@ -377,10 +377,10 @@ def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws
     """(S, S, 4) float32 in color's units: `count` strokes, one per line-bounded region of
     `sketch`, each in its region's median color (mask 1 where painted). Regions of at least
     MIN_REGION px: the largest first, or drawn with probability in proportion to their area
-    (Gumbel top-k on `draws[:, 0]`). draws: (max_count, 5) uniforms in [0, 1)."""
-    size = color.shape[0]
-    scale = size / 256.0
-    canvas = np.zeros((size, size, 4), np.float32)
+    (Gumbel top-k on `draws[:, 0]`). draws: (max_count, 5) uniforms in [0, 1). A picture that is
+    not square, (H, W), gets (H, W, 4), its strokes scaled with the long side."""
+    scale = max(color.shape[:2]) / 256.0
+    canvas = np.zeros((*color.shape[:2], 4), np.float32)
     labels, stats, dist = line_regions(sketch)
     areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     valid = np.nonzero(areas >= MIN_REGION * scale * scale)[0]
@@ -416,8 +416,8 @@ def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
 def region_hint_layer(color: np.ndarray, sketch: np.ndarray, strokes: int, seed: int = 0,
                       recipe: StrokeRecipe = StrokeRecipe()) -> np.ndarray:
     """An RGBA hint layer of one stroke inside each of the `strokes` largest line-bounded regions
-    of a sketch (S, S[, 1]) uint8, each in its region's median color of the square uint8 color
-    image (S, S, 3): the hint sweep's "one per region" protocol, what a person paints."""
+    of a sketch (H, W[, 1]) uint8, each in its region's median color of the uint8 color image
+    (H, W, 3): the hint sweep's "one per region" protocol, what a person paints."""
     draws = np.random.default_rng([seed, strokes]).random((max(recipe.max_count, strokes) * 4, 5))
     hints = draw_region_strokes(np.asarray(color, np.float32), np.asarray(sketch), strokes, draws,
                                 largest_first=True, recipe=recipe)
