@@ -21,7 +21,9 @@ brought to the input's size in one of three ways (`LINES`; docs/inference.md mea
   Lines are as sharp and as dark as the input's, and black sketch pixels stay black. `layers`
   returns its layers too (the flat colors and the sketch's gray), for layered files.
 "auto" (the default) decides per input, in the graph: "keep" for colored line art
-(`is_colored_line_art`) unless the sketch is exactly S x S, else "model" when the sketch is not
+(`is_colored_line_art`) unless the sketch is exactly S x S, and, for a model that reads line art
+as drawn (`drawn`: trained on several sketch styles), for line art drawn in gray levels at any
+size (`has_gray_lines`: pencil, scans, anti-aliased inking); else "model" when the sketch is not
 resized (its long side is S) and "guided" when it is.
 
 The sketch may be gray (H, W, 1) or RGB (H, W, 3) uint8; RGB is turned to gray in the graph
@@ -46,6 +48,7 @@ GRAY_WEIGHTS = (9798, 19235, 3735)
 PAPER = 224  # gray levels from here up are paper: the other pixels of a sketch are inked
 COLORED_LINES_CHROMA = 24  # mean chroma (max - min of RGB) of the inked pixels of colored line art
 MIN_INK = 0.001  # a sketch with fewer inked pixels than this share is blank, never colored
+INK_BLACK = 32  # `has_gray_lines`: inked levels from here up (to PAPER) are gray, not black
 PAPER_PERCENTILE = 0.9  # `paper_to_white`: this share of a sketch's pixels is at most paper
 MIN_LINE_CONTRAST = 32.0  # `paper_to_white`: levels darker than the paper by this much are lines
 
@@ -90,6 +93,25 @@ def is_colored_line_art(sketch: tf.Tensor) -> tf.Tensor:
         return (share >= MIN_INK) & (total >= COLORED_LINES_CHROMA * count)
 
     return tf.cond(tf.equal(tf.shape(sketch)[-1], 3), colored, lambda: tf.constant(False))
+
+
+def has_gray_lines(sketch: tf.Tensor) -> tf.Tensor:
+    """Whether a (H, W, 1 or 3) uint8 sketch is drawn in gray levels rather than in black and
+    white alone: a scalar bool, True when at least half of its inked pixels (gray below PAPER, at
+    least MIN_INK of them) are gray (INK_BLACK or lighter).
+
+    Pencil, scanned and anti-aliased line art is (77-100 % of the inked pixels of the 16 real
+    sketches of ../shared/anime/lineart); the paper's threshold sketch and XDoG, binary, are not
+    (0-1 %, saved as JPEG at quality 75 too). A model of several sketch styles draws such lines
+    only faintly itself, so "auto" lays the sketch's own over its colors ("keep",
+    docs/inference.md "Which lines: measured").
+    """
+    gray = to_gray(sketch)[..., 0]
+    inked = gray < PAPER
+    count = tf.reduce_sum(tf.cast(inked, tf.int64))
+    light = tf.reduce_sum(tf.cast(inked & (gray >= INK_BLACK), tf.int64))
+    share = tf.cast(count, tf.float64) / tf.cast(tf.size(inked, tf.int64), tf.float64)
+    return (share >= MIN_INK) & (2 * light >= count)  # integers: exactly half or more
 
 
 def fit(height: tf.Tensor, width: tf.Tensor, size: int) -> tuple[tf.Tensor, ...]:
@@ -265,9 +287,10 @@ def layers(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor) -> tuple[tf
 
 
 def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
-              lines: str = "auto") -> tf.Tensor:
+              lines: str = "auto", drawn: bool = False) -> tf.Tensor:
     """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1 or 3) uint8 ->
-    (H, W, 3) uint8, in the way `lines` (one of LINES; the caller checks it)."""
+    (H, W, 3) uint8, in the way `lines` (one of LINES; the caller checks it). `drawn`: the model
+    reads line art as drawn (`model_input`'s binarize=False), which "auto" takes into account."""
     size = inputs.shape[0]
     gray, shape, h, w, colors, paper = _window(inputs, outputs, sketch)
 
@@ -289,5 +312,7 @@ def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
         return ways[lines]()
     resized = tf.logical_not(tf.logical_and(tf.equal(h, shape[0]), tf.equal(w, shape[1])))
     square = tf.reduce_all(tf.equal(shape, size))  # exactly S x S: colored lines get "model" too
-    colored = tf.logical_and(tf.logical_not(square), is_colored_line_art(sketch))
-    return tf.cond(colored, keep, lambda: tf.cond(resized, guided, ways["model"]))
+    kept = tf.logical_and(tf.logical_not(square), is_colored_line_art(sketch))
+    if drawn:  # gray line art at any size: the model of several styles draws its lines faintly
+        kept = tf.logical_or(kept, has_gray_lines(sketch))
+    return tf.cond(kept, keep, lambda: tf.cond(resized, guided, ways["model"]))

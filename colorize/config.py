@@ -21,6 +21,12 @@ from colorize.errors import ColorizeError
 from colorize.modes import (CONDITION_SCALES, KERNELS, PRECISIONS, STRATEGIES,  # noqa: F401
                             TEST_MODES, UPSAMPLING)
 
+# the fields whose value is one of a list: checked by TrainConfig and offered as the flags'
+# choices; those in RESOLVED also take "auto", resolved to the experiment's own value
+CHOICES = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": ("auto", *TEST_MODES),
+           "kernels": KERNELS, "upsample": UPSAMPLING, "condition_scales": CONDITION_SCALES}
+RESOLVED = ("upsample", "condition_scales", "test_mode")
+
 # what a config.json written before a field existed meant (the paper's recipe)
 LEGACY = {"sketch_styles": "threshold:1", "upsample": "transposed", "condition_scales": "input"}
 # ... and of experiment options (C before issues #32 and #33: no fill, no strokes per region;
@@ -106,15 +112,12 @@ class TrainConfig:
         object.__setattr__(self, "options",
                            dataclasses.asdict(experiment.options(dict(self.options))))
         # "auto" is resolved, so that config.json says what the run did
-        for name in ("upsample", "condition_scales", "test_mode"):
+        for name in RESOLVED:
             if getattr(self, name) == "auto":
                 object.__setattr__(self, name, getattr(experiment, name))
         styles = experiment.sketch_styles if self.sketch_styles == "auto" else self.sketch_styles
         object.__setattr__(self, "sketch_styles", sketch_styles.canonical(styles))  # ValueError
-        for name, allowed in (("precision", PRECISIONS), ("strategy", STRATEGIES),
-                              ("test_mode", TEST_MODES), ("kernels", KERNELS),
-                              ("upsample", UPSAMPLING),
-                              ("condition_scales", CONDITION_SCALES)):
+        for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.image_size < 32 or self.image_size & (self.image_size - 1):
@@ -230,9 +233,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per config field and per experiment option, named after it, with the field's help
     and default; unset flags keep the preset's value."""
     hints = typing.get_type_hints(TrainConfig)
-    choices = {"precision": PRECISIONS, "strategy": STRATEGIES, "test_mode": ("auto", *TEST_MODES),
-               "kernels": KERNELS, "experiment": tuple(experiments.EXPERIMENTS),
-               "upsample": UPSAMPLING, "condition_scales": CONDITION_SCALES}
+    choices = {**CHOICES, "experiment": tuple(experiments.EXPERIMENTS)}
     for f in dataclasses.fields(TrainConfig):
         if f.name == "options":
             continue

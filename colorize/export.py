@@ -69,7 +69,8 @@ def serving_archive(colorizer):
         inputs = anysize.model_input(sketch, condition, size, cond, recipe.block_size,
                                      recipe.threshold_c, recipe.binary_sketches)
         outputs = generator(inputs[None], training=False)[0]
-        return {"rgb": anysize.composite(inputs, outputs, sketch)}
+        return {"rgb": anysize.composite(inputs, outputs, sketch,
+                                         drawn=not recipe.binary_sketches)}
 
     return _archive(generator, serve, [
         tf.TensorSpec([None, None, None], tf.uint8, name="sketch"),  # gray or RGB

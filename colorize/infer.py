@@ -150,8 +150,9 @@ class Colorizer:
         have it, float16 on tensor-core GPUs, else float32; about 2x faster than float32 on such
         hardware). `colorize predict` has the same default.
         lines: how the output gets the input's size and lines (`colorize.lines.LINES`): "auto"
-        (decided per sketch in the graph: "keep" for colored line art, the generator's picture at
-        the model's size, "guided" at others), "model", "guided" or "keep" (the artist's lines
+        (decided per sketch in the graph: "keep" for colored line art, and for a run of several
+        sketch styles for line art drawn in gray levels; else the generator's picture at the
+        model's size, "guided" at others), "model", "guided" or "keep" (the artist's lines
         exactly).
         """
         if test_mode not in TEST_MODES:
@@ -215,7 +216,8 @@ class Colorizer:
                                     reason="bad_value")
             size, channels = self.image_size, self.conditioning.input_channels
             self._composites[lines] = tf.function(
-                functools.partial(anysize.composite, lines=lines), input_signature=[
+                functools.partial(anysize.composite, lines=lines,
+                                  drawn=not self.recipe.binary_sketches), input_signature=[
                     tf.TensorSpec([size, size, channels], tf.float32),
                     tf.TensorSpec([size, size, 3], tf.float32),
                     tf.TensorSpec([None, None, None], tf.uint8)])
@@ -230,8 +232,10 @@ class Colorizer:
         Neither: what the experiment reads as no hint (B: a white cue).
         `lines`: this call's way to the input's size (default: the Colorizer's `lines`); "auto" is
         decided in the graph, as in the exported SavedModel: "keep" for colored line art
-        (`anysize.is_colored_line_art`) unless the sketch is exactly the model's S x S, else
-        "model" when the sketch is not resized (its long side is S) and "guided" when it is.
+        (`anysize.is_colored_line_art`) unless the sketch is exactly the model's S x S, and, for a
+        run of several sketch styles, for line art drawn in gray levels at any size
+        (`anysize.has_gray_lines`); else "model" when the sketch is not resized (its long side
+        is S) and "guided" when it is.
         """
         composite = self._composite(lines or self.lines)
         image, inputs, outputs = self._generate(sketch_image, cue, hints)

@@ -50,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "generator's picture, upsampled), guided (its colors and line colors "
                              "mixed by the sketch at full resolution), keep (the sketch's own "
                              "lines exactly, multiplied over flat colors), auto (keep for "
-                             "colored line art, else model at the model's size and guided at "
-                             "others; default). See docs/inference.md")
+                             "colored line art and, with a run of several sketch styles, for "
+                             "pencil, scanned or anti-aliased gray line art; else model at the "
+                             "model's size and guided at others; default). See docs/inference.md")
     parser.add_argument("--test-mode", choices=TEST_MODES, default=None,
                         help="default: the run's (deterministic for --model)")
     parser.add_argument("--out", required=True, metavar="OUT",

@@ -288,6 +288,11 @@ def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
     layer = _stroke(lines.shape, BLUE, ((10, 40), (10, 60)))
     rgb = serve(sketch=tf.constant(lines[..., None]), hints=tf.constant(layer))["rgb"].numpy()
     np.testing.assert_array_equal(rgb, colorizer.colorize(lines, hints=layer))
+    # gray line art: "auto" keeps its lines (a run of several styles), in the export as well
+    soft = cv2.GaussianBlur(lines, (5, 5), 0)
+    rgb = serve(sketch=tf.constant(soft[..., None]), hints=tf.constant(layer))["rgb"].numpy()
+    np.testing.assert_array_equal(rgb, colorizer.colorize(soft, hints=layer, lines="keep"))
+    assert not np.array_equal(rgb, colorizer.colorize(soft, hints=layer, lines="guided"))
 
 
 def test_a_c_runs_tflite_export_is_its_nine_channel_generator(c_run, tmp_path):

@@ -570,6 +570,54 @@ def test_auto_keeps_the_lines_of_colored_line_art_away_from_the_model_size(color
                                   colorizer.colorize(at_model_size, lines="model"))
 
 
+def gray_lines_by_numpy(image: np.ndarray) -> bool:
+    """`anysize.has_gray_lines`'s rule in numpy: half or more of the inked pixels (gray below
+    224, at least 0.1 % of the pixels) are gray (32 or lighter)."""
+    gray = sketch.to_gray(image) if image.ndim == 3 and image.shape[-1] == 3 else image.reshape(
+        image.shape[:2])
+    inked = gray < 224
+    return bool(inked.mean() >= 0.001 and 2 * (inked & (gray >= 32)).sum() >= inked.sum())
+
+
+def test_gray_line_art_is_told_from_black_and_white_in_the_graph():
+    cases = line_art_of_every_kind()
+    half = np.full((40, 40), 255, np.uint8)  # 10 black and 10 gray inked pixels: exactly half
+    half[5, :10], half[6, :10] = 0, 32
+    cases |= {"half gray": half[..., None],
+              "just under half": np.where(half == 32, 31, half)[..., None].astype(np.uint8)}
+    for name, image in cases.items():
+        want = gray_lines_by_numpy(image)
+        assert [bool(v) for v in in_graph_and_eagerly(anysize.has_gray_lines, image)] == [
+            want, want], name
+    assert [gray_lines_by_numpy(cases[k]) for k in ("half gray", "just under half")] == [
+        True, False]
+    for seed in range(3):  # the paper's binary sketches are not; blurred, they are
+        assert not gray_lines_by_numpy(cases[f"gray {seed}"])
+        assert not gray_lines_by_numpy(cases[f"black {seed}"])
+        assert gray_lines_by_numpy(cases[f"anti-aliased gray {seed}"])
+    assert not gray_lines_by_numpy(cases["blank paper"])
+
+
+@pytest.mark.parametrize("drawn", [False, True])
+def test_auto_keeps_gray_lines_at_every_size_for_a_model_of_drawn_line_art(drawn):
+    """A model of several sketch styles (its recipe reads line art as drawn) draws lines only
+    faintly: "auto" lays gray line art's own lines over its colors ("keep") at every size, the
+    model's size included, and treats binary line art as a threshold model's "auto" does."""
+    colorizer = Colorizer(copy_cue(), recipe=Recipe(7, 2.0, 2.5, binary_sketches=not drawn))
+    for height, width in ((64, 48), (32, 32)):
+        cue = np.full((height, width, 3), (200, 120, 60), np.uint8)
+        binary = demo_sketch(height, width)
+        soft = cv2.GaussianBlur(binary, (5, 5), 0)
+        assert anysize.has_gray_lines(tf.constant(soft[..., None]))
+        plain = "guided" if height != 32 else "model"
+        np.testing.assert_array_equal(colorizer.colorize(binary, cue),
+                                      colorizer.colorize(binary, cue, lines=plain))
+        np.testing.assert_array_equal(colorizer.colorize(soft, cue),
+                                      colorizer.colorize(soft, cue, lines="keep" if drawn else plain))
+        assert not np.array_equal(colorizer.colorize(soft, cue, lines="keep"),
+                                  colorizer.colorize(soft, cue, lines=plain))
+
+
 @pytest.mark.heavy
 def test_auto_rounds_exactly_as_the_way_it_picks():
     """"auto" runs the way it picks in a branch of its graph: the very picture of that way asked by
