@@ -598,6 +598,21 @@ def test_gray_line_art_is_told_from_black_and_white_in_the_graph():
     assert not gray_lines_by_numpy(cases["blank paper"])
 
 
+@pytest.mark.real_data
+def test_real_line_art_is_gray_and_the_recipes_sketch_of_a_picture_is_not(real_data):
+    """What docs/inference.md says of `has_gray_lines`: every real sketch drawn by a person is
+    drawn in gray levels; the recipe's threshold sketch of a real picture, even saved as a JPEG,
+    is not."""
+    for path in sorted((real_data / "lineart").glob("*")):
+        image = sketch.load_image(str(path))
+        assert in_graph_and_eagerly(anysize.has_gray_lines, image)[0], path.name
+    for path in sorted((real_data / "fullbody").glob("*"))[:4]:
+        lines = sketch.sketchify(sketch.load_image(str(path)))
+        jpeg = cv2.imdecode(cv2.imencode(".jpg", lines, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], 0)
+        for image in (lines, jpeg):
+            assert not anysize.has_gray_lines(tf.constant(image[..., None])), path.name
+
+
 @pytest.mark.parametrize("drawn", [False, True])
 def test_auto_keeps_gray_lines_at_every_size_for_a_model_of_drawn_line_art(drawn):
     """A model of several sketch styles (its recipe reads line art as drawn) draws lines only
