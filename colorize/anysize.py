@@ -83,16 +83,23 @@ def is_colored_line_art(sketch: tf.Tensor) -> tf.Tensor:
     """
 
     def colored():
-        inked = to_gray(sketch)[..., 0] < PAPER
-        count = tf.reduce_sum(tf.cast(inked, tf.int64))
+        inked, count, enough = _inked(to_gray(sketch))
         r, g, b = sketch[..., 0], sketch[..., 1], sketch[..., 2]
         chroma = tf.maximum(tf.maximum(r, g), b) - tf.minimum(tf.minimum(r, g), b)
         total = tf.reduce_sum(tf.where(inked, tf.cast(chroma, tf.int64), 0))
-        share = tf.cast(count, tf.float64) / tf.cast(tf.size(inked, tf.int64), tf.float64)
         # integers: mean chroma >= threshold exactly, whatever the number of inked pixels
-        return (share >= MIN_INK) & (total >= COLORED_LINES_CHROMA * count)
+        return enough & (total >= COLORED_LINES_CHROMA * count)
 
     return tf.cond(tf.equal(tf.shape(sketch)[-1], 3), colored, lambda: tf.constant(False))
+
+
+def _inked(gray: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    """A gray (H, W, 1) uint8 sketch's inked pixels (below PAPER) as an (H, W) mask, their count
+    (int64), and whether they are at least MIN_INK of the pixels (else the sketch is blank)."""
+    inked = gray[..., 0] < PAPER
+    count = tf.reduce_sum(tf.cast(inked, tf.int64))
+    share = tf.cast(count, tf.float64) / tf.cast(tf.size(inked, tf.int64), tf.float64)
+    return inked, count, share >= MIN_INK
 
 
 def has_gray_lines(sketch: tf.Tensor) -> tf.Tensor:
@@ -106,12 +113,10 @@ def has_gray_lines(sketch: tf.Tensor) -> tf.Tensor:
     only faintly itself, so "auto" lays the sketch's own over its colors ("keep",
     docs/inference.md "Which lines: measured").
     """
-    gray = to_gray(sketch)[..., 0]
-    inked = gray < PAPER
-    count = tf.reduce_sum(tf.cast(inked, tf.int64))
-    light = tf.reduce_sum(tf.cast(inked & (gray >= INK_BLACK), tf.int64))
-    share = tf.cast(count, tf.float64) / tf.cast(tf.size(inked, tf.int64), tf.float64)
-    return (share >= MIN_INK) & (2 * light >= count)  # integers: exactly half or more
+    gray = to_gray(sketch)
+    inked, count, enough = _inked(gray)
+    light = tf.reduce_sum(tf.cast(inked & (gray[..., 0] >= INK_BLACK), tf.int64))
+    return enough & (2 * light >= count)  # integers: exactly half or more
 
 
 def fit(height: tf.Tensor, width: tf.Tensor, size: int) -> tuple[tf.Tensor, ...]:
@@ -314,5 +319,5 @@ def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
     square = tf.reduce_all(tf.equal(shape, size))  # exactly S x S: colored lines get "model" too
     kept = tf.logical_and(tf.logical_not(square), is_colored_line_art(sketch))
     if drawn:  # gray line art at any size: the model of several styles draws its lines faintly
-        kept = tf.logical_or(kept, has_gray_lines(sketch))
+        kept = tf.logical_or(kept, has_gray_lines(gray))
     return tf.cond(kept, keep, lambda: tf.cond(resized, guided, ways["model"]))

@@ -160,11 +160,10 @@ def user_examples(records_dir: str | None, split: str, images_dir: str | None, c
     that style's line art (`sketch_styles.sketch_of`, seeded by the image's index)."""
     examples = _user_examples(records_dir, split, images_dir, colorizer, max_images)
     for index, (name, ex) in enumerate(examples):
-        if sketches == "colored":
-            ex["sketch"] = colored_lines(ex["sketch"], ex["color"])
-        elif sketches != "recipe":
+        if sketches != "recipe":
             ex["recipe_sketch"] = ex["sketch"]  # where `_user_cases` paints a person's strokes
-            ex["sketch"] = sketch_styles.sketch_of(sketches, ex["color"], seed=index)
+            ex["sketch"] = (colored_lines(ex["sketch"], ex["color"]) if sketches == "colored"
+                            else sketch_styles.sketch_of(sketches, ex["color"], seed=index))
         yield name, ex
 
 

@@ -150,6 +150,24 @@ def test_colored_line_art_paints_the_lines_in_the_image_colors():
     assert (out[1] == (200, 0, 0)).all() and (out[[0, 2, 3]] == 255).all()
 
 
+@pytest.mark.parametrize("sketches", ["colored", "pencil"])
+def test_user_examples_keep_the_recipes_sketch_beside_the_line_art_they_give(demo_records,
+                                                                             sketches):
+    """Other line art than the recipe's keeps the recipe's sketch beside it, where a C run's user
+    path paints a person's strokes (the same strokes whatever line art is scored)."""
+    from colorize import sketch_styles
+    from colorize.evaluate import colored_lines, user_examples
+
+    stored = list(read_records(demo_records, "test"))[:2]
+    given = list(user_examples(demo_records, "test", None, None, 2, sketches))
+    assert len(given) == 2
+    for index, (ex, (_, got)) in enumerate(zip(stored, given)):
+        np.testing.assert_array_equal(got["recipe_sketch"], ex["sketch"][..., 0])
+        want = (colored_lines(ex["sketch"][..., 0], ex["color"]) if sketches == "colored"
+                else sketch_styles.sketch_of(sketches, ex["color"], seed=index))
+        np.testing.assert_array_equal(got["sketch"], want)
+
+
 def test_user_path_on_image_files_with_colored_sketches(run_b, demo_records, tmp_path, capsys):
     from colorize.fileio import write_image
 
