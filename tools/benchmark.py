@@ -594,11 +594,15 @@ def _app_choices(args: argparse.Namespace) -> dict:
     return {label: Choice(label, cfg.experiment, {"deterministic": colorizer})}
 
 
-def _app_inputs(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A size x size demo sketch and a hint layer with three opaque strokes."""
+def _app_inputs(size: int, line_art: str = "binary") -> tuple[np.ndarray, np.ndarray]:
+    """A size x size demo sketch (the recipe's binary one, or "gray": it anti-aliased, as pencil
+    and scans are, which a run of several styles hands back through "keep") and a hint layer with
+    three opaque strokes."""
     from colorize import demo
 
     lines = sketch.sketchify(demo.render(0, 0, size))
+    if line_art == "gray":
+        lines = cv2.GaussianBlur(lines, (5, 5), 0)
     hints = np.zeros((size, size, 4), np.uint8)
     for i, color in enumerate([(230, 30, 30), (30, 60, 230), (240, 192, 32)]):
         y = size * (i + 1) // 4
@@ -673,7 +677,7 @@ def bench_app(args: argparse.Namespace) -> list[dict]:
     choices = _app_choices(args)
     (choice,) = choices.values()
     colorizer = choice.colorizers["deterministic"]
-    lines, hints = _app_inputs(args.size)
+    lines, hints = _app_inputs(args.size, args.line_art)
     # as the page: the editor paints on the canvas copy; the sketch stays full size on the server
     sketch_ = handlers.Sketch.of(lines, args.canvas)
     shown = cv2.resize(hints, sketch_.canvas.shape[::-1], interpolation=cv2.INTER_NEAREST)
@@ -684,7 +688,7 @@ def bench_app(args: argparse.Namespace) -> list[dict]:
 
     common = dict(precision=runtime.resolve_precision(args.precision),
                   image_size=colorizer.image_size, size=args.size, canvas=args.canvas,
-                  model=choice.label)
+                  line_art=args.line_art, model=choice.label)
     rows = [measurement("app", "server: sketch + hints -> picture", images=args.steps,
                         timing=timing, workers=1, ms=round(1e3 * timing["seconds"] / args.steps, 1),
                         goal_ms=150, **common)]
@@ -715,6 +719,8 @@ def add_app_arguments(parser: argparse.ArgumentParser):
 
     add_served_model_arguments(parser)
     parser.add_argument("--size", type=int, default=1024, help="sketch side in pixels")
+    parser.add_argument("--line-art", choices=("binary", "gray"), default="binary",
+                        help="the sketch: the recipe's binary one, or it anti-aliased (gray)")
     parser.add_argument("--canvas", type=int, default=512,
                         help="the page's painting canvas side (colorize app --canvas)")
     parser.add_argument("--steps", type=int, default=10, help="pictures per timed run")
