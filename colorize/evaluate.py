@@ -170,7 +170,7 @@ def user_examples(records_dir: str | None, split: str, images_dir: str | None, c
 def _user_cases(conditioning) -> dict:
     """{label suffix: (example, index) -> `Colorizer.colorize`'s hint arguments} of the user
     path: what the experiment takes at use time (B the cue), or for strokes none and a person's."""
-    if not (conditioning.reads_hints and conditioning.serving_input == "hints"):
+    if not conditioning.takes_strokes:
         return {"": lambda ex, index: conditioning.example_hints(ex)}
     from colorize.experiments.strokes import region_hint_layer
     from colorize.style_sweep import HINTED

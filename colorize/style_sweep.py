@@ -26,8 +26,8 @@ def style_sweep(runs: dict[str, object], examples, styles, strokes: int = HINTED
     from colorize import sketch_styles
     from colorize.experiments.strokes import region_hint_layer
 
-    counts = {label: [0, strokes] if c.conditioning.reads_hints and
-              c.conditioning.serving_input == "hints" else [0] for label, c in runs.items()}
+    counts = {label: [0, strokes] if c.conditioning.takes_strokes else [0]
+              for label, c in runs.items()}
     meters = {(label, style, n): MeanMetrics() for label in runs for style in styles
               for n in counts[label]}
     images = 0

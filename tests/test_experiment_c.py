@@ -388,6 +388,30 @@ def test_hint_sweep_command_writes_the_table_json_and_plot(c_run, run_b, demo_re
     assert png.startswith(b"\x89PNG")
 
 
+def test_style_sweep_scores_strokes_only_for_runs_that_take_them(c_run, run_b, demo_records):
+    """`colorize evaluate --style-sweep`: a C run with no strokes and 8 one per region, B (its
+    condition a cue) with none; each score what `Colorizer.colorize` returns for that style."""
+    from colorize import sketch_styles
+    from colorize.evaluate import user_examples
+    from colorize.experiments.strokes import region_hint_layer
+    from colorize.metrics import MeanMetrics
+    from colorize.style_sweep import style_sweep
+
+    runs = {"C": Colorizer.from_run(c_run, precision="float32"),
+            "B": Colorizer.from_run(run_b, precision="float32", test_mode="deterministic")}
+    examples = list(user_examples(demo_records, "test", None, None, 2))
+    result = style_sweep(runs, examples, ["threshold", "pencil"])
+    assert set(result["rows"]["C"]["pencil"]) == {"0", "8"}
+    assert set(result["rows"]["B"]["pencil"]) == {"0"} and result["images"] == 2
+    meter = MeanMetrics()
+    for index, (_, ex) in enumerate(examples):
+        drawn = sketch_styles.sketch_of("pencil", ex["color"], ex["sketch"], seed=index)
+        hints = region_hint_layer(ex["color"], ex["sketch"], 8, seed=index)
+        meter.update(runs["C"].colorize(drawn, hints=hints)[None] / 255.0, ex["color"][None] / 255.0)
+    assert result["rows"]["C"]["pencil"]["8"]["psnr"] == pytest.approx(meter.result()["psnr"],
+                                                                      abs=1e-4)
+
+
 # -- strokes a person paints: one per line-bounded region, in the region's color ---------------
 
 def _regions_picture(size: int = 64):

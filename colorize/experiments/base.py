@@ -103,6 +103,12 @@ class Conditioning:
     def input_channels(self) -> int:
         return 1 + len(self.channels)
 
+    @property
+    def takes_strokes(self) -> bool:
+        """Whether the user's condition is a hint layer of strokes that change the picture (C):
+        the style sweep and the user path score it with none and with a person's strokes."""
+        return self.reads_hints and self.serving_input == "hints"
+
     # -- training (inside tf.data, one example, model space [-1, 1]) --------------------------
 
     def training_input(self, example: dict) -> tf.Tensor:
