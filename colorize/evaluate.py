@@ -24,7 +24,7 @@ from colorize.config import PRECISIONS, TEST_MODES
 from colorize.errors import ColorizeError
 from colorize.hint_sweep import PROTOCOLS, STROKES
 from colorize.lines import LINES
-from colorize.runfolder import RunFolder
+from colorize.runfolder import RunFolder, not_readable
 
 DATA_RANGE = "images scaled to [0, 1]; PSNR and SSIM by tf.image with data range 1.0"
 BASELINES = {"cue": "cue as output", "white": "flat white"}
@@ -187,6 +187,8 @@ def _user_examples(records_dir, split, images_dir, colorizer, max_images):
         from colorize.infer import read_image
         from colorize.predict_cli import list_images
 
+        if not os.path.isdir(images_dir):
+            raise not_readable(images_dir, "no such folder", folder=True)
         paths = list_images(images_dir)
         if not paths:
             raise ColorizeError(f"{images_dir}: no images in it", reason="no_images")

@@ -200,6 +200,23 @@ def test_user_path_and_hint_sweep_refuse_a_folder_without_records(run_b, tmp_pat
     assert not (tmp_path / "out.json").exists()
 
 
+@pytest.mark.parametrize("name, message, reason", [
+    ("nope", "nope: no such folder", "not_found"),
+    ("a.png", "a.png: ", "not_a_folder"),
+    ("empty", "empty: no images in it", "no_images")])
+def test_user_path_on_images_refuses_what_is_not_a_folder_of_images(run_b, tmp_path, capsys,
+                                                                    name, message, reason):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a.png").write_bytes(b"not a folder")
+    argv = ["evaluate", "--run", run_b, "--images", str(tmp_path / name), "--json",
+            str(tmp_path / "out.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorize evaluate: error: ") and message in err and "\n" not in err
+    assert _command_error(argv[1:]).reason == reason
+    assert not (tmp_path / "out.json").exists()
+
+
 # --- where evaluate writes (#30): never a run's own files, never a file it did not write -----------
 
 
