@@ -155,7 +155,8 @@ def colored_lines(sketch, color):
 def user_examples(records_dir: str | None, split: str, images_dir: str | None, colorizer,
                   max_images: int, sketches: str = "recipe"):
     """(name, {"sketch", "cue", "color"} uint8) pairs: a records split as stored, or colored images
-    of any size with their sketch and cue made as the records' were, at the image's own size.
+    of any size with their sketch and cue made as `colorize predict --from-color` makes them
+    (`Colorizer.sketchify`, `cue_from_reference`).
     `sketches="colored"` gives colored line art instead of the black sketch, a drawn style's name
     that style's line art (`sketch_styles.sketch_of`, seeded by the image's index)."""
     examples = _user_examples(records_dir, split, images_dir, colorizer, max_images)

@@ -205,8 +205,10 @@ class Colorizer:
         return hints_to_cue(hints, self.cue_sigma(*np.shape(hints)[:2]))
 
     def sketchify(self, rgb: np.ndarray) -> np.ndarray:
-        """A colored image's line art by the training recipe, at the image's own size."""
-        return sketch.sketchify(rgb, self.recipe.block_size, self.recipe.threshold_c)
+        """A colored image's line art (H, W) by the training recipe, made at the model's scale
+        (`sketch.sketchify_at_scale`): the sketch the model trained on, at the image's size."""
+        return sketch.sketchify_at_scale(rgb, self.image_size, self.recipe.block_size,
+                                         self.recipe.threshold_c)
 
     def _composite(self, lines: str):
         """`anysize.composite` in the way `lines`, the one place where `lines` is checked."""

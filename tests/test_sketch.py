@@ -290,3 +290,34 @@ def test_gray_pages_are_gray_and_colored_art_is_not():
     assert sketch.is_gray(sepia)
     assert not sketch.is_gray(_blobs(20))
     assert sketch.is_gray(_blobs(20), min_color_percent=100.0)
+
+
+def test_sketch_at_scale_is_the_plain_sketch_up_to_the_models_size():
+    for shape in ((48, 40), (64, 64), (20, 64)):
+        img = _blobs(5, *shape)
+        np.testing.assert_array_equal(sketch.sketchify_at_scale(img, 64), sketch.sketchify(img))
+
+
+def test_sketch_at_scale_is_the_models_sketch_brought_up():
+    """Above the model's size: binary, the picture's size, and at the model's size the sketch the
+    builder makes of the picture fit there (all but the resizes' edge pixels)."""
+    img = _blobs(6, 300, 200)
+    out = sketch.sketchify_at_scale(img, 64)
+    assert out.shape == (300, 200) and set(np.unique(out)) <= {0, 255}
+    small = cv2.resize(img, (43, 64), interpolation=cv2.INTER_AREA)
+    back = cv2.resize(out, (43, 64), interpolation=cv2.INTER_AREA) < 128
+    assert ((sketch.sketchify(small) == 0) == back).mean() > 0.97
+
+
+def test_sketch_at_scale_leaves_out_texture_finer_than_the_model_sees():
+    """A fine texture on a 512 px picture: the plain threshold marks it as lines all over, the
+    model's-scale sketch keeps only the outline of the shape drawn on it."""
+    yy, xx = np.mgrid[:512, :512]
+    img = np.where(((yy // 2 + xx // 2) % 2)[..., None] == 0, 150, 190).astype(np.uint8)
+    img = np.repeat(img, 3, axis=-1)
+    radius = np.hypot(yy - 256, xx - 256)
+    img[radius < 150] = (40, 60, 200)  # a disc
+    plain, scaled = sketch.sketchify(img) == 0, sketch.sketchify_at_scale(img, 64) == 0
+    away = np.abs(radius - 150) > 32  # farther than 4 model pixels from the disc's edge
+    assert plain[away].mean() > 0.2 and not scaled[away].any()
+    assert scaled[~away].mean() > 0.2  # the outline is drawn
