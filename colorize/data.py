@@ -164,8 +164,12 @@ def with_sketch_style(ex: dict, styles: str) -> dict:
     return {**ex, "sketch": drawn, "paper_sketch": ex["sketch"]}
 
 
-def _example_fn(cfg: TrainConfig, jitter: bool, keep_cue: bool):
+def _example_fn(cfg: TrainConfig, jitter: bool, keep_cue: bool, epoch: int | None = None):
+    """One example's (inputs, color[, cue]); `epoch`: a training epoch's conditioning
+    (`Conditioning.for_epoch`), else the run's."""
     conditioning = cfg.conditioning
+    if epoch is not None:
+        conditioning = conditioning.for_epoch(epoch, cfg.epochs)
 
     def fn(serialized, seed):
         ex = with_sketch_style(triplet(serialized, seed, cfg, jitter), cfg.sketch_styles)
@@ -216,7 +220,8 @@ def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, tr
     if pipelines > 1:  # each pipeline its own part of the stream, not the same jitter
         seeds = seeds.shard(pipelines, index)
     ds = tf.data.Dataset.zip((ds, seeds))
-    ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter, keep_cue=keep_cue),
+    ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter, keep_cue=keep_cue,
+                            epoch=epoch if training else None),
                 num_parallel_calls=AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)

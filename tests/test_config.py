@@ -57,7 +57,7 @@ def test_non_defaults_lists_only_changes():
 @pytest.mark.parametrize("bad", [{"image_size": 48}, {"image_size": 16}, {"precision": "fp8"},
                                  {"experiment": "Z"}, {"batch_size": 0},
                                  {"hint_free_share": 1.5}, {"hint_free_share": -0.1},
-                                 {"hint_mean_strokes": 0.5}])
+                                 {"hint_mean_strokes": 0.5}, {"hint_early_mean_strokes": 0.5}])
 def test_invalid_values_are_refused(bad):
     with pytest.raises(ValueError):
         preset(bad.pop("experiment", "C"), **bad)

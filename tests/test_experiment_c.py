@@ -176,6 +176,25 @@ def test_the_stroke_count_is_set_by_the_config_and_reaches_the_training_input(de
     assert 0.0 < free_share() < 1.0  # the default 25 %
 
 
+@pytest.mark.heavy
+def test_denser_hints_early_fall_to_the_recipes_count_by_mid_training(demo_records):
+    default = preset("C").conditioning
+    assert all(default.for_epoch(e, 4) is default for e in range(4))  # no curriculum by default
+    cfg = preset("C", image_size=32, batch_size=64, jitter=False, epochs=4, hint_free_share=0.0,
+                 hint_early_mean_strokes=32.0, hint_mean_strokes=2.0)
+    curriculum = cfg.conditioning
+    means = [curriculum.for_epoch(e, 4).strokes.mean_count for e in range(4)]
+    assert means == [32.0, 17.0, 2.0, 2.0]
+    assert curriculum.for_epoch(3, 4) is curriculum
+
+    def painted(epoch: int, training: bool = True) -> float:  # the share of pixels with a stroke
+        inputs = next(iter(make_dataset(cfg, demo_records, epoch=epoch, training=training)))[0]
+        return float(inputs.numpy()[..., 4].mean())
+
+    assert painted(0) > 2 * painted(3)  # the curriculum reaches the training input
+    assert painted(0, training=False) < painted(0) / 2  # held-out inputs: the run's own recipe
+
+
 def _stock_user_condition(image, height, width):
     """HintStrokes.user_condition as first written: channel slices, a product and a concat."""
     image = tf.cast(image, tf.float32)

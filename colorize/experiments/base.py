@@ -119,6 +119,11 @@ class Conditioning:
     def training_condition(self, example: dict) -> tf.Tensor:
         raise NotImplementedError
 
+    def for_epoch(self, epoch: int, epochs: int) -> "Conditioning":
+        """The conditioning that training epoch `epoch` of `epochs` draws its inputs with (a
+        curriculum overrides it; the paper's experiments are the same every epoch)."""
+        return self
+
     def options(self, values: dict):
         """Its `Options` from a config's values; ValueError for an unknown name or a bad value."""
         names = {f.name for f in dataclasses.fields(self.Options)}

@@ -28,6 +28,11 @@ class StrokeOptions:
     hint_mean_strokes: float = dataclasses.field(
         default=8.0, metadata={"help": "the mean of the other examples' geometric "
                                        "stroke count (capped at 32), at least 1"})
+    hint_early_mean_strokes: float = dataclasses.field(
+        default=0.0, metadata={"help": "a curriculum of denser hints early: the first epoch's "
+                                       "mean stroke count, falling linearly to "
+                                       "--hint-mean-strokes by the middle of training (0: "
+                                       "--hint-mean-strokes throughout)"})
     hint_region_share: float = dataclasses.field(
         default=0.75, metadata={"help": "the share of hinted examples whose strokes are painted "
                                        "as a person paints them (one inside each of some "
@@ -50,6 +55,8 @@ class StrokeOptions:
     def __post_init__(self):
         if not 0.0 <= self.hint_free_share <= 1.0 or self.hint_mean_strokes < 1.0:
             raise ValueError("hint_free_share must be in [0, 1] and hint_mean_strokes at least 1")
+        if self.hint_early_mean_strokes and self.hint_early_mean_strokes < 1.0:
+            raise ValueError("hint_early_mean_strokes must be 0 (off) or at least 1")
         if not 0.0 <= self.hint_region_share <= 1.0:
             raise ValueError("hint_region_share must be in [0, 1]")
         if self.hint_fill_loss < 0.0 or (self.hint_fill_loss and not self.hint_fill):
@@ -212,8 +219,10 @@ class HintStrokes(Conditioning):
     Options = StrokeOptions
 
     def __init__(self, strokes: StrokeRecipe = StrokeRecipe(), region_share: float = 0.75,
-                 fill: bool = True, fill_confidence: bool = False, fill_loss: float = 0.0):
+                 fill: bool = True, fill_confidence: bool = False, fill_loss: float = 0.0,
+                 early_mean: float = 0.0):
         self.strokes = strokes  # how training simulates them
+        self.early_mean = early_mean  # the first epoch's mean count (0: the recipe's throughout)
         self.region_share = region_share  # ... and how many as a person paints them
         self.fill = fill  # whether the generator also gets the strokes filled into regions
         self.fill_confidence = fill_confidence  # ... with the regions' agreement as its mask
@@ -225,15 +234,27 @@ class HintStrokes(Conditioning):
 
     def configured(self, options: StrokeOptions):
         """C with a run's strokes: --hint-free-share, --hint-mean-strokes, --hint-region-share,
-        --hint-fill, --hint-fill-confidence, --hint-fill-loss."""
+        --hint-fill, --hint-fill-confidence, --hint-fill-loss, --hint-early-mean-strokes."""
         recipe = dataclasses.replace(self.strokes, p_none=options.hint_free_share,
                                      mean_count=options.hint_mean_strokes)
         mine = (recipe, options.hint_region_share, options.hint_fill,
-                options.hint_fill_confidence, options.hint_fill_loss)
+                options.hint_fill_confidence, options.hint_fill_loss,
+                options.hint_early_mean_strokes)
         if mine == (self.strokes, self.region_share, self.fill, self.fill_confidence,
-                    self.fill_loss):
+                    self.fill_loss, self.early_mean):
             return self
         return HintStrokes(*mine)
+
+    def for_epoch(self, epoch: int, epochs: int):
+        """With `early_mean`, the curriculum: epoch 0 draws `early_mean` strokes on average,
+        falling linearly to the recipe's mean by the middle epoch (epochs // 2), the recipe's
+        after. Only the count changes; at use an artist's strokes are what they are."""
+        half = epochs // 2
+        if not self.early_mean or epoch >= half:
+            return self
+        mean = self.early_mean + (self.strokes.mean_count - self.early_mean) * epoch / half
+        return HintStrokes(dataclasses.replace(self.strokes, mean_count=mean), self.region_share,
+                           self.fill, self.fill_confidence, self.fill_loss)
 
     def variants(self):
         """C with and without the fill channels (runs before issue #33 have none)."""
