@@ -117,6 +117,15 @@ def sketchify(image: np.ndarray, block_size: int = 7, c: float = 2) -> np.ndarra
                                  cv2.THRESH_BINARY, block_size, c)
 
 
+def fitted_size(height: int, width: int, side: int) -> tuple[int, int] | None:
+    """(width, height), as OpenCV and Pillow take sizes, of an image shrunk to fit `side` x `side`
+    with its aspect ratio (`anysize.fit`'s rounding); None when it fits already."""
+    scale = side / max(height, width)
+    if scale >= 1:
+        return None
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def sketchify_at_scale(image: np.ndarray, size: int, block_size: int = 7,
                        c: float = 2) -> np.ndarray:
     """`sketchify` as the builder applies it, at the scale of a `size` px model, for a picture of
@@ -130,11 +139,10 @@ def sketchify_at_scale(image: np.ndarray, size: int, block_size: int = 7,
     larger than `size` is thresholded at its own size, as before.
     """
     height, width = image.shape[:2]
-    scale = size / max(height, width)
-    if scale >= 1:
+    fitted = fitted_size(height, width, size)
+    if fitted is None:
         return sketchify(image, block_size, c)
-    small = cv2.resize(to_gray(image), (max(1, round(width * scale)), max(1, round(height * scale))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(to_gray(image), fitted, interpolation=cv2.INTER_AREA)
     lines = cv2.resize(sketchify(small, block_size, c), (width, height),
                        interpolation=cv2.INTER_LINEAR)
     return np.where(lines < 128, 0, 255).astype(np.uint8)

@@ -321,3 +321,9 @@ def test_sketch_at_scale_leaves_out_texture_finer_than_the_model_sees():
     away = np.abs(radius - 150) > 32  # farther than 4 model pixels from the disc's edge
     assert plain[away].mean() > 0.2 and not scaled[away].any()
     assert scaled[~away].mean() > 0.2  # the outline is drawn
+
+
+def test_fitted_size_keeps_the_aspect_ratio_and_at_least_a_pixel():
+    assert sketch.fitted_size(300, 200, 64) == (43, 64)  # (width, height)
+    assert sketch.fitted_size(1, 2000, 256) == (256, 1)
+    assert sketch.fitted_size(64, 64, 64) is None and sketch.fitted_size(20, 10, 64) is None

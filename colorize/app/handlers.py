@@ -23,6 +23,7 @@ from colorize.app.limits import CANVAS_SIDE
 from colorize.app.uploads import check_pixels, read_hint_upload, read_upload
 from colorize.errors import ColorizeError
 from colorize.experiments.base import check_aspect
+from colorize.sketch import fitted_size
 
 
 def editor_value(background: np.ndarray, hints: np.ndarray | None = None) -> dict:
@@ -44,11 +45,9 @@ class Sketch:
     @classmethod
     def of(cls, image: np.ndarray, side: int = CANVAS_SIDE) -> Sketch:
         lines = gray_of(image)
-        height, width = lines.shape
-        scale = side / max(height, width)
-        if scale >= 1:
+        size = fitted_size(*lines.shape, side)
+        if size is None:
             return cls(lines, lines)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
         return cls(lines, np.asarray(Image.fromarray(lines).resize(size, Image.BOX)))
 
     def shown_by(self, background: np.ndarray) -> bool:
