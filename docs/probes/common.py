@@ -2,6 +2,7 @@
 pictures, and the held-out faces with the sweep's 8 strokes one per region (painted in the paper's
 sketch's regions) and each face's sketch in every style, as `colorize evaluate --style-sweep`
 makes them."""
+import cv2
 import numpy as np
 import tensorflow as tf
 
@@ -36,3 +37,24 @@ def pasted(out, mask, truth, picture) -> tuple[float, float, float]:
     where it covers (0-1), and the PSNR of it pasted over `picture` where it covers."""
     err = np.abs(out - truth)[mask].mean() / 255 if mask.any() else 0.0
     return mask.mean(), err, psnr(np.where(mask[..., None], out, picture), truth)
+
+
+CROSS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)  # the 4 neighbours
+
+
+def spread(colors, filled, paper):
+    """Colors (S, S, 3) where `filled` spread through `paper` (bools), one 4-neighbour step at a
+    time, a pixel reached at once from several taking their mean: yields (step, colors, filled)
+    from step 0 until a step reaches nothing new (the arrays change in place between yields)."""
+    step = 0
+    while True:
+        yield step, colors, filled
+        total = cv2.filter2D(colors, -1, CROSS, borderType=cv2.BORDER_CONSTANT)
+        count = cv2.filter2D(filled.astype(np.float32), -1, CROSS,
+                             borderType=cv2.BORDER_CONSTANT)
+        new = paper & ~filled & (count > 0)
+        if not new.any():
+            return
+        colors[new] = total[new] / count[new][:, None]
+        filled |= new
+        step += 1

@@ -3,26 +3,25 @@ for R steps; a pixel reached at once from several takes their mean. Coverage, er
 pasted over Hmix's 0-stroke picture, per style (held-out faces)."""
 # run where the training commands of docs/experiment-c.md ran (runs/, faces256/): "Round five"
 import sys
-import cv2, numpy as np
+import numpy as np
 from colorize import regions
-from common import cases, colorizer, pasted
+from common import cases, colorizer, pasted, spread
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 c = colorizer("Hmix")
-CROSS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
 
 def geo(layer, sketch, radii):
     paper = regions.paper_np(sketch).astype(bool)
     filled = (layer[..., 3] > 0) & paper
     col = np.where(filled[..., None], layer[..., :3].astype(np.float32), 0)
     out = {}
-    for step in range(max(radii) + 1):
+    for step, col, filled in spread(col, filled, paper):
         if step in radii:
             out[step] = (col.copy(), filled.copy())
-        s = cv2.filter2D(col, -1, CROSS, borderType=cv2.BORDER_CONSTANT)
-        n = cv2.filter2D(filled.astype(np.float32), -1, CROSS, borderType=cv2.BORDER_CONSTANT)
-        new = paper & ~filled & (n > 0)
-        col[new] = s[new] / n[new][:, None]; filled = filled | new
+        if step >= max(radii):
+            break
+    for r in radii:  # the spread ended before these: it stays as it is
+        out.setdefault(r, (col.copy(), filled.copy()))
     return out
 
 R = [8, 16, 32, 64, 128]

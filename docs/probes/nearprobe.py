@@ -5,13 +5,12 @@ one per region and 16 random strokes (several per region), held-out faces, each 
 Usage: python nearprobe.py N_FACES RUN"""
 # run where the training commands of docs/experiment-c.md ran (runs/, faces256/): "Round nine"
 import sys
-import cv2, numpy as np, tensorflow as tf
+import numpy as np, tensorflow as tf
 from colorize import regions
 from colorize.experiments.strokes import simulated_hint_layer
-from common import cases, colorizer, psnr
+from common import cases, colorizer, psnr, spread
 
 N = int(sys.argv[1]); c = colorizer(sys.argv[2])
-CROSS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
 to8 = lambda x: np.clip(np.rint((np.asarray(x) + 1) * 127.5), 0, 255)
 
 def nearest(inputs):
@@ -20,13 +19,8 @@ def nearest(inputs):
     filled = (x[..., 4] > 0.5) & paper
     col = np.where(filled[..., None], x[..., 1:4], 0).astype(np.float32)
     target = x[..., 8] > 0.5
-    while True:
-        s = cv2.filter2D(col, -1, CROSS, borderType=cv2.BORDER_CONSTANT)
-        n = cv2.filter2D(filled.astype(np.float32), -1, CROSS, borderType=cv2.BORDER_CONSTANT)
-        new = paper & ~filled & (n > 0)
-        if not new.any():
-            break
-        col[new] = s[new] / n[new][:, None]; filled |= new
+    for _, col, filled in spread(col, filled, paper):
+        pass  # to the end: every pixel the paper joins to a stroke
     x[..., 5:8] = np.where((target & filled)[..., None], col, x[..., 5:8])
     return x
 
