@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -348,12 +349,32 @@ class Page:
 
     def wait_for_new_output(self, previous: str | None) -> tuple[np.ndarray, str]:
         """The next colorized picture the page shows after `previous` (an img src), and its src."""
-        self.page.wait_for_function(
-            "prev => { const img = document.querySelector('#output img');"
-            " return img && img.complete && img.src !== prev; }", arg=previous, timeout=30_000)
+        try:
+            self.page.wait_for_function(
+                "prev => { const img = document.querySelector('#output img');"
+                " return img && img.complete && img.src !== prev; }", arg=previous,
+                timeout=30_000)
+        except Exception as error:  # Playwright's TimeoutError: say what the page showed
+            shot = os.path.join(tempfile.mkdtemp(prefix="app-test-"), "page.png")
+            self.page.screenshot(path=shot, full_page=True)
+            raise AssertionError(f"no new picture within 30 s; the page: {shot}") from error
         src = self.output_src()
         body = self.page.request.get(src).body()
         return np.asarray(Image.open(io.BytesIO(body)).convert("RGB")), src
+
+    def wait_for_canvas(self, shows, timeout: float = 30.0) -> None:
+        """Until the editor's canvas, as drawn on the page, `shows(rgb)`: a server step's new
+        picture may come before the editor has drawn a layer it was handed, and a stroke painted
+        meanwhile lands on a canvas the editor is still laying out."""
+        canvas = self.page.locator("#editor canvas").first
+        deadline = time.monotonic() + timeout
+        while True:
+            rgb = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
+            if shows(rgb):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the editor's canvas never showed what was loaded")
+            time.sleep(0.1)
 
     def pick(self, color: tuple[int, int, int]) -> tuple[float, float]:
         """Pick a swatch; the middle of the editor's canvas on the page."""
@@ -541,7 +562,9 @@ def test_a_hint_layer_loaded_on_a_fresh_page_lies_on_the_sketch(browser, server,
     _, src = ui.wait_for_new_output(None)
     ui.load_hints(str(tmp_path / "hints.png"))
     _, src = ui.wait_for_new_output(src)
+    ui.wait_for_canvas(lambda rgb: (rgb[..., 2].astype(int) - rgb[..., 0] > 100).any())  # blue
     ui.right_stroke(RED)  # the page's next picture is from the editor's export
+    ui.wait_for_canvas(lambda rgb: (rgb[..., 0].astype(int) - rgb[..., 2] > 100).any())  # red
     ui.wait_for_new_output(src)
     both = ui.save_hints()
     painted = both[..., 3] > 0
