@@ -291,6 +291,23 @@ def layers(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor) -> tuple[tf
     return _to_uint8(flat), gray, _to_uint8(flat * (1.0 - _ink(gray)))
 
 
+def reach(inputs: tf.Tensor, sketch: tf.Tensor, fill_at: int) -> tf.Tensor:
+    """Model input (S, S, C) whose channels fill_at..fill_at + 3 are the strokes' fill (colors in
+    [-1, 1], then its mask), sketch (H, W, 1 or 3) uint8 -> (H, W, 3) uint8: where the strokes'
+    colors reach, as the generator is told. The fill's colors where its mask is (blended towards
+    white where the mask says the strokes disagree), white paper elsewhere, enlarged to the
+    sketch's size by nearest neighbour (a region keeps its edge) under the sketch's lines laid
+    over by a multiply blend. A region flooded through an open outline shows as one color."""
+    gray = to_gray(sketch)
+    shape = tf.shape(gray)[:2]
+    h, w, top, left = fit(shape[0], shape[1], inputs.shape[0])
+    fill = inputs[top:top + h, left:left + w, fill_at:fill_at + 4]  # (h, w, 4)
+    mask = fill[..., 3:]
+    view = (fill[..., :3] + 1.0) / 2.0 * mask + (1.0 - mask)  # (h, w, 3) in [0, 1]
+    view = tf.image.resize(view, shape, method="nearest")  # (H, W, 3)
+    return _to_uint8(view * (1.0 - _ink(gray)))
+
+
 def composite(inputs: tf.Tensor, outputs: tf.Tensor, sketch: tf.Tensor,
               lines: str = "auto", drawn: bool = False) -> tf.Tensor:
     """Model input (S, S, C), output (S, S, 3) in [-1, 1], sketch (H, W, 1 or 3) uint8 ->

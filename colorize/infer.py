@@ -175,6 +175,7 @@ class Colorizer:
                              tf.TensorSpec([None, None, cond.serving_channels], tf.uint8)])
         self._composites: dict[str, tf.types.experimental.GenericFunction] = {}
         self._layers = None  # `colorize_layers`' graph, traced at its first call
+        self._reach = None  # `reach`'s, likewise
         self._composite(lines)  # a bad `lines` fails here rather than at the first picture
 
     @classmethod
@@ -243,13 +244,41 @@ class Colorizer:
         image, inputs, outputs = self._generate(sketch_image, cue, hints)
         return composite(inputs, outputs, image).numpy()
 
-    def _generate(self, sketch_image, cue, hints) -> tuple:
-        """The sketch (H, W, 1 or 3), the generator's input (S, S, C) and its output (S, S, 3)."""
+    def _inputs(self, sketch_image, cue, hints) -> tuple:
+        """The sketch (H, W, 1 or 3) and the generator's input (S, S, C)."""
         image = as_sketch(sketch_image)
         condition = self.conditioning.user_input(image.shape[:2], cue=cue, hints=hints,
                                                  cue_sigma=self.cue_sigma)
-        inputs = self._model_input(image, condition)  # (S, S, C)
+        return image, self._model_input(image, condition)
+
+    def _generate(self, sketch_image, cue, hints) -> tuple:
+        """The sketch (H, W, 1 or 3), the generator's input (S, S, C) and its output (S, S, 3)."""
+        image, inputs = self._inputs(sketch_image, cue, hints)
         return image, inputs, self._predict(inputs[None])[0]
+
+    @property
+    def fills(self) -> bool:
+        """Whether the model is told where its strokes' colors reach (C's fill channels)."""
+        return "fill_r" in getattr(self.conditioning, "channels", ())
+
+    def reach(self, sketch_image: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        """(H, W, 3) uint8 at the sketch's size: where the strokes' colors reach as the model is
+        told (`anysize.reach`: each stroke's color over the line-bounded region it is painted in,
+        white where no stroke reaches, the sketch's lines over it), so that an artist sees a
+        stroke flood through an open outline before reading the picture. No generator call.
+        Arguments as `colorize`; for a model with the fill (`fills`)."""
+        if not self.fills:
+            raise ColorizeError("this model is not told where strokes reach (only an "
+                                "experiment-C model with the fill is)", reason="unsupported_condition")
+        if self._reach is None:
+            size, channels = self.image_size, self.conditioning.input_channels
+            fill_at = 1 + self.conditioning.channels.index("fill_r")  # after the sketch
+            self._reach = tf.function(functools.partial(anysize.reach, fill_at=fill_at),
+                                      input_signature=[
+                                          tf.TensorSpec([size, size, channels], tf.float32),
+                                          tf.TensorSpec([None, None, None], tf.uint8)])
+        image, inputs = self._inputs(sketch_image, None, hints)
+        return self._reach(inputs, image).numpy()
 
     def colorize_layers(self, sketch_image: np.ndarray, cue: np.ndarray | None = None, *,
                         hints: np.ndarray | None = None) -> Layers:

@@ -19,11 +19,12 @@ pytest.importorskip("gradio", reason='the app extra is not installed (pip instal
 
 from colorize import train  # noqa: E402
 from colorize.app import uploads  # noqa: E402
-from colorize.app.choices import load_choices  # noqa: E402
+from colorize.app.choices import Choice, load_choices  # noqa: E402
 from colorize.app.cli import (TESTED_GRADIO, import_gradio, serve,  # noqa: E402
                               untested_gradio)
 from colorize.app.handlers import (Sketch, channel_mean, colorize_page, editor_value,  # noqa: E402
-                                   in_between, load_hints, merge_layers, open_sketch, save_hints)
+                                   in_between, load_hints, merge_layers, open_sketch, reach_page,
+                                   save_hints)
 from colorize.app.uploads import header_size  # noqa: E402
 from colorize.app.wiring import build_page  # noqa: E402
 from colorize.config import preset  # noqa: E402
@@ -59,6 +60,29 @@ def a_choices(demo_records, tmp_path_factory):
                  image_size=32, width=8, epochs=1, steps_per_epoch=20, eval_images=0,
                  num_samples=1, precision="float32")
     return load_choices([train.train(cfg, log=lambda *a: None)], [])
+
+
+@pytest.fixture(scope="module")
+def c_choices():
+    """An untrained tiny experiment-C model with the fill (where strokes reach does not depend
+    on the weights)."""
+    from colorize.infer import Colorizer
+    from colorize.models import build_generator
+
+    cfg = preset("C", image_size=32, width=4)
+    colorizer = Colorizer(build_generator(cfg), conditioning=cfg.conditioning,
+                          precision="float32", experiment="C")
+    return {"C · tiny": Choice("C · tiny", "C", {"deterministic": colorizer,
+                                                 "pix2pix": colorizer})}
+
+
+def boxes(height: int = 160, width: int = 120) -> np.ndarray:
+    """White paper with two closed boxes, one above the other (rows 10-70 and 90-150)."""
+    sketch = np.full((height, width), 255, np.uint8)
+    for top in (10, 90):
+        sketch[top:top + 60, 10:width - 10] = 0
+        sketch[top + 6:top + 54, 16:width - 16] = 255
+    return sketch
 
 
 def redness(rgb: np.ndarray) -> float:
@@ -155,6 +179,29 @@ def test_a_colored_reference_is_the_cue_of_a_b_run(choices):
 
 
 @pytest.mark.heavy
+def test_the_page_shows_where_strokes_reach_for_a_model_told_so(choices, c_choices, tmp_path):
+    """With the box ticked, a C model's page shows the strokes' reach (`Colorizer.reach`) instead
+    of the picture: the stroked box red, the other white; a model without the fill shows its
+    picture either way."""
+    from colorize.app.wiring import Steps
+
+    steps = Steps({**choices, **c_choices}, str(tmp_path), canvas=80)
+    lines = boxes()
+    value = editor_value(lines, stroke(lines.shape, RED, ((30, 45), (40, 80))))
+    view = reach_page(c_choices["C · tiny"].colorizers["deterministic"], value)
+    assert view.shape == (160, 120, 3)
+    assert redness(view[22:58, 22:98]) > 150 and (view[102:138, 22:98] > 240).all()
+    shown = steps.picture("C · tiny", "deterministic", value, None, None, True)
+    np.testing.assert_array_equal(np.asarray(Image.open(shown).convert("RGB")), view)
+    assert reach_page(c_choices["C · tiny"].colorizers["deterministic"], None) is None
+    assert [steps.view(label)[3] for label in steps.choices] == [False, True]
+    b = next(iter(choices))
+    picture = steps.picture(b, "deterministic", value, None, None, True)  # no reach for B
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(picture).convert("RGB")),
+        colorize_page(choices[b].colorizers["deterministic"], value))
+
+
 def test_the_integer_channel_mean_equals_numpys_rounded_float_mean():
     values = np.arange(256, dtype=np.uint8)
     rgb = np.stack(np.meshgrid(values, values, values, indexing="ij"), -1).reshape(256, -1, 3)
@@ -317,15 +364,15 @@ def cached_file(src: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(choices, a_choices):
+def server(choices, a_choices, c_choices):
     port = _free_port()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # serve() lowers it
         # the editor paints on a half-size copy of the tests' 160x120 sketches
         # Gradio's cache cleanup sped up (every 2 s, copies older than CACHE_AGE s), so that the
         # page is seen to work on after the copies of its first files are gone
-        page = serve({**choices, **a_choices}, "127.0.0.1", port, block=False, canvas=80,
-                     cache=(2, CACHE_AGE))
+        page = serve({**choices, **a_choices, **c_choices}, "127.0.0.1", port, block=False,
+                     canvas=80, cache=(2, CACHE_AGE))
         yield f"http://127.0.0.1:{port}/"
         page.close()
 
@@ -572,6 +619,32 @@ def test_a_hint_layer_loaded_on_a_fresh_page_lies_on_the_sketch(browser, server,
     reds = painted & (both[..., 0].astype(int) - both[..., 2] > 100)
     assert blues[box].mean() > 0.9 and blues.sum() < 1.1 * blues[box].size  # where it was
     assert reds.any() and not reds[box].any()  # the new stroke, beside it
+
+
+@pytest.mark.slow
+def test_the_page_shows_where_strokes_reach_in_a_browser(browser, server, tmp_path):
+    """The reach box is offered for a C model only; ticked, the picture panel shows where the
+    loaded strokes reach (their box red, the other white); unticked, the picture again."""
+    lines = boxes()
+    Image.fromarray(lines).save(tmp_path / "boxes.png")
+    Image.fromarray(stroke(lines.shape, RED, ((30, 45), (40, 80))), "RGBA").save(
+        tmp_path / "hints.png")
+    ui = Page(browser.new_page(viewport={"width": 1400, "height": 1000}), server)
+    ui.page.locator("#show-reach").wait_for(state="hidden", timeout=30_000)  # the B run's page
+    ui.page.click("#model input")
+    ui.page.get_by_role("option", name="C · tiny").click()
+    ui.page.locator("#show-reach").wait_for(state="visible", timeout=30_000)
+    ui.open(str(tmp_path / "boxes.png"))
+    _, src = ui.wait_for_new_output(None)
+    ui.load_hints(str(tmp_path / "hints.png"))
+    picture, src = ui.wait_for_new_output(src)
+    ui.page.click("#show-reach input")
+    view, src = ui.wait_for_new_output(src)
+    assert view.shape == (160, 120, 3)
+    assert redness(view[22:58, 22:98]) > 150 and (view[102:138, 22:98] > 240).all()
+    ui.page.click("#show-reach input")
+    again, _ = ui.wait_for_new_output(src)
+    np.testing.assert_allclose(again, picture, atol=2)
 
 
 def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):

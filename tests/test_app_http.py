@@ -76,7 +76,7 @@ def colorize_with(client: benchmark.AppClient, **files) -> tuple[bool, object]:
              "composite": uploaded["composite"], "id": None}
     label = client.element("model")["props"]["value"]
     return client.call(client.colorize_endpoint(),
-                       [label, "deterministic", value, uploaded.get("reference"), None])
+                       [label, "deterministic", value, uploaded.get("reference"), None, False])
 
 
 @pytest.mark.heavy

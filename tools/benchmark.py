@@ -888,7 +888,7 @@ def colorize_request(client: AppClient, fn_index: int, label: str, job: LoadJob)
                  "layers": [files["layer"]] if "layer" in files else [],
                  "composite": files.get("composite"), "id": None}
         ok, out = client.call(fn_index, [label, "deterministic", value, files.get("reference"),
-                                         None])
+                                         None, False])  # no sketch state; the picture
         if ok:
             with Image.open(io.BytesIO(client.download(out[0]))) as picture:
                 out = "{}x{}".format(*picture.size)

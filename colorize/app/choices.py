@@ -39,6 +39,11 @@ class Choice:
         return self.conditioning.reads_hints
 
     @property
+    def fills(self) -> bool:
+        """Whether its model is told where strokes reach, which the page can show."""
+        return next(iter(self.colorizers.values())).fills
+
+    @property
     def note(self) -> str:
         """What the page says of it (Markdown, one line)."""
         return self.conditioning.page_note
@@ -74,6 +79,8 @@ def load_choices(runs: list[str], models: list[str], precision: str = "auto",
         colorizers = {mode: make(mode) for mode in test_modes}
         for colorizer in colorizers.values():  # compile now, not on the first stroke
             colorizer.colorize(np.full((8, 8), 255, np.uint8))
+            if colorizer.fills:
+                colorizer.reach(np.full((8, 8), 255, np.uint8))
         base, n = label, 2
         while label in choices:
             label, n = f"{base} ({n})", n + 1

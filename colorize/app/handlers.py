@@ -143,6 +143,16 @@ def colorize_page(colorizer, value: dict | None, reference: np.ndarray | None = 
     return colorizer.colorize(lines, cue, hints=hints)
 
 
+def reach_page(colorizer, value: dict | None, sketch: Sketch | None = None
+               ) -> np.ndarray | None:
+    """Where the painted strokes' colors reach (`Colorizer.reach`), (H, W, 3) at the sketch's
+    full size for an editor value; None when there is no sketch yet."""
+    if not value or value.get("background") is None:
+        return None
+    lines = page_lines(value, sketch)
+    return colorizer.reach(lines, hints=merge_layers(value.get("layers"), lines.shape))
+
+
 def model_inputs(colorizer, value: dict, reference: np.ndarray | None = None,
                  sketch: Sketch | None = None) -> tuple:
     """(line art, cue, hint layer) of an editor value, as `colorize_page` reads them (the cue and

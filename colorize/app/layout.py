@@ -38,6 +38,7 @@ class Layout:
 
     model: gr.Dropdown
     mode: gr.Radio
+    reach: gr.Checkbox
     info: gr.Markdown
     sketch_file: gr.UploadButton
     from_color: gr.Checkbox
@@ -62,13 +63,16 @@ def reference_label() -> str:
     return f"{', '.join(names)} runs: colored reference as the cue (optional)"
 
 
-def controls(labels: list[str], note: str, mode: str) -> dict:
-    """The model and test mode (`mode`: the first model's), the run's note, and the row of
-    buttons."""
+def controls(labels: list[str], note: str, mode: str, fills: bool = False) -> dict:
+    """The model and test mode (`mode`: the first model's), whether to show where the strokes
+    reach (shown for a model told so: `fills`, the first model's), the run's note, and the row
+    of buttons."""
     with gr.Row():
         model = gr.Dropdown(labels, value=labels[0], label="model", scale=3, elem_id="model")
         mode = gr.Radio(list(TEST_MODES), value=mode, label="test mode", scale=2,
                         elem_id="test-mode")
+        reach = gr.Checkbox(False, label="show where the strokes reach (instead of the picture)",
+                            scale=1, visible=fills, elem_id="show-reach")
     info = gr.Markdown(note)
     with gr.Row():
         sketch_file = gr.UploadButton("Open sketch", file_types=["image"], type="filepath",
@@ -80,7 +84,7 @@ def controls(labels: list[str], note: str, mode: str) -> dict:
         save = gr.Button("Save hint layer", elem_id="save-hints")
         colorize = gr.Button("Colorize", elem_id="colorize", variant="primary")
         layers = gr.Button("Download layers (PSD)", elem_id="download-layers")
-    return dict(model=model, mode=mode, info=info, sketch_file=sketch_file, from_color=from_color,
+    return dict(model=model, mode=mode, reach=reach, info=info, sketch_file=sketch_file, from_color=from_color,
                 hints_file=hints_file, save=save, colorize=colorize, layers=layers)
 
 
@@ -119,11 +123,12 @@ def hidden_editor() -> gr.ImageEditor:
 
 
 def lay_out(labels: list[str], canvas: int, note: str, reference: bool = True,
-            mode: str = "deterministic") -> Layout:
+            mode: str = "deterministic", fills: bool = False) -> Layout:
     """The page's components, inside the Blocks being built; `note`, `reference` (whether it
-    takes a colored reference) and `mode` (its test mode) are the first model's."""
+    takes a colored reference), `mode` (its test mode) and `fills` (whether it is told where
+    strokes reach) are the first model's."""
     gr.Markdown("## colorize: paint hints over a sketch\n" + HELP)
-    parts = controls(labels, note, mode)
+    parts = controls(labels, note, mode, fills)
     sketch = gr.State(None)
     parts.update(panels(canvas, reference))
     return Layout(**parts, sketch=sketch, to_editor=hidden_editor(), from_editor=hidden_editor())

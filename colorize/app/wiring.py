@@ -62,26 +62,33 @@ class Steps:
                                 reason="bad_value")
         return self.choices[label]
 
-    def view(self, label: str) -> tuple[str, bool, str]:
+    def view(self, label: str) -> tuple[str, bool, str, bool]:
         """What the page shows for the picked model: its note, whether it takes a colored
-        reference (its drop area shown only then), and the test mode it starts in."""
+        reference (its drop area shown only then), the test mode it starts in, and whether it
+        is told where strokes reach (the box that shows it offered only then)."""
         choice = self.choices.get(label)
         if choice is None:
-            return "", False, "deterministic"
-        return choice.note, choice.conditioning.takes_reference, choice.test_mode
+            return "", False, "deterministic", False
+        return choice.note, choice.conditioning.takes_reference, choice.test_mode, choice.fills
 
     def model_changed(self, label: str):
-        """The picked model's note, its reference drop area's visibility, and its test mode."""
-        note, reference, mode = self.view(label)
-        return note, gr.update(visible=reference), mode
+        """The picked model's note, its reference drop area's visibility, its test mode, and
+        the reach box's visibility."""
+        note, reference, mode, fills = self.view(label)
+        return note, gr.update(visible=reference), mode, gr.update(visible=fills)
 
-    def picture(self, label, mode, value, reference_path, sketch):
+    def picture(self, label, mode, value, reference_path, sketch, reach=False):
+        """The picture, or with `reach` (for a model told so) where the strokes reach."""
         if handlers.in_between(value, sketch):
             return gr.skip()  # not a picture at the canvas copy's size: keep the last one
-        reference = read_upload(reference_path, "reference") if reference_path else None
-        colorizer = self.pick(label, mode).colorizers[mode]
-        with self.model_lock:
-            rgb = handlers.colorize_page(colorizer, value, reference, sketch)
+        choice = self.pick(label, mode)
+        colorizer = choice.colorizers[mode]
+        if reach and choice.fills:
+            rgb = handlers.reach_page(colorizer, value, sketch)  # no model call: no lock
+        else:
+            reference = read_upload(reference_path, "reference") if reference_path else None
+            with self.model_lock:
+                rgb = handlers.colorize_page(colorizer, value, reference, sketch)
         return None if rgb is None else self.pictures.write(rgb)
 
     def open(self, label, path, from_color):
@@ -125,13 +132,15 @@ def wire(page: Layout, steps: Steps) -> None:
                 js=browser_code("show_sketch.js"))
     picture = dict(fn=guard(steps.picture), outputs=page.output, trigger_mode="always_last",
                    show_progress="hidden", inputs=[page.model, page.mode, page.from_editor,
-                                                   page.reference, page.sketch])
+                                                   page.reference, page.sketch, page.reach])
     with_editor(page.colorize.click, **picture)
     with_editor(page.reference.change, **picture)
     # the user's pick of a test mode (`input`: not the model's own, set below with the model)
     with_editor(page.mode.input, **picture)
+    with_editor(page.reach.input, **picture)
     with_editor(page.model.change(steps.model_changed, page.model,
-                                  [page.info, page.reference, page.mode]).then, **picture)
+                                  [page.info, page.reference, page.mode, page.reach]).then,
+                **picture)
     for upload in (page.sketch_file, page.drop_sketch):
         opened = upload.upload(guard(steps.open), [page.model, upload, page.from_color],
                                [page.to_editor, page.sketch])
