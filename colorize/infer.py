@@ -269,7 +269,8 @@ class Colorizer:
         Arguments as `colorize`; for a model with the fill (`fills`)."""
         if not self.fills:
             raise ColorizeError("this model is not told where strokes reach (only an "
-                                "experiment-C model with the fill is)", reason="unsupported_condition")
+                                "experiment-C model with the fill is)",
+                                reason="unsupported_condition")
         if self._reach is None:
             size, channels = self.image_size, self.conditioning.input_channels
             fill_at = 1 + self.conditioning.channels.index("fill_r")  # after the sketch
