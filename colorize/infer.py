@@ -259,7 +259,7 @@ class Colorizer:
     @property
     def fills(self) -> bool:
         """Whether the model is told where its strokes' colors reach (C's fill channels)."""
-        return "fill_r" in getattr(self.conditioning, "channels", ())
+        return self.conditioning.fill_at is not None
 
     def reach(self, sketch_image: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
         """(H, W, 3) uint8 at the sketch's size: where the strokes' colors reach as the model is
@@ -273,8 +273,8 @@ class Colorizer:
                                 reason="unsupported_condition")
         if self._reach is None:
             size, channels = self.image_size, self.conditioning.input_channels
-            fill_at = 1 + self.conditioning.channels.index("fill_r")  # after the sketch
-            self._reach = tf.function(functools.partial(anysize.reach, fill_at=fill_at),
+            self._reach = tf.function(functools.partial(anysize.reach,
+                                                        fill_at=self.conditioning.fill_at),
                                       input_signature=[
                                           tf.TensorSpec([size, size, channels], tf.float32),
                                           tf.TensorSpec([None, None, None], tf.uint8)])

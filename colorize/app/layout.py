@@ -85,7 +85,8 @@ def controls(labels: list[str], note: str, mode: str, fills: bool = False) -> di
         colorize = gr.Button("Colorize", elem_id="colorize", variant="primary")
         layers = gr.Button("Download layers (PSD)", elem_id="download-layers")
     return dict(model=model, mode=mode, reach=reach, info=info, sketch_file=sketch_file,
-                from_color=from_color, hints_file=hints_file, save=save, colorize=colorize, layers=layers)
+                from_color=from_color, hints_file=hints_file, save=save, colorize=colorize,
+                layers=layers)
 
 
 def panels(canvas: int, reference: bool = True) -> dict:

@@ -104,6 +104,12 @@ class Conditioning:
         return 1 + len(self.channels)
 
     @property
+    def fill_at(self) -> int | None:
+        """The generator input's first channel of the strokes' fill (its colors, then its mask;
+        C's "where a stroke's color reaches"), None for a conditioning without one."""
+        return 1 + self.channels.index("fill_r") if "fill_r" in self.channels else None
+
+    @property
     def takes_strokes(self) -> bool:
         """Whether the user's condition is a hint layer of strokes that change the picture (C):
         the style sweep and the user path score it with none and with a person's strokes."""

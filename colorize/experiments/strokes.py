@@ -331,8 +331,9 @@ class HintStrokes(Conditioning):
         shown = inputs[..., 1:4] * mask + (1.0 - mask)  # the strokes on white paper
         columns = [("sketch", inputs[..., :1]), ("hints", shown)]
         if self.fill:
-            filled = inputs[..., 8:9]
-            columns.append(("hints filled", inputs[..., 5:8] * filled + (1.0 - filled)))
+            at = self.fill_at
+            filled = inputs[..., at + 3:at + 4]
+            columns.append(("hints filled", inputs[..., at:at + 3] * filled + (1.0 - filled)))
         return columns
 
 
