@@ -30,6 +30,7 @@ from colorize.app.wiring import build_page  # noqa: E402
 from colorize.config import preset  # noqa: E402
 from colorize.errors import ColorizeError  # noqa: E402
 
+from test_experiment_c import boxes  # noqa: E402
 from test_infer import demo_sketch  # noqa: E402
 
 RED, BLUE = (230, 30, 30), (30, 60, 230)
@@ -74,15 +75,6 @@ def c_choices():
                           precision="float32", experiment="C")
     return {"C · tiny": Choice("C · tiny", "C", {"deterministic": colorizer,
                                                  "pix2pix": colorizer})}
-
-
-def boxes(height: int = 160, width: int = 120) -> np.ndarray:
-    """White paper with two closed boxes, one above the other (rows 10-70 and 90-150)."""
-    sketch = np.full((height, width), 255, np.uint8)
-    for top in (10, 90):
-        sketch[top:top + 60, 10:width - 10] = 0
-        sketch[top + 6:top + 54, 16:width - 16] = 255
-    return sketch
 
 
 def redness(rgb: np.ndarray) -> float:

@@ -614,7 +614,7 @@ def test_sweeps_of_the_same_images_merge_and_others_do_not():
         merge_sweeps([one, {**two, "curves": {CUE_ALONE: [point, {"psnr": 1.0}]}}])
 
 
-def _boxes(height: int = 160, width: int = 120, line: int = 6) -> np.ndarray:
+def boxes(height: int = 160, width: int = 120, line: int = 6) -> np.ndarray:
     """White paper with two closed boxes, one above the other (rows 10-70 and 90-150)."""
     sketch = np.full((height, width), 255, np.uint8)
     for top in (10, 90):
@@ -630,7 +630,7 @@ def test_reach_shows_the_region_a_stroke_fills_and_nothing_else():
 
     cfg = preset("C", image_size=32, width=4)
     colorizer = Colorizer(build_generator(cfg), conditioning=cfg.conditioning)
-    lines = _boxes()
+    lines = boxes()
     assert colorizer.fills
     view = colorizer.reach(lines, hints=_stroke(lines.shape, RED, ((30, 45), (40, 60))))
     assert view.shape == (160, 120, 3) and view.dtype == np.uint8
@@ -650,4 +650,4 @@ def test_reach_is_refused_by_a_model_without_the_fill():
         colorizer = Colorizer(build_generator(cfg), conditioning=cfg.conditioning)
         assert not colorizer.fills
         with pytest.raises(ColorizeError, match="not told where strokes reach"):
-            colorizer.reach(_boxes())
+            colorizer.reach(boxes())
