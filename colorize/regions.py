@@ -72,20 +72,22 @@ def fill_np(hints: np.ndarray, sketch: np.ndarray, confidence: bool = False) -> 
     if not painted.any():  # nothing to fill (a quarter of C's training examples)
         return np.zeros(hints.shape[:2] + (4,), np.float32)
     count, labels = cv2.connectedComponents(paper_np(sketch), connectivity=4)
-    index = labels[painted]  # the painted pixels' regions
+    flat = np.flatnonzero(painted)  # (P,): gathers by flat index are several times faster
+    index = labels.reshape(-1)[flat]  # than boolean masks; the same values in the same order
+    values = np.take(hints.reshape(-1, 4), flat, axis=0)  # (P, 4)
     pixels = np.bincount(index, minlength=count)
     table = np.zeros((count, 4), np.float32)  # per region: mean stroke color, and 1 if touched
     spread = np.zeros(count, np.float32)  # ... and its strokes' summed per-channel variance
     for c in range(3):
-        values = hints[..., c][painted]
-        table[:, c] = np.bincount(index, values, count) / np.maximum(pixels, 1)
+        channel = values[:, c]
+        table[:, c] = np.bincount(index, channel, count) / np.maximum(pixels, 1)
         if confidence:
-            spread += np.bincount(index, values * values, count) / np.maximum(pixels, 1) \
+            spread += np.bincount(index, channel * channel, count) / np.maximum(pixels, 1) \
                 - table[:, c] ** 2
     table[:, 3] = (pixels > 0) * (np.exp(-np.maximum(spread, 0.0) / SPREAD) if confidence else 1)
     table[0] = 0.0  # label 0: the lines, never filled
     table[:, :3] *= pixels[:, None] > 0
-    return table[labels]
+    return np.take(table, labels, axis=0)  # (S, S, 4); `table[labels]` takes 20 times longer
 
 
 def _paper(sketch: tf.Tensor) -> tf.Tensor:

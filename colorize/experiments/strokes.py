@@ -103,13 +103,13 @@ def simulate_strokes(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = S
 
 
 def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = StrokeRecipe(),
-                   count: int | None = None, fill_sketch: tf.Tensor | None = None,
-                   fill_confidence: bool = False) -> tf.Tensor:
+                   count: int | None = None, input_sketch: tf.Tensor | None = None,
+                   fill: bool = False, fill_confidence: bool = False) -> tf.Tensor:
     """`simulate_strokes`'s colors and mask as one (S, S, 4) tensor (splitting and joining
-    channels copies a few bytes per pixel at a time); with a `fill_sketch` (S, S, 1), (S, S, 8):
-    and the strokes filled into its regions, in the same numpy step (`regions.fill_np`, OpenCV:
-    several times faster per example than the graph form `regions.fill` that use runs, and equal
-    to it, tests/test_regions.py), its mask the `fill_confidence` where asked."""
+    channels copies a few bytes per pixel at a time). With the generator's `input_sketch`
+    (S, S, 1), C's whole generator input, made in the same numpy step (`_numpy_strokes`): the
+    sketch, the strokes, and with `fill` the strokes filled into the sketch's regions, (S, S, 5)
+    or (S, S, 9)."""
     size = color.shape[0]
     scale = size / 256.0
     n, k = recipe.max_count, recipe.max_segments
@@ -136,24 +136,29 @@ def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = Str
     at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)  # (n, m, 2) as (y, x)
     # color and rasterize in one numpy step (OpenCV's thick polylines): per-pixel gathers and a
     # small sort are several times slower as TensorFlow ops inside tf.data
-    return _numpy_strokes(_draw_strokes, [color, points, segments, width, at, drawn],
-                          fill_sketch, size, fill_confidence)
+    return _numpy_strokes(_draw_strokes, [color, points, segments, width, at, drawn], size,
+                          input_sketch, fill, fill_confidence)
 
 
-def _numpy_strokes(draw, args: list, fill_sketch, size: int,
-                   fill_confidence: bool = False) -> tf.Tensor:
-    """The strokes `draw(*args)` draws (S, S, 4), and with a `fill_sketch` their fill into its
-    regions (S, S, 8), in one numpy step (one call per example instead of two)."""
-    if fill_sketch is None:
+def _numpy_strokes(draw, args: list, size: int, input_sketch: tf.Tensor | None = None,
+                   fill: bool = False, fill_confidence: bool = False) -> tf.Tensor:
+    """The strokes `draw(*args)` draws (S, S, 4); with an `input_sketch` (S, S, 1), the generator
+    input: the sketch, the strokes and with `fill` their fill into the sketch's regions
+    (`regions.fill_np`: OpenCV, several times faster per example than the graph form
+    `regions.fill` that use runs, and equal to it, tests/test_regions.py), (S, S, 5) or
+    (S, S, 9), joined once inside the one numpy step per example (joining the sketch to the
+    step's output in TensorFlow copied the whole input once more)."""
+    if input_sketch is None:
         hints = tf.numpy_function(draw, args, tf.float32, stateful=False)
         return tf.ensure_shape(hints, [size, size, 4])
 
-    def both(*a):
-        hints = draw(*a[:-1])
-        return np.concatenate([hints, regions.fill_np(hints, a[-1], fill_confidence)], axis=-1)
+    def step(*a):
+        hints, lines = draw(*a[:-1]), a[-1]
+        filled = [regions.fill_np(hints, lines, fill_confidence)] if fill else []
+        return np.concatenate([lines, hints, *filled], axis=-1)
 
-    hints = tf.numpy_function(both, [*args, fill_sketch], tf.float32, stateful=False)
-    return tf.ensure_shape(hints, [size, size, 8])
+    inputs = tf.numpy_function(step, [*args, input_sketch], tf.float32, stateful=False)
+    return tf.ensure_shape(inputs, [size, size, 9 if fill else 5])
 
 
 def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
@@ -261,19 +266,20 @@ class HintStrokes(Conditioning):
         return (self, HintStrokes(self.strokes, self.region_share, not self.fill,
                                   self.fill_confidence))
 
-    def training_condition(self, example):
-        """(S, S, 4): random strokes, or for `region_share` of the examples strokes inside the
-        line-bounded regions of the paper's sketch (`paper_sketch` where the input sketch is of
-        another style), each in its region's color. With `fill`, (S, S, 8): and the strokes
-        filled into the regions of the input sketch, as use fills an artist's (`complete`)."""
+    def training_input(self, example):
+        """(S, S, 5): the sketch, then random strokes or, for `region_share` of the examples,
+        strokes inside the line-bounded regions of the paper's sketch (`paper_sketch` where the
+        input sketch is of another style), each in its region's color. With `fill`, (S, S, 9):
+        and the strokes filled into the regions of the input sketch, as use fills an artist's
+        (`complete`). Made in one numpy step per example (`_numpy_strokes`)."""
         color, seed = example["color"], example["seed"]
-        fill_sketch = example["sketch"] if self.fill else None
-        fill = dict(fill_sketch=fill_sketch, fill_confidence=self.fill_confidence)
-        randomly = lambda: simulate_hints(color, seed, self.strokes, **fill)
+        made = dict(input_sketch=example["sketch"], fill=self.fill,
+                    fill_confidence=self.fill_confidence)
+        randomly = lambda: simulate_hints(color, seed, self.strokes, **made)
         if self.region_share <= 0.0:
             return randomly()
         paper = example.get("paper_sketch", example["sketch"])
-        per_region = lambda: simulate_region_hints(color, paper, seed, self.strokes, **fill)
+        per_region = lambda: simulate_region_hints(color, paper, seed, self.strokes, **made)
         if self.region_share >= 1.0:
             return per_region()
         pick = tf.random.stateless_uniform(
@@ -359,16 +365,28 @@ def line_regions(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return labels, stats, dist
 
 
+def _flat_index(mask: np.ndarray, x: int, y: int, width: int) -> np.ndarray:
+    """The flat indices into an (H, width) picture of the True pixels of `mask`, its crop at
+    column x, row y, in row-major order (as boolean indexing visits them)."""
+    rows, cols = np.divmod(np.flatnonzero(mask), mask.shape[1])
+    return (rows + y) * width + cols + x
+
+
 def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale: float,
                    recipe: StrokeRecipe) -> None:
     """Paint one stroke inside `region`, in its per-channel median color: a gentle curve through
     the region's innermost point along its long axis, `draws` (4 uniforms) picking its length,
-    width, bend and a turn, clipped to the region."""
+    width, bend and a turn, clipped to the region.
+
+    The region's pixels are read and the stroke written by flat index (`np.take`, row
+    assignment): several times faster than boolean masks over crops of the picture, and the same
+    pixels in the same order (tests/test_experiment_c.py)."""
     x, y, w, h, _ = stats[region]
     inside = labels[y:y + h, x:x + w] == region  # (h, w)
     depth = np.where(inside, dist[y:y + h, x:x + w], 0.0)
     cy, cx = np.unravel_index(np.argmax(depth), depth.shape)
-    value = np.median(color[y:y + h, x:x + w][inside], axis=0)  # (3,)
+    pixels = _flat_index(inside, x, y, labels.shape[1])
+    value = np.median(np.take(color.reshape(-1, 3), pixels, axis=0), axis=0)  # (3,)
     # the long axis of the region (its pixels' covariance, from OpenCV's central moments),
     # turned a little at random
     m = cv2.moments(inside.view(np.uint8), binaryImage=True)
@@ -391,7 +409,7 @@ def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale
     cv2.polylines(stroke, [np.rint(curve).astype(np.int32)], False, 1, width, cv2.LINE_8)
     stroke = (stroke > 0) & inside
     stroke[cy, cx] = True  # at least the innermost point
-    canvas[y:y + h, x:x + w][stroke] = (*value, 1.0)
+    canvas.reshape(-1, 4)[_flat_index(stroke, x, y, labels.shape[1])] = (*value, 1.0)
 
 
 def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws: np.ndarray,
@@ -403,10 +421,12 @@ def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws
     not square, (H, W), gets (H, W, 4), its strokes scaled with the long side."""
     scale = max(color.shape[:2]) / 256.0
     canvas = np.zeros((*color.shape[:2], 4), np.float32)
+    if count <= 0:
+        return canvas
     labels, stats, dist = line_regions(sketch)
     areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     valid = np.nonzero(areas >= MIN_REGION * scale * scale)[0]
-    if count <= 0 or not len(valid):
+    if not len(valid):
         return canvas
     if largest_first:
         order = valid[np.argsort(-areas[valid], kind="stable")]
@@ -421,18 +441,19 @@ def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws
 
 def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
                           recipe: StrokeRecipe = StrokeRecipe(), count: int | None = None,
-                          largest_first: bool = False, fill_sketch: tf.Tensor | None = None,
-                          fill_confidence: bool = False) -> tf.Tensor:
+                          largest_first: bool = False, input_sketch: tf.Tensor | None = None,
+                          fill: bool = False, fill_confidence: bool = False) -> tf.Tensor:
     """Strokes as a person paints them, inside tf.data: (S, S, 4) hint colors and mask of the
     recipe's stroke count (or `count`), one per region of the paper's `sketch` (S, S, 1), in
-    [-1, 1]; deterministic in `seed`. With a `fill_sketch`, (S, S, 8) as `simulate_hints`."""
+    [-1, 1]; deterministic in `seed`. With an `input_sketch`, the generator input (S, S, 5)
+    or with `fill` (S, S, 9), as `simulate_hints`."""
     size, n = color.shape[0], recipe.max_count
     drawn = stroke_count(seed, recipe) if count is None else tf.constant(float(min(count, n)))
     draws = tf.random.stateless_uniform(
         [max(n, 4 * n), 5], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 17))
     return _numpy_strokes(
         lambda c, s, k, d: draw_region_strokes(c, s, int(k), d, bool(largest_first), recipe),
-        [color, sketch, drawn, draws], fill_sketch, size, fill_confidence)
+        [color, sketch, drawn, draws], size, input_sketch, fill, fill_confidence)
 
 
 def region_hint_layer(color: np.ndarray, sketch: np.ndarray, strokes: int, seed: int = 0,
