@@ -25,6 +25,7 @@ from colorize.app.cli import (TESTED_GRADIO, import_gradio, serve,  # noqa: E402
 from colorize.app.handlers import (Sketch, channel_mean, colorize_page, editor_value,  # noqa: E402
                                    in_between, load_hints, merge_layers, open_sketch, reach_page,
                                    save_hints)
+from colorize.app.layout import PICTURE_LABEL, REACH_LABEL  # noqa: E402
 from colorize.app.uploads import header_size  # noqa: E402
 from colorize.app.wiring import build_page  # noqa: E402
 from colorize.config import preset  # noqa: E402
@@ -184,13 +185,16 @@ def test_the_page_shows_where_strokes_reach_for_a_model_told_so(choices, c_choic
     assert view.shape == (160, 120, 3)
     assert redness(view[22:58, 22:98]) > 150 and (view[102:138, 22:98] > 240).all()
     shown = steps.picture("C · tiny", "deterministic", value, None, None, True)
-    np.testing.assert_array_equal(np.asarray(Image.open(shown).convert("RGB")), view)
+    np.testing.assert_array_equal(np.asarray(Image.open(shown["value"]).convert("RGB")), view)
+    # the panel says what it shows, and so does the file an artist downloads
+    assert shown["label"] == REACH_LABEL and os.path.basename(shown["value"]).startswith("reach")
     assert reach_page(c_choices["C · tiny"].colorizers["deterministic"], None) is None
     assert [steps.view(label)[3] for label in steps.choices] == [False, True]
     b = next(iter(choices))
     picture = steps.picture(b, "deterministic", value, None, None, True)  # no reach for B
+    assert picture["label"] == PICTURE_LABEL
     np.testing.assert_array_equal(
-        np.asarray(Image.open(picture).convert("RGB")),
+        np.asarray(Image.open(picture["value"]).convert("RGB")),
         colorize_page(choices[b].colorizers["deterministic"], value))
 
 
@@ -630,13 +634,17 @@ def test_the_page_shows_where_strokes_reach_in_a_browser(browser, server, tmp_pa
     _, src = ui.wait_for_new_output(None)
     ui.load_hints(str(tmp_path / "hints.png"))
     picture, src = ui.wait_for_new_output(src)
+    label = ui.page.locator("#output [data-testid='block-label']")
+    assert label.inner_text().strip() == PICTURE_LABEL
     ui.page.click("#show-reach input")
     view, src = ui.wait_for_new_output(src)
     assert view.shape == (160, 120, 3)
     assert redness(view[22:58, 22:98]) > 150 and (view[102:138, 22:98] > 240).all()
+    assert label.inner_text().strip() == REACH_LABEL  # the panel says it is not the picture
     ui.page.click("#show-reach input")
     again, _ = ui.wait_for_new_output(src)
     np.testing.assert_allclose(again, picture, atol=2)
+    assert label.inner_text().strip() == PICTURE_LABEL
 
 
 def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):

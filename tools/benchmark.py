@@ -796,6 +796,8 @@ class AppClient:
         return False, "the result stream ended without a result"
 
     def download(self, file: dict) -> bytes:
+        if file.get("__type__") == "update":  # the picture step sets the panel's label too
+            file = file["value"]
         reply = self.http.get(file["url"], timeout=self.timeout)
         reply.raise_for_status()
         return reply.content

@@ -57,6 +57,11 @@ class Layout:
     from_editor: gr.ImageEditor
 
 
+# the picture panel's label, and while the reach box is ticked, what the panel shows instead
+PICTURE_LABEL = "colorized (full size)"
+REACH_LABEL = "where the strokes reach (full size; no picture is made while ticked)"
+
+
 def reference_label() -> str:
     """The reference's label, naming the experiments that take one."""
     names = [name for name, c in experiments.EXPERIMENTS.items() if c.takes_reference]
@@ -100,7 +105,7 @@ def panels(canvas: int, reference: bool = True) -> dict:
                            default_size=max(2, round(canvas / 32))),  # Gradio's 25 at 800
             transforms=(), sources=(),  # sketches come in by `open_sketch`, at full size
             canvas_size=(8, 8), height=PANEL_HEIGHT)  # smaller than any sketch: docs/app.md
-        output = gr.Image(type="numpy", format="png", label="colorized (full size)",
+        output = gr.Image(type="numpy", format="png", label=PICTURE_LABEL,
                           interactive=False, elem_id="output", buttons=["download"],
                           height=PANEL_HEIGHT)
     with gr.Row():

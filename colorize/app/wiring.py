@@ -16,7 +16,7 @@ from colorize import fileio
 from colorize.app import handlers
 from colorize.app.choices import Choice
 from colorize.app.components import guard
-from colorize.app.layout import Layout, browser_code, lay_out
+from colorize.app.layout import PICTURE_LABEL, REACH_LABEL, Layout, browser_code, lay_out
 from colorize.app.uploads import read_upload
 from colorize.config import TEST_MODES
 from colorize.errors import ColorizeError
@@ -33,9 +33,9 @@ class Pictures:
         self.count = itertools.count()
         self.lock = threading.Lock()
 
-    def write(self, rgb: np.ndarray) -> str:
+    def write(self, rgb: np.ndarray, name: str = "colorized") -> str:
         with self.lock:
-            path = os.path.join(self.folder, f"colorized-{next(self.count)}.png")
+            path = os.path.join(self.folder, f"{name}-{next(self.count)}.png")
         fileio.write_image(path, rgb)  # outside the lock: another request's picture may encode
         with self.lock:
             self.paths.append(path)
@@ -78,18 +78,21 @@ class Steps:
         return note, gr.update(visible=reference), mode, gr.update(visible=fills)
 
     def picture(self, label, mode, value, reference_path, sketch, reach=False):
-        """The picture, or with `reach` (for a model told so) where the strokes reach."""
+        """The picture, or with `reach` (for a model told so) where the strokes reach, the
+        panel's label and the file's name saying which."""
         if handlers.in_between(value, sketch):
             return gr.skip()  # not a picture at the canvas copy's size: keep the last one
         choice = self.pick(label, mode)
         colorizer = choice.colorizers[mode]
-        if reach and choice.fills:
+        reach = bool(reach and choice.fills)
+        if reach:
             rgb = handlers.reach_page(colorizer, value, sketch)  # no model call: no lock
         else:
             reference = read_upload(reference_path, "reference") if reference_path else None
             with self.model_lock:
                 rgb = handlers.colorize_page(colorizer, value, reference, sketch)
-        return None if rgb is None else self.pictures.write(rgb)
+        path = None if rgb is None else self.pictures.write(rgb, "reach" if reach else "colorized")
+        return gr.update(value=path, label=REACH_LABEL if reach else PICTURE_LABEL)
 
     def open(self, label, path, from_color):
         with self.model_lock:
