@@ -660,8 +660,10 @@ def test_the_command_needs_a_model_and_names_a_bad_run(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_readme_screenshot_tool_shows_the_colorized_page(browser, choices, tmp_path):
-    """tools/app_screenshot.py (the README's picture): the whole page, once the picture is in."""
+def test_the_readme_screenshot_tool_shows_the_colorized_page(browser, choices, c_choices,
+                                                              tmp_path):
+    """tools/app_screenshot.py (the README's picture): the whole page, once the picture is in;
+    with `reach`, once the view of where the strokes reach has replaced it."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
     import app_screenshot
 
@@ -673,6 +675,10 @@ def test_the_readme_screenshot_tool_shows_the_colorized_page(browser, choices, t
     Image.fromarray(hints, "RGBA").save(tmp_path / "hints.png")
     png = app_screenshot.screenshot(browser, choices, str(tmp_path / "colored.png"),
                                     str(tmp_path / "hints.png"), 80, (1000, 800))
+    with Image.open(io.BytesIO(png)) as shot:
+        assert shot.width == 1000 and shot.height >= 800
+    png = app_screenshot.screenshot(browser, c_choices, str(tmp_path / "colored.png"),
+                                    str(tmp_path / "hints.png"), 80, (1000, 800), reach=True)
     with Image.open(io.BytesIO(png)) as shot:
         assert shot.width == 1000 and shot.height >= 800
     Image.fromarray(colored[:, :50]).save(tmp_path / "wide.png")

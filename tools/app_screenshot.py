@@ -42,9 +42,9 @@ def hint_layer_for(image_path: str, strokes: int, seed: int):
 
 
 def screenshot(browser, choices: dict, image_path: str, hints_path: str, canvas: int,
-               viewport: tuple[int, int]) -> bytes:
+               viewport: tuple[int, int], reach: bool = False) -> bytes:
     """PNG bytes of the whole page, in a Playwright `browser`, after it colorized `image_path`
-    with the hint layer."""
+    with the hint layer; with `reach`, after it then showed where the strokes reach."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -60,6 +60,9 @@ def screenshot(browser, choices: dict, image_path: str, hints_path: str, canvas:
             chooser.value.set_files(path)
             page.wait_for_function(NEW_PICTURE, arg=src, timeout=120_000)
             src = page.locator("#output img").get_attribute("src")
+        if reach:
+            page.click("#show-reach input")
+            page.wait_for_function(NEW_PICTURE, arg=src, timeout=120_000)
         return page.screenshot(full_page=True)
     finally:
         page.close()
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromium", default=DEBIAN_CHROMIUM if os.path.isfile(DEBIAN_CHROMIUM)
                         else shutil.which("chromium"),
                         help="the browser binary (default: the system's Chromium)")
+    parser.add_argument("--reach", action="store_true",
+                        help="then tick 'show where the strokes reach' (a C run with the fill)")
     parser.add_argument("--out", required=True, help="the PNG to write")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -90,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
                                 reason="missing_dependency")
         hints = hint_layer_for(args.image, args.strokes, args.seed)
         choices = load_choices([args.run], [], test_modes=("deterministic",))
+        if args.reach and not all(choice.fills for choice in choices.values()):
+            raise ColorizeError(f"{args.run}: --reach needs a model told where its strokes "
+                                "reach (experiment C with the fill)", reason="bad_value")
         with tempfile.TemporaryDirectory() as tmp:
             hints_path = os.path.join(tmp, "hints.png")
             Image.fromarray(hints, "RGBA").save(hints_path)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=args.chromium, headless=True)
                 png = screenshot(browser, choices, args.image, hints_path, args.canvas,
-                                 tuple(args.viewport))
+                                 tuple(args.viewport), args.reach)
                 browser.close()
         fileio.write_bytes(args.out, png)
     except ColorizeError as err:
