@@ -123,6 +123,8 @@ class Conditioning:
         return tf.concat([example["sketch"], self.training_condition(example)], axis=-1)
 
     def training_condition(self, example: dict) -> tf.Tensor:
+        """The channels after the sketch (S, S, C - 1), for a conditioning that leaves joining
+        them to `training_input` (C makes its whole input in one numpy step instead)."""
         raise NotImplementedError
 
     def for_epoch(self, epoch: int, epochs: int) -> "Conditioning":
