@@ -70,7 +70,10 @@ def test_ctrl_c_exits_cleanly_and_the_rerun_completes(board, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DANBOORU_")}
     command = [sys.executable, "-m", "colorize.cli", "scrape", "--site", "danbooru", "--tags", "solo",
                "--out", str(tmp_path), "--base-url", board.url, "--rate", "200", "--min-size", "0"]
-    process = subprocess.Popen(command, cwd=REPO, env=env, text=True,
+    # as started from a terminal: a suite run in the background of a script (`cmd &`) ignores
+    # SIGINT, and its children inherit that
+    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    process = subprocess.Popen(command, cwd=REPO, env=env, text=True, preexec_fn=default_ctrl_c,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert arrived.wait(30), "the scraper never reached post 3"
