@@ -291,7 +291,7 @@ class HintStrokes(Conditioning):
         the strokes give count more than those the model must guess."""
         if not self.fill_loss:
             return None
-        mask = 1 + self.channels.index("fill_mask")  # after the sketch
+        mask = self.fill_at + 3  # the fill's colors, then its mask
         return 1.0 + self.fill_loss * tf.cast(inputs[..., mask:mask + 1], tf.float32)
 
     def user_input(self, shape, *, cue=None, hints=None, cue_sigma=None):
