@@ -64,14 +64,18 @@ def labels_np(sketch: np.ndarray, paper: np.ndarray | None = None
     return labels, stats
 
 
-def fill_np(hints: np.ndarray, sketch: np.ndarray, confidence: bool = False) -> np.ndarray:
+def fill_np(hints: np.ndarray, sketch: np.ndarray, confidence: bool = False,
+            labels: np.ndarray | None = None) -> np.ndarray:
     """(S, S, 4) float32: hint colors and mask (S, S, 4) filled into the regions of `sketch`, each
     touched region its strokes' mean color, mask 1 there or its `confidence` (the reference form
-    of `fill`)."""
+    of `fill`). `labels`: the sketch's `labels_np`, where the caller has them."""
     painted = hints[..., 3] > 0.5
     if not painted.any():  # nothing to fill (a quarter of C's training examples)
         return np.zeros(hints.shape[:2] + (4,), np.float32)
-    count, labels = cv2.connectedComponents(paper_np(sketch), connectivity=4)
+    if labels is None:
+        count, labels = cv2.connectedComponents(paper_np(sketch), connectivity=4)
+    else:
+        count = int(labels.max()) + 1
     flat = np.flatnonzero(painted)  # (P,): gathers by flat index are several times faster
     index = labels.reshape(-1)[flat]  # than boolean masks; the same values in the same order
     values = np.take(hints.reshape(-1, 4), flat, axis=0)  # (P, 4)

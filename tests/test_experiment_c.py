@@ -516,6 +516,57 @@ def test_flat_indices_read_and_write_the_pixels_boolean_masks_do():
         np.testing.assert_array_equal(canvas, expected)
 
 
+def test_a_region_strokes_median_color_and_curve_are_numpys_own():
+    """The region stroke's fast median (one partition per channel) gives `np.median`'s numbers
+    for odd and even counts, ties included, and the curve's precomputed Bezier weights the
+    inline formula's."""
+    from colorize.experiments.strokes import _BEZIER, _median_color
+
+    rng = np.random.default_rng(1)
+    picture = rng.random((64, 48, 3), dtype=np.float32) * 2 - 1
+    picture[:8] = np.round(picture[:8], 1)  # many equal values
+    for count in (1, 2, 3, 4, 31, 32, 500, 1001, 3072):
+        pixels = np.sort(rng.choice(picture.shape[0] * picture.shape[1], count, replace=False))
+        expected = np.median(np.take(picture.reshape(-1, 3), pixels, axis=0), axis=0)
+        got = _median_color(picture, pixels)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    t = np.linspace(0.0, 1.0, 9)[:, None]
+    for p0, p1, p2 in rng.normal(100, 60, (20, 3, 2)):
+        inline = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * (2 * p1 - (p0 + p2) / 2) + t ** 2 * p2
+        weighted = _BEZIER[0] * p0 + _BEZIER[1] * (2 * p1 - (p0 + p2) / 2) + _BEZIER[2] * p2
+        np.testing.assert_array_equal(weighted, inline)
+
+
+def test_generator_input_np_is_the_joined_channels_aligned_and_reuses_the_regions():
+    """C's numpy step joins the sketch, the strokes and their fill as `np.concatenate` does, into
+    a buffer TensorFlow takes without copying (64-byte aligned); the fill reuses the regions the
+    strokes found only where they were found in the input sketch itself."""
+    from colorize import regions
+    from colorize.experiments.strokes import (draw_region_strokes, find_regions,
+                                              generator_input_np)
+
+    sketch, color = _regions_picture()
+    lines = sketch.astype(np.float32)[..., None] / 127.5 - 1.0
+    other = lines.copy()
+    other[16, :] = -1.0  # a line across: other regions
+    picture = color.astype(np.float32) / 127.5 - 1.0
+    draws = np.random.default_rng(3).random((32, 5))
+    for paper, found in ((lines, None), (lines, find_regions(lines)),
+                         (other, find_regions(other))):
+        hints = draw_region_strokes(picture, paper, 3, draws, True)
+        for fill in (False, True):
+            got = generator_input_np(hints, found, lines, fill)
+            parts = [lines, hints] + ([regions.fill_np(hints, lines)] if fill else [])
+            np.testing.assert_array_equal(got, np.concatenate(parts, axis=-1))
+            assert got.dtype == np.float32 and got.ctypes.data % 64 == 0
+    labels = regions.labels_np(lines)[0]
+    hints = draw_region_strokes(picture, lines, 3, draws, True)
+    for confidence in (False, True):
+        np.testing.assert_array_equal(regions.fill_np(hints, lines, confidence, labels=labels),
+                                      regions.fill_np(hints, lines, confidence))
+
+
 def test_user_path_of_a_c_run_on_drawn_line_art_of_any_size(c_run, demo_records, tmp_path):
     """`colorize evaluate --run C --images DIR --sketches pencil`: the pictures' own sizes, line
     art of a drawn style, scored with no strokes and with 8 a person paints (one per region of

@@ -62,3 +62,36 @@ def test_one_device_strategy_prefetches_to_the_device_and_trains(demo_records, t
     epochs = _train(demo_records, tmp_path / "run", precision="float32", epochs=2)
     assert all(np.isfinite([e["gen_total_loss"] for e in epochs]))
     assert epochs[-1]["gen_l1_loss"] < epochs[0]["gen_l1_loss"]
+
+
+def test_keep_freed_memory_makes_malloc_serve_large_blocks_from_its_heap():
+    """`runtime.keep_freed_memory` (training's malloc setting): an 8 MB block, which glibc's
+    malloc would map fresh from the kernel (and fault in page by page), comes from its reusable
+    heap once it is set. Checked in a subprocess (a process-wide setting) with glibc's own count
+    of mapped bytes (mallinfo2)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import ctypes, numpy as np\n"
+        "from colorize import runtime\n"
+        "libc = ctypes.CDLL('libc.so.6')\n"
+        "class Info(ctypes.Structure): _fields_ = [(n, ctypes.c_size_t) for n in "
+        "'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost'.split()]\n"
+        "libc.mallinfo2.restype = Info\n"
+        "def mapped_by(size):\n"
+        "    before = libc.mallinfo2().hblkhd\n"
+        "    block = np.ones(size, np.uint8)\n"
+        "    return libc.mallinfo2().hblkhd - before\n"
+        "plain = mapped_by(8 << 20)\n"
+        "applied = runtime.keep_freed_memory()\n"
+        "print(applied, plain >= 8 << 20, mapped_by(9 << 20))\n")
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        pytest.skip("not glibc >= 2.33")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "True", "0"]

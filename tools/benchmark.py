@@ -364,9 +364,13 @@ def _records_folder(args: argparse.Namespace, tmp: str) -> str:
 
 
 def bench_pipeline(args: argparse.Namespace) -> list[dict]:
-    """Images/s of the tf.data input pipeline alone: read, decode, jitter, batch."""
+    """Images/s of the tf.data input pipeline alone: read, decode, jitter, batch; with malloc
+    tuned as training tunes it (`runtime.keep_freed_memory`)."""
+    from colorize import runtime
     from colorize.config import preset
     from colorize.data import make_dataset
+
+    runtime.keep_freed_memory()
 
     with tempfile.TemporaryDirectory() as tmp:
         records = _records_folder(args, tmp)

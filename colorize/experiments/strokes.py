@@ -136,29 +136,65 @@ def simulate_hints(color: tf.Tensor, seed: tf.Tensor, recipe: StrokeRecipe = Str
     at = tf.cast(tf.round(p0 + frac[..., None] * (p1 - p0)), tf.int32)  # (n, m, 2) as (y, x)
     # color and rasterize in one numpy step (OpenCV's thick polylines): per-pixel gathers and a
     # small sort are several times slower as TensorFlow ops inside tf.data
-    return _numpy_strokes(_draw_strokes, [color, points, segments, width, at, drawn], size,
-                          input_sketch, fill, fill_confidence)
+    return _numpy_strokes(lambda *a: (_draw_strokes(*a), None),
+                          [color, points, segments, width, at, drawn], size, input_sketch, fill,
+                          fill_confidence)
 
 
 def _numpy_strokes(draw, args: list, size: int, input_sketch: tf.Tensor | None = None,
                    fill: bool = False, fill_confidence: bool = False) -> tf.Tensor:
     """The strokes `draw(*args)` draws (S, S, 4); with an `input_sketch` (S, S, 1), the generator
-    input: the sketch, the strokes and with `fill` their fill into the sketch's regions
-    (`regions.fill_np`: OpenCV, several times faster per example than the graph form
-    `regions.fill` that use runs, and equal to it, tests/test_regions.py), (S, S, 5) or
-    (S, S, 9), joined once inside the one numpy step per example (joining the sketch to the
-    step's output in TensorFlow copied the whole input once more)."""
+    input `generator_input_np` makes of them, (S, S, 5) or with `fill` (S, S, 9), in the same
+    numpy step (one per example: joining the sketch to the step's output in TensorFlow copied
+    the whole input once more). `draw` returns the strokes and the regions it found, if any
+    (`_Found`), which the fill reuses when they are the input sketch's."""
     if input_sketch is None:
-        hints = tf.numpy_function(draw, args, tf.float32, stateful=False)
+        hints = tf.numpy_function(lambda *a: draw(*a)[0], args, tf.float32, stateful=False)
         return tf.ensure_shape(hints, [size, size, 4])
-
-    def step(*a):
-        hints, lines = draw(*a[:-1]), a[-1]
-        filled = [regions.fill_np(hints, lines, fill_confidence)] if fill else []
-        return np.concatenate([lines, hints, *filled], axis=-1)
-
+    step = lambda *a: generator_input_np(*draw(*a[:-1]), a[-1], fill, fill_confidence)
     inputs = tf.numpy_function(step, [*args, input_sketch], tf.float32, stateful=False)
     return tf.ensure_shape(inputs, [size, size, 9 if fill else 5])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Found:
+    """The line-bounded regions a stroke simulation found: the sketch and its `line_regions`."""
+
+    sketch: np.ndarray
+    labels: np.ndarray
+    stats: np.ndarray
+    dist: np.ndarray
+
+
+def generator_input_np(hints: np.ndarray, found: _Found | None, lines: np.ndarray, fill: bool,
+                       fill_confidence: bool = False) -> np.ndarray:
+    """C's generator input from the strokes (S, S, 4) and the sketch `lines` (S, S, 1), float32:
+    the sketch, the strokes and with `fill` their fill into the sketch's regions
+    (`regions.fill_np`: OpenCV, several times faster per example than the graph form
+    `regions.fill` that use runs, and equal to it, tests/test_regions.py), (S, S, 5) or (S, S, 9).
+
+    Two copies fewer than `np.concatenate`, the same numbers: the channels are interleaved by
+    OpenCV's `mixChannels` (about 2.4 times faster than numpy's strided copies), into a buffer
+    aligned to 64 bytes, which `tf.numpy_function` takes as its tensor without copying it again;
+    and where the strokes' regions were found in this very sketch (C's threshold examples), the
+    fill reuses their labels."""
+    parts = [lines, hints]
+    if fill:
+        same = found is not None and np.array_equal(found.sketch, lines)
+        parts.append(regions.fill_np(hints, lines, fill_confidence,
+                                     labels=found.labels if same else None))
+    out = _aligned_empty((*lines.shape[:2], sum(part.shape[-1] for part in parts)))
+    cv2.mixChannels(parts, [out], [i for channel in range(out.shape[-1]) for i in (channel,) * 2])
+    return out
+
+
+def _aligned_empty(shape: tuple[int, ...], align: int = 64) -> np.ndarray:
+    """An uninitialized float32 array whose data starts on an `align`-byte boundary (TensorFlow
+    copies a numpy_function's result that is not aligned for its kernels, 64 bytes at most)."""
+    size = int(np.prod(shape)) * 4
+    buffer = np.empty(size + align, np.uint8)
+    start = -buffer.ctypes.data % align
+    return buffer[start:start + size].view(np.float32).reshape(shape)
 
 
 def _draw_strokes(color, points, segments, width, at, count) -> np.ndarray:
@@ -365,11 +401,33 @@ def line_regions(sketch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return labels, stats, dist
 
 
+def find_regions(sketch: np.ndarray) -> _Found:
+    """`line_regions` of a sketch, kept with it (`_Found`)."""
+    return _Found(sketch, *line_regions(sketch))
+
+
 def _flat_index(mask: np.ndarray, x: int, y: int, width: int) -> np.ndarray:
     """The flat indices into an (H, width) picture of the True pixels of `mask`, its crop at
     column x, row y, in row-major order (as boolean indexing visits them)."""
     rows, cols = np.divmod(np.flatnonzero(mask), mask.shape[1])
     return (rows + y) * width + cols + x
+
+
+_T = np.linspace(0.0, 1.0, 9)[:, None]  # (9, 1): the points of a region stroke's curve
+_BEZIER = ((1 - _T) ** 2, 2 * (1 - _T) * _T, _T ** 2)  # its quadratic Bezier weights
+
+
+def _median_color(color: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """(3,): `np.median` of the colors (H, W, 3) at flat `pixels`, per channel, the same numbers in
+    about a fifth of the time for a large region: each channel is partitioned once at the middle
+    (numpy's median partitions twice for an even count), and the largest value below the middle
+    is its other half (tests/test_experiment_c.py)."""
+    values = np.take(color.reshape(-1, 3), pixels, axis=0).T.copy()  # (3, P)
+    half = values.shape[1] // 2
+    values.partition(half, axis=1)
+    if values.shape[1] % 2:
+        return values[:, half]
+    return (values[:, :half].max(axis=1) + values[:, half]) / 2
 
 
 def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale: float,
@@ -386,7 +444,7 @@ def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale
     depth = np.where(inside, dist[y:y + h, x:x + w], 0.0)
     cy, cx = np.unravel_index(np.argmax(depth), depth.shape)
     pixels = _flat_index(inside, x, y, labels.shape[1])
-    value = np.median(np.take(color.reshape(-1, 3), pixels, axis=0), axis=0)  # (3,)
+    value = _median_color(color, pixels)  # (3,)
     # the long axis of the region (its pixels' covariance, from OpenCV's central moments),
     # turned a little at random
     m = cv2.moments(inside.view(np.uint8), binaryImage=True)
@@ -402,9 +460,9 @@ def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale
     centre = np.array([cx, cy], np.float32)
     bend = (draws[2] - 0.5) * 0.4 * length
     points = [centre - along * length / 2, centre + across * bend, centre + along * length / 2]
-    t = np.linspace(0.0, 1.0, 9)[:, None]  # a quadratic Bezier through the three points
-    curve = (1 - t) ** 2 * points[0] + 2 * (1 - t) * t * (2 * points[1] - (points[0] + points[2]) / 2) \
-        + t ** 2 * points[2]
+    # a quadratic Bezier through the three points
+    curve = _BEZIER[0] * points[0] + _BEZIER[1] * (2 * points[1] - (points[0] + points[2]) / 2) \
+        + _BEZIER[2] * points[2]
     stroke = np.zeros((h, w), np.uint8)
     cv2.polylines(stroke, [np.rint(curve).astype(np.int32)], False, 1, width, cv2.LINE_8)
     stroke = (stroke > 0) & inside
@@ -413,17 +471,20 @@ def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale
 
 
 def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws: np.ndarray,
-                        largest_first: bool, recipe: StrokeRecipe = StrokeRecipe()) -> np.ndarray:
+                        largest_first: bool, recipe: StrokeRecipe = StrokeRecipe(),
+                        found: _Found | None = None) -> np.ndarray:
     """(S, S, 4) float32 in color's units: `count` strokes, one per line-bounded region of
     `sketch`, each in its region's median color (mask 1 where painted). Regions of at least
     MIN_REGION px: the largest first, or drawn with probability in proportion to their area
     (Gumbel top-k on `draws[:, 0]`). draws: (max_count, 5) uniforms in [0, 1). A picture that is
-    not square, (H, W), gets (H, W, 4), its strokes scaled with the long side."""
+    not square, (H, W), gets (H, W, 4), its strokes scaled with the long side. `found`: the
+    sketch's regions (`find_regions`), where the caller has them."""
     scale = max(color.shape[:2]) / 256.0
     canvas = np.zeros((*color.shape[:2], 4), np.float32)
     if count <= 0:
         return canvas
-    labels, stats, dist = line_regions(sketch)
+    found = find_regions(sketch) if found is None else found
+    labels, stats, dist = found.labels, found.stats, found.dist
     areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     valid = np.nonzero(areas >= MIN_REGION * scale * scale)[0]
     if not len(valid):
@@ -451,9 +512,14 @@ def simulate_region_hints(color: tf.Tensor, sketch: tf.Tensor, seed: tf.Tensor,
     drawn = stroke_count(seed, recipe) if count is None else tf.constant(float(min(count, n)))
     draws = tf.random.stateless_uniform(
         [max(n, 4 * n), 5], tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 17))
-    return _numpy_strokes(
-        lambda c, s, k, d: draw_region_strokes(c, s, int(k), d, bool(largest_first), recipe),
-        [color, sketch, drawn, draws], size, input_sketch, fill, fill_confidence)
+
+    def draw(color, sketch, count, draws):
+        found = find_regions(sketch) if count > 0 else None  # (none: an example without strokes)
+        return draw_region_strokes(color, sketch, int(count), draws, bool(largest_first), recipe,
+                                   found), found
+
+    return _numpy_strokes(draw, [color, sketch, drawn, draws], size, input_sketch, fill,
+                          fill_confidence)
 
 
 def region_hint_layer(color: np.ndarray, sketch: np.ndarray, strokes: int, seed: int = 0,
