@@ -173,17 +173,18 @@ def generator_input_np(hints: np.ndarray, found: _Found | None, lines: np.ndarra
     (`regions.fill_np`: OpenCV, several times faster per example than the graph form
     `regions.fill` that use runs, and equal to it, tests/test_regions.py), (S, S, 5) or (S, S, 9).
 
-    Two copies fewer than `np.concatenate`, the same numbers: the channels are interleaved by
-    OpenCV's `mixChannels` (about 2.4 times faster than numpy's strided copies), into a buffer
-    aligned to 64 bytes, which `tf.numpy_function` takes as its tensor without copying it again;
-    and where the strokes' regions were found in this very sketch (C's threshold examples), the
-    fill reuses their labels."""
+    The same numbers as `np.concatenate`, cheaper: the channels are interleaved by OpenCV's
+    `mixChannels` (about 2.4 times faster than numpy's strided copies) into a buffer aligned to
+    64 bytes, which `tf.numpy_function` takes as its tensor without copying it again; and where
+    the strokes' regions were found in this very sketch (C's threshold examples), the fill
+    reuses their labels."""
     parts = [lines, hints]
     if fill:
         same = found is not None and np.array_equal(found.sketch, lines)
         parts.append(regions.fill_np(hints, lines, fill_confidence,
                                      labels=found.labels if same else None))
     out = _aligned_empty((*lines.shape[:2], sum(part.shape[-1] for part in parts)))
+    # (from, to) channel pairs: the parts' channels, counted across them, in order
     cv2.mixChannels(parts, [out], [i for channel in range(out.shape[-1]) for i in (channel,) * 2])
     return out
 
