@@ -86,6 +86,26 @@ def test_jitter_changes_the_images(block_records):
     assert not np.allclose(plain, jittered)
 
 
+@pytest.mark.heavy
+def test_only_an_experiment_that_reads_the_cue_decodes_it(tmp_path, monkeypatch):
+    """A and C never read the stored cue, and their map function never decodes it (the runtime
+    prunes it: every op on its way is stateless): records whose cue is not a JPEG feed A and C,
+    and stop B. A stateful op on the cue's path (an Assert, a print) would cost every A and C
+    example a JPEG decode and two resizes, and fail this."""
+    from colorize import records
+
+    encode = records.encode_triplet
+    monkeypatch.setattr(records, "encode_triplet",
+                        lambda *images: {**encode(*images), "cue": b"not a jpeg"})
+    rng = np.random.default_rng(0)
+    write_records(tmp_path, [block_triplet(32, rng) for _ in range(8)], "train")
+    for name in "AC":
+        inputs, _ = _first_batch(preset(name, image_size=32, batch_size=4), str(tmp_path))
+        assert inputs.shape[0] == 4
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        _first_batch(preset("B", image_size=32, batch_size=4), str(tmp_path))
+
+
 def test_evaluation_mode_is_plain_and_ordered(block_records):
     rng = np.random.default_rng(0)
     _ = [block_triplet(32, rng) for _ in range(12)]  # the train triplets of the fixture

@@ -380,7 +380,10 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict]:
                 cfg = preset(experiment, image_size=args.image_size, batch_size=args.batch_size,
                              jitter=not args.no_jitter, sketch_styles=styles)
                 iterator = iter(make_dataset(cfg, records, "train", training=True, repeat=True))
-                consume = lambda: [next(iterator) for _ in range(args.batches)]
+
+                def consume():  # each batch dropped on arrival, as a train step drops it
+                    for _ in range(args.batches):  # (keeping them all held GBs of fresh pages)
+                        next(iterator)
                 timing = timed(consume, args.repeat)
                 rows.append(measurement(
                     "pipeline", f"decode+{'jitter+' * cfg.jitter}{cfg.conditioning.name}+batch",

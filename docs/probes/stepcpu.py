@@ -4,7 +4,8 @@ numpy steps timed apart (docs/performance.md, "The strokes' numpy step"). Usage:
 import time, sys, collections, os
 import tensorflow as tf
 from colorize.config import preset
-from colorize import data, records, regions, sketch_styles
+from colorize import data, records, regions, sketch_styles, runtime
+if os.environ.get("KEEP"): runtime.keep_freed_memory()
 from colorize.experiments import strokes
 T = collections.Counter()
 def timed(mod, name):
