@@ -5,7 +5,7 @@ import time, sys, collections, os
 import tensorflow as tf
 from colorize.config import preset
 from colorize import data, records, regions, sketch_styles, runtime
-if os.environ.get("KEEP"): runtime.keep_freed_memory()
+runtime.keep_freed_memory()  # as the Trainer does: freed blocks stay in the heap
 from colorize.experiments import strokes
 T = collections.Counter()
 def timed(mod, name):
