@@ -1,5 +1,6 @@
 """Where and how training runs: numeric precision (a Keras dtype policy name, passed explicitly to
-the model builders), the tf.distribute strategy, and malloc's setting for the input pipeline."""
+the model builders), the tf.distribute strategy, and the process settings of the input pipeline
+(malloc's, OpenCV's threads)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,24 @@ def keep_freed_memory() -> bool:
     m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 256 << 20))
+
+
+def serial_opencv() -> None:
+    """Turn OpenCV's own thread pool off (`cv2.setNumThreads(0)`): the input pipeline already runs
+    one example per core (tf.data's parallel map), and OpenCV splitting each of C's small calls
+    (a 256 px distance transform, connected components, a blur) across its threads spent more CPU
+    waking and spinning them than it saved: C's pipeline CPU per example fell by about a fifth
+    (docs/performance.md), the outputs the same bit for bit. Process-wide."""
+    import cv2
+
+    cv2.setNumThreads(0)
+
+
+def tune_input_pipeline() -> None:
+    """The process settings the tf.data input pipeline runs best under (`keep_freed_memory`,
+    `serial_opencv`); training calls it once (`Trainer`), as does the pipeline benchmark."""
+    keep_freed_memory()
+    serial_opencv()
 
 
 def device_summary() -> str:

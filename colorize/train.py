@@ -50,7 +50,7 @@ class Trainer:
                  networks: Networks = Networks()):
         self.cfg, self.log = cfg, log
         self.strategy = runtime.make_strategy(cfg.strategy)  # before any TF op (collectives)
-        runtime.keep_freed_memory()  # the input pipeline's blocks reused, not faulted in anew
+        runtime.tune_input_pipeline()  # malloc's blocks reused; OpenCV serial in tf.data
         # Each split is checked once, before anything is written; every epoch reuses its shards.
         self.shards = data.check_records(cfg.data, "train", cfg.image_size)
         heldout_split = "test" if records.shard_paths(cfg.data, "test") else "train"

@@ -567,6 +567,45 @@ def test_generator_input_np_is_the_joined_channels_aligned_and_reuses_the_region
                                       regions.fill_np(hints, lines, confidence))
 
 
+def test_c_numpy_steps_give_the_same_numbers_with_opencv_serial_or_threaded():
+    """Training turns OpenCV's threads off (`runtime.serial_opencv`): the styles' sketches and C's
+    generator input (regions, distances, strokes, fill) come out the same bit for bit as with
+    its thread pool, at 256 px, where OpenCV splits its calls."""
+    import cv2
+
+    from colorize import sketch_styles
+    from colorize.experiments.strokes import (draw_region_strokes, find_regions,
+                                              generator_input_np)
+
+    sketch, color = (np.kron(a, np.ones((4, 4) + a.shape[2:], np.uint8)) for a in _regions_picture())
+    sketch[::37, :] = 0  # more regions, of several sizes
+    sketch[:, ::53] = 0
+    lines = sketch.astype(np.float32)[..., None] / 127.5 - 1.0
+    picture = color.astype(np.float32) / 127.5 - 1.0
+    draws = np.random.default_rng(5).random((16, 5))
+    u, v = (np.random.default_rng(i).random(16).astype(np.float32) for i in (6, 7))
+    v[10], v[12], v[14] = 0.9, 0.1, 0.1  # the variations thin the lines and gray them
+
+    def outputs():
+        styles = [sketch_styles._draw_np(["xdog", "lines"], picture, lines, index, u, v,
+                                         np.zeros((1, 1, 1), np.float32)) for index in (0, 1)]
+        found = find_regions(lines)
+        hints = draw_region_strokes(picture, lines, 8, draws, False, found=found)
+        return [*styles, generator_input_np(hints, found, lines, True, True)]
+
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(4)
+        threaded = outputs()
+        cv2.setNumThreads(0)
+        serial = outputs()
+    finally:
+        cv2.setNumThreads(threads)
+    assert threaded[2][..., 4].sum() > 100  # strokes were painted
+    for a, b in zip(threaded, serial):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_user_path_of_a_c_run_on_drawn_line_art_of_any_size(c_run, demo_records, tmp_path):
     """`colorize evaluate --run C --images DIR --sketches pencil`: the pictures' own sizes, line
     art of a drawn style, scored with no strokes and with 8 a person paints (one per region of

@@ -95,3 +95,17 @@ def test_keep_freed_memory_makes_malloc_serve_large_blocks_from_its_heap():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["True", "True", "0"]
+
+
+def test_tune_input_pipeline_turns_opencv_threads_off():
+    """`runtime.tune_input_pipeline` (training's process settings): OpenCV runs each call on the
+    calling thread (tf.data's map already runs one example per core). In a subprocess: a
+    process-wide setting."""
+    import subprocess
+    import sys
+
+    probe = ("import cv2\nfrom colorize import runtime\ncv2.setNumThreads(4)\n"
+             "runtime.tune_input_pipeline()\nprint(cv2.getNumThreads())\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["1"]

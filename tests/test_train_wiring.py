@@ -60,6 +60,19 @@ def test_the_injected_networks_are_the_ones_trained(block_records, tmp_path):
 
 
 @pytest.mark.heavy
+def test_training_tunes_the_process_for_its_input_pipeline(block_records, tmp_path,
+                                                           monkeypatch):
+    """The Trainer sets malloc and OpenCV as the pipeline benchmark measured them
+    (`runtime.tune_input_pipeline`), before it builds any dataset."""
+    calls = []
+    monkeypatch.setattr(runtime, "tune_input_pipeline", lambda: calls.append("tuned"))
+    monkeypatch.setattr(data, "make_dataset", lambda *a, **k: calls.append("dataset") or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        train.train(_cfg(block_records, tmp_path / "run"), log=lambda *a: None, networks=TINY)
+    assert calls[:2] == ["tuned", "dataset"]
+
+
+@pytest.mark.heavy
 def test_a_resumed_run_writes_every_output_and_matches_an_unbroken_one(block_records, tmp_path):
     lines = []
     run = train.train(_cfg(block_records, tmp_path / "run"), log=lines.append, networks=TINY)

@@ -364,13 +364,13 @@ def _records_folder(args: argparse.Namespace, tmp: str) -> str:
 
 
 def bench_pipeline(args: argparse.Namespace) -> list[dict]:
-    """Images/s of the tf.data input pipeline alone: read, decode, jitter, batch; with malloc
-    tuned as training tunes it (`runtime.keep_freed_memory`)."""
+    """Images/s of the tf.data input pipeline alone: read, decode, jitter, batch; with the process
+    tuned as training tunes it (`runtime.tune_input_pipeline`)."""
     from colorize import runtime
     from colorize.config import preset
     from colorize.data import make_dataset
 
-    runtime.keep_freed_memory()
+    runtime.tune_input_pipeline()
 
     with tempfile.TemporaryDirectory() as tmp:
         records = _records_folder(args, tmp)

@@ -5,7 +5,7 @@ import time, sys, collections, os
 import tensorflow as tf
 from colorize.config import preset
 from colorize import data, records, regions, sketch_styles, runtime
-runtime.keep_freed_memory()  # as the Trainer does: freed blocks stay in the heap
+runtime.tune_input_pipeline()  # as the Trainer does: malloc's blocks kept, OpenCV serial
 from colorize.experiments import strokes
 T = collections.Counter()
 def timed(mod, name):
