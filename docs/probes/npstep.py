@@ -1,8 +1,10 @@
 """C's numpy steps alone: records the numpy_function calls C's training input makes for N
 examples of faces256's train split (eagerly, jittered, C's defaults), replays them in one thread,
-and prints CPU ms per example and a digest of every output, so that two trees can be compared
-(the same digest: the same generator inputs bit for bit). docs/performance.md, "C's generator
-input assembled in place". Usage, in the folder holding faces256:
+and prints CPU ms per example, a digest of every numpy step's output and one of the examples
+themselves (generator input and color), so that two trees can be compared (the same second
+digest: the same generator inputs bit for bit; the first changes with which steps run).
+docs/performance.md, "C's generator input assembled in place". Usage, in the folder holding
+faces256:
     python docs/probes/npstep.py [N]                            # this tree
     PYTHONPATH=/tmp/old python /tmp/old/docs/probes/npstep.py   # another tree (a git worktree)
 (the probe itself only needs colorize.data and colorize.config, so an older tree runs it too)."""
@@ -24,8 +26,10 @@ def recording(func, inp, Tout, stateful=True, name=None):
 tf.numpy_function = recording
 fn = data._example_fn(preset("C", batch_size=4), jitter=True, keep_cue=False)
 seeds = tf.data.Dataset.random(seed=5).batch(4)
+inputs = hashlib.sha256()  # the generator inputs and targets themselves, end to end
 for serialized, seed in zip(tf.data.TFRecordDataset(records.shard_paths("faces256", "train")).take(N), seeds):
-    fn(serialized, seed)
+    for tensor in fn(serialized, seed):
+        inputs.update(tensor.numpy().tobytes())
 digest = hashlib.sha256()
 for func, args in calls:
     digest.update(np.ascontiguousarray(func(*[a.copy() for a in args])).tobytes())
@@ -39,7 +43,8 @@ for _ in range(3):
         spent[func.__qualname__.split(".")[0]] += time.thread_time() - start
     for kind, seconds in spent.items():
         per[kind].append(seconds / N * 1000)
-print(f"{N} examples, {len(calls)} numpy steps, outputs' sha256 {digest.hexdigest()[:16]}")
+print(f"{N} examples, {len(calls)} numpy steps, outputs' sha256 {digest.hexdigest()[:16]}, "
+      f"the examples' (generator input, color) sha256 {inputs.hexdigest()[:16]}")
 for kind, ms in per.items():
     print(f"  {kind:18s} " + " ".join(f"{m:.2f}" for m in ms) + " ms per example (3 replays)")
 os._exit(0)
