@@ -53,8 +53,8 @@ def serial_opencv() -> None:
     """Turn OpenCV's own thread pool off (`cv2.setNumThreads(0)`): the input pipeline already runs
     one example per core (tf.data's parallel map), and OpenCV splitting each of C's small calls
     (a 256 px distance transform, connected components, a blur) across its threads spent more CPU
-    waking and spinning them than it saved: C's pipeline CPU per example fell by about a fifth
-    (docs/performance.md), the outputs the same bit for bit. Process-wide."""
+    waking and spinning them than it saved: C's pipeline took 4-6 % less CPU per image without
+    it (docs/performance.md), the outputs the same bit for bit. Process-wide."""
     import cv2
 
     cv2.setNumThreads(0)

@@ -577,7 +577,8 @@ def test_c_numpy_steps_give_the_same_numbers_with_opencv_serial_or_threaded():
     from colorize.experiments.strokes import (draw_region_strokes, find_regions,
                                               generator_input_np)
 
-    sketch, color = (np.kron(a, np.ones((4, 4) + a.shape[2:], np.uint8)) for a in _regions_picture())
+    sketch, color = (np.kron(a, np.ones((4, 4) + a.shape[2:], np.uint8))
+                     for a in _regions_picture())  # 256 px
     sketch[::37, :] = 0  # more regions, of several sizes
     sketch[:, ::53] = 0
     lines = sketch.astype(np.float32)[..., None] / 127.5 - 1.0
