@@ -1,0 +1,44 @@
+"""C's numpy steps replayed by T threads at once, each thread the whole list: examples/s in all,
+so that one thread, two threads and two processes (two copies of `python gilscale.py 1` started
+together) can be compared (docs/performance.md, "The benchmark consumes as training does").
+Usage, in the folder holding faces256: python gilscale.py [T=2] [ROUNDS=3]"""
+import os, sys, threading, time
+import numpy as np
+import tensorflow as tf
+from colorize import data, records, runtime
+from colorize.config import preset
+
+runtime.tune_input_pipeline()
+THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+N = 300
+calls, plain = [], tf.numpy_function
+
+
+def recording(func, inp, Tout, stateful=True, name=None):
+    calls.append((func, [np.array(a) for a in inp]))
+    return plain(func, inp, Tout, stateful=stateful, name=name)
+
+
+tf.numpy_function = recording
+fn = data._example_fn(preset("C", batch_size=4), jitter=True, keep_cue=False)
+seeds = tf.data.Dataset.random(seed=5).batch(4)
+for serialized, seed in zip(tf.data.TFRecordDataset(records.shard_paths("faces256", "train")).take(N), seeds):
+    fn(serialized, seed)
+
+
+def replay():
+    for func, args in calls:
+        func(*args)
+
+
+for _ in range(ROUNDS):
+    threads = [threading.Thread(target=replay) for _ in range(THREADS)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"{THREADS} thread(s): {THREADS * N / (time.perf_counter() - start):.1f} examples/s",
+          flush=True)
+os._exit(0)
