@@ -1,7 +1,9 @@
 """C's numpy steps replayed by T threads at once, each thread the whole list: examples/s in all,
 so that one thread, two threads and two processes (two copies of `python gilscale.py 1` started
 together) can be compared (docs/performance.md, "The benchmark consumes as training does").
-Usage, in the folder holding faces256: python gilscale.py [T=2] [ROUNDS=3]"""
+Usage, in the folder holding faces256: python gilscale.py [T=2] [ROUNDS=3]; with ONLY=NAME only
+that numpy step's calls (`_fast`: the styles, `_numpy_strokes`: strokes, fill and assembly), with
+STUB=strokes the region strokes or STUB=assembly the fill and assembly replaced by zeros."""
 import os, sys, threading, time
 import numpy as np
 import tensorflow as tf
@@ -25,6 +27,15 @@ fn = data._example_fn(preset("C", batch_size=4), jitter=True, keep_cue=False)
 seeds = tf.data.Dataset.random(seed=5).batch(4)
 for serialized, seed in zip(tf.data.TFRecordDataset(records.shard_paths("faces256", "train")).take(N), seeds):
     fn(serialized, seed)
+
+
+if os.environ.get("ONLY"):
+    calls[:] = [c for c in calls if c[0].__qualname__.split(".")[0] == os.environ["ONLY"]]
+from colorize.experiments import strokes  # noqa: E402 (the stand-ins are looked up per call)
+if os.environ.get("STUB") == "strokes":
+    strokes.draw_region_strokes = lambda color, *a, **k: np.zeros((*color.shape[:2], 4), np.float32)
+elif os.environ.get("STUB") == "assembly":
+    strokes.generator_input_np = lambda hints, *a, **k: np.zeros((*hints.shape[:2], 9), np.float32)
 
 
 def replay():
