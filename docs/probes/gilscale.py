@@ -6,32 +6,17 @@ that numpy step's calls (`_fast`: the styles, `_numpy_strokes`: strokes, fill an
 STUB=strokes the region strokes or STUB=assembly the fill and assembly replaced by zeros."""
 import os, sys, threading, time
 import numpy as np
-import tensorflow as tf
-from colorize import data, records, runtime
-from colorize.config import preset
+from colorize import runtime
+from colorize.experiments import strokes  # (its stand-ins are looked up per call)
+from npstep import record_steps  # (this folder)
 
 runtime.tune_input_pipeline()
 THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 N = 300
-calls, plain = [], tf.numpy_function
-
-
-def recording(func, inp, Tout, stateful=True, name=None):
-    calls.append((func, [np.array(a) for a in inp]))
-    return plain(func, inp, Tout, stateful=stateful, name=name)
-
-
-tf.numpy_function = recording
-fn = data._example_fn(preset("C", batch_size=4), jitter=True, keep_cue=False)
-seeds = tf.data.Dataset.random(seed=5).batch(4)
-for serialized, seed in zip(tf.data.TFRecordDataset(records.shard_paths("faces256", "train")).take(N), seeds):
-    fn(serialized, seed)
-
-
+calls, _ = record_steps(N)
 if os.environ.get("ONLY"):
     calls[:] = [c for c in calls if c[0].__qualname__.split(".")[0] == os.environ["ONLY"]]
-from colorize.experiments import strokes  # noqa: E402 (the stand-ins are looked up per call)
 if os.environ.get("STUB") == "strokes":
     strokes.draw_region_strokes = lambda color, *a, **k: np.zeros((*color.shape[:2], 4), np.float32)
 elif os.environ.get("STUB") == "assembly":
