@@ -38,8 +38,10 @@ def keep_freed_memory() -> bool:
     M_TRIM_THRESHOLD) instead of handing each one back to the system when freed: the input
     pipeline allocates and frees several MB per example (C's generator input alone is 2.4 MB at
     256 px, then its batch), and every fresh block costs the kernel a page fault and a zeroed page
-    per 4 KiB. Measured +15 % for C's pipeline (docs/performance.md). A process-wide setting, so
-    training calls it once (`Trainer`); returns whether it applied (False off glibc)."""
+    per 4 KiB. Measured +15 % for C's pipeline under a benchmark that held every batch it made;
+    with each batch dropped as training drops it, no difference beyond the machine's noise
+    (docs/performance.md). A process-wide setting, so training calls it once (`Trainer`);
+    returns whether it applied (False off glibc)."""
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):
