@@ -496,24 +496,119 @@ def test_region_strokes_on_a_picture_that_is_not_square():
     np.testing.assert_array_equal(layer[painted][:, :3], color[painted])
 
 
-def test_flat_indices_read_and_write_the_pixels_boolean_masks_do():
-    """A region stroke reads its region's colors and writes itself by flat index (several times
-    faster than boolean masks over crops of the picture): the same pixels in the same order, so
-    the same median color and the same canvas."""
-    from colorize.experiments.strokes import _flat_index
+def test_pixel_index_reads_and_writes_the_pixels_boolean_masks_do():
+    """Region strokes read their regions' colors and write themselves by flat index (several
+    times faster than boolean masks over crops of the picture): the same pixels in the same
+    order, so the same median color and the same canvas."""
+    from colorize.experiments.strokes import _pixel_index
 
     rng = np.random.default_rng(0)
     picture = rng.random((40, 56, 3), dtype=np.float32)
+    assert not _pixel_index(40, 56).flags.writeable  # (cached: shared by every call)
     for x, y, w, h in [(0, 0, 56, 40), (7, 3, 20, 31), (55, 39, 1, 1), (0, 12, 56, 5)]:
         mask = rng.random((h, w)) < 0.4
         mask[-1, -1] = True
-        index = _flat_index(mask, x, y, picture.shape[1])
+        index = _pixel_index(40, 56)[y:y + h, x:x + w][mask]
         np.testing.assert_array_equal(np.take(picture.reshape(-1, 3), index, axis=0),
                                       picture[y:y + h, x:x + w][mask])
         canvas, expected = np.zeros((2, 40, 56, 4), np.float32)
         expected[y:y + h, x:x + w][mask] = (0.1, 0.2, 0.3, 1.0)
         canvas.reshape(-1, 4)[index] = (0.1, 0.2, 0.3, 1.0)
         np.testing.assert_array_equal(canvas, expected)
+
+
+def test_opencvs_masked_maximum_is_numpys_first_maximum_ties_included():
+    """A region stroke's innermost point is OpenCV's `minMaxLoc` under the region's mask: the
+    first maximum in row-major order, as numpy's argmax picks it, where distances tie (they
+    often do: the distance transform's values are few)."""
+    import cv2
+
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        h, w = rng.integers(1, 300, 2)
+        inside = rng.random((h, w)) < rng.uniform(0.05, 1.0)
+        inside.flat[rng.integers(h * w)] = True
+        dist = np.where(inside, rng.integers(1, 4, (h, w)) * 0.955, 0.0).astype(np.float32)
+        expected = np.unravel_index(np.argmax(dist), dist.shape)[::-1]
+        assert cv2.minMaxLoc(dist, inside.view(np.uint8))[3] == expected
+
+
+def _plain_region_strokes(color, sketch, count, draws, largest_first, recipe):
+    """The region strokes as first written, one stroke at a time with boolean masks, numpy's
+    median and argmax and a 2x2 eigh per stroke: the reference `draw_region_strokes` equals."""
+    import cv2
+
+    from colorize.experiments.strokes import MIN_REGION, line_regions
+
+    scale = max(color.shape[:2]) / 256.0
+    canvas = np.zeros((*color.shape[:2], 4), np.float32)
+    labels, stats, dist = line_regions(sketch)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    valid = np.nonzero(areas >= MIN_REGION * scale * scale)[0]
+    if largest_first:
+        order = valid[np.argsort(-areas[valid], kind="stable")]
+    else:
+        u = np.resize(draws[:, 0], len(valid))
+        gumbel = -np.log(-np.log(np.clip(u, 1e-9, 1 - 1e-9)))
+        order = valid[np.argsort(-(np.log(areas[valid]) + gumbel), kind="stable")]
+    t = np.linspace(0.0, 1.0, 9)[:, None]
+    for i, region in enumerate(order[:count] + 1):
+        d = draws[i, 1:]
+        x, y, w, h, _ = stats[region]
+        inside = labels[y:y + h, x:x + w] == region
+        depth = np.where(inside, dist[y:y + h, x:x + w], 0.0)
+        cy, cx = np.unravel_index(np.argmax(depth), depth.shape)
+        value = np.median(color[y:y + h, x:x + w][inside], axis=0)
+        m = cv2.moments(inside.astype(np.uint8), binaryImage=True)
+        cov = (np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / (m["m00"] - 1.0)
+               if m["m00"] > 2 else np.eye(2))
+        evecs = np.linalg.eigh(cov)[1]
+        angle = np.arctan2(evecs[1, -1], evecs[0, -1]) + (d[3] - 0.5) * 0.8
+        along = np.array([np.cos(angle), np.sin(angle)])
+        across = np.array([-along[1], along[0]])
+        length = (recipe.length[0] + d[0] * (recipe.length[1] - recipe.length[0])) * scale
+        width = recipe.width[0] + d[1] * (recipe.width[1] - recipe.width[0])
+        width = max(1, int(round(min(width * scale, 2.0 * depth[cy, cx]))))
+        centre = np.array([cx, cy], np.float32)
+        bend = (d[2] - 0.5) * 0.4 * length
+        p0, p1, p2 = centre - along * length / 2, centre + across * bend, centre + along * length / 2
+        curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * (2 * p1 - (p0 + p2) / 2) + t ** 2 * p2
+        stroke = np.zeros((h, w), np.uint8)
+        cv2.polylines(stroke, [np.rint(curve).astype(np.int32)], False, 1, width, cv2.LINE_8)
+        stroke = (stroke > 0) & inside
+        stroke[cy, cx] = True
+        canvas[y:y + h, x:x + w][stroke] = (*value, 1.0)
+    return canvas
+
+
+def test_region_strokes_are_the_plain_per_stroke_form_bit_for_bit():
+    """`draw_region_strokes` reads every region and computes every stroke's curve at once (fewer
+    calls holding Python's lock inside tf.data): the same canvas as one stroke at a time, on
+    square and oblong pictures, random and largest-first, float32 draws (training's) and float64
+    (the hint sweep's)."""
+    import cv2
+
+    from colorize.experiments.strokes import StrokeRecipe, draw_region_strokes
+
+    rng = np.random.default_rng(8)
+    recipe = StrokeRecipe()
+    for height, width in ((256, 256), (96, 160), (64, 64)):
+        sketch = np.full((height, width), 255, np.uint8)
+        for _ in range(14):  # lines across: regions of many sizes and shapes
+            ends = rng.integers(0, max(height, width), 4)
+            cv2.line(sketch, tuple(map(int, ends[:2])), tuple(map(int, ends[2:])), 0,
+                     int(rng.integers(1, 3)))
+        color = cv2.GaussianBlur(rng.random((height, width, 3), dtype=np.float32), (0, 0), 3)
+        color = np.round(color * 2 - 1, 2).astype(np.float32)  # ties among the medians' values
+        for count in (1, 3, 8, 20):
+            for largest_first in (False, True):
+                for dtype in (np.float32, np.float64):
+                    draws = rng.random((32, 5)).astype(dtype)
+                    got = draw_region_strokes(color, sketch, count, draws, largest_first, recipe)
+                    assert got[..., 3].any()
+                    np.testing.assert_array_equal(
+                        got, _plain_region_strokes(color, sketch, count, draws, largest_first,
+                                                   recipe))
 
 
 def test_a_region_strokes_median_color_and_curve_are_numpys_own():

@@ -7,6 +7,7 @@ takes their place. Unpainted means "no hint", not white.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import cv2
 import numpy as np
@@ -407,11 +408,15 @@ def find_regions(sketch: np.ndarray) -> _Found:
     return _Found(sketch, *line_regions(sketch))
 
 
-def _flat_index(mask: np.ndarray, x: int, y: int, width: int) -> np.ndarray:
-    """The flat indices into an (H, width) picture of the True pixels of `mask`, its crop at
-    column x, row y, in row-major order (as boolean indexing visits them)."""
-    rows, cols = np.divmod(np.flatnonzero(mask), mask.shape[1])
-    return (rows + y) * width + cols + x
+@functools.lru_cache(maxsize=8)
+def _pixel_index(height: int, width: int) -> np.ndarray:
+    """(height, width) read-only: each pixel's flat index. A region's pixels, in row-major order
+    (as boolean indexing visits them), are `_pixel_index(...)[crop][mask]`: one boolean index,
+    and the gathers and writes by flat index that follow are several times faster than boolean
+    masks over crops of the picture (tests/test_experiment_c.py)."""
+    index = np.arange(height * width, dtype=np.intp).reshape(height, width)
+    index.flags.writeable = False
+    return index
 
 
 _T = np.linspace(0.0, 1.0, 9)[:, None]  # (9, 1): the points of a region stroke's curve
@@ -431,62 +436,83 @@ def _median_color(color: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     return (values[:, :half].max(axis=1) + values[:, half]) / 2
 
 
-def _region_stroke(canvas, color, labels, stats, dist, region: int, draws, scale: float,
-                   recipe: StrokeRecipe) -> None:
-    """Paint one stroke inside `region`, in its per-channel median color: a gentle curve through
-    the region's innermost point along its long axis, `draws` (4 uniforms) picking its length,
-    width, bend and a turn, clipped to the region.
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Region:
+    """What a region stroke needs of its region: its box (x, y, w, h), its pixels in the box
+    (uint8 mask), its innermost point (x, y) in the box and that point's distance to the lines,
+    its per-channel median color, and its pixels' covariance (2, 2) in (x, y)."""
 
-    The region's pixels are read and the stroke written by flat index (`np.take`, row
-    assignment): several times faster than boolean masks over crops of the picture, and the same
-    pixels in the same order (tests/test_experiment_c.py)."""
-    x, y, w, h, _ = stats[region]
-    inside = labels[y:y + h, x:x + w] == region  # (h, w)
-    depth = np.where(inside, dist[y:y + h, x:x + w], 0.0)
-    cy, cx = np.unravel_index(np.argmax(depth), depth.shape)
-    pixels = _flat_index(inside, x, y, labels.shape[1])
-    value = _median_color(color, pixels)  # (3,)
-    # the long axis of the region (its pixels' covariance, from OpenCV's central moments),
-    # turned a little at random
-    m = cv2.moments(inside.view(np.uint8), binaryImage=True)
+    box: tuple[int, int, int, int]
+    mask: np.ndarray
+    centre: tuple[int, int]
+    depth: np.float32
+    color: np.ndarray
+    cov: np.ndarray
+
+
+def _region(color, found: _Found, index: np.ndarray, region: int) -> _Region:
+    """`_Region` of label `region` of the regions `found`. The innermost point is the first
+    maximum of the distance in row-major order (OpenCV's `minMaxLoc` under the mask, numpy's
+    `argmax` rule, tests/test_experiment_c.py; one call instead of a masked copy and a search);
+    the covariance comes from OpenCV's central moments."""
+    x, y, w, h, _ = found.stats[region]
+    inside = found.labels[y:y + h, x:x + w] == region  # (h, w)
+    mask = inside.view(np.uint8)
+    dist = found.dist[y:y + h, x:x + w]
+    _, _, _, (cx, cy) = cv2.minMaxLoc(dist, mask)
+    m = cv2.moments(mask, binaryImage=True)
     cov = (np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / (m["m00"] - 1.0)
            if m["m00"] > 2 else np.eye(2))
-    evals, evecs = np.linalg.eigh(cov)
-    angle = np.arctan2(evecs[1, -1], evecs[0, -1]) + (draws[3] - 0.5) * 0.8
-    along = np.array([np.cos(angle), np.sin(angle)])
-    across = np.array([-along[1], along[0]])
-    length = (recipe.length[0] + draws[0] * (recipe.length[1] - recipe.length[0])) * scale
-    width = recipe.width[0] + draws[1] * (recipe.width[1] - recipe.width[0])
-    width = max(1, int(round(min(width * scale, 2.0 * depth[cy, cx]))))
-    centre = np.array([cx, cy], np.float32)
-    bend = (draws[2] - 0.5) * 0.4 * length
-    points = [centre - along * length / 2, centre + across * bend, centre + along * length / 2]
-    # a quadratic Bezier through the three points
-    curve = _BEZIER[0] * points[0] + _BEZIER[1] * (2 * points[1] - (points[0] + points[2]) / 2) \
-        + _BEZIER[2] * points[2]
-    stroke = np.zeros((h, w), np.uint8)
-    cv2.polylines(stroke, [np.rint(curve).astype(np.int32)], False, 1, width, cv2.LINE_8)
-    stroke = (stroke > 0) & inside
-    stroke[cy, cx] = True  # at least the innermost point
-    canvas.reshape(-1, 4)[_flat_index(stroke, x, y, labels.shape[1])] = (*value, 1.0)
+    return _Region((x, y, w, h), mask, (cx, cy), dist[cy, cx],
+                   _median_color(color, index[y:y + h, x:x + w][inside]), cov)
+
+
+def _region_curves(found: list[_Region], draws: np.ndarray, scale: float,
+                   recipe: StrokeRecipe) -> tuple[np.ndarray, np.ndarray]:
+    """Each region's stroke, all at once: a gentle curve through the region's innermost point
+    along its long axis (the covariance's main eigenvector turned a little at random), `draws`
+    (k, 4 uniforms) picking its length, width, bend and the turn: (curves (k, 9, 2) int32 as
+    (x, y) in the regions' boxes, widths (k,) int)."""
+    _, evecs = np.linalg.eigh(np.stack([region.cov for region in found]))  # (k, 2, 2)
+    angle = np.arctan2(evecs[:, 1, -1], evecs[:, 0, -1]) + (draws[:, 3] - 0.5) * 0.8  # (k,)
+    along = np.stack([np.cos(angle), np.sin(angle)], -1)  # (k, 2)
+    across = np.stack([-along[:, 1], along[:, 0]], -1)
+    length = (recipe.length[0] + draws[:, 0] * (recipe.length[1] - recipe.length[0])) * scale
+    width = (recipe.width[0] + draws[:, 1] * (recipe.width[1] - recipe.width[0])) * scale
+    depth = np.array([region.depth for region in found])
+    widths = np.maximum(1, np.rint(np.minimum(width, 2.0 * depth))).astype(int)  # (k,)
+    centre = np.array([region.centre for region in found], np.float32)  # (k, 2)
+    bend = ((draws[:, 2] - 0.5) * 0.4 * length)[:, None]
+    length = length[:, None]
+    # a quadratic Bezier through three points (k, 1, 2): its ends and its middle
+    p0, p1, p2 = (point[:, None] for point in (centre - along * length / 2, centre + across * bend,
+                                               centre + along * length / 2))
+    curve = _BEZIER[0] * p0 + _BEZIER[1] * (2 * p1 - (p0 + p2) / 2) + _BEZIER[2] * p2
+    return np.rint(curve).astype(np.int32), widths
 
 
 def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws: np.ndarray,
                         largest_first: bool, recipe: StrokeRecipe = StrokeRecipe(),
                         found: _Found | None = None) -> np.ndarray:
     """(S, S, 4) float32 in color's units: `count` strokes, one per line-bounded region of
-    `sketch`, each in its region's median color (mask 1 where painted). Regions of at least
-    MIN_REGION px: the largest first, or drawn with probability in proportion to their area
-    (Gumbel top-k on `draws[:, 0]`). draws: (max_count, 5) uniforms in [0, 1). A picture that is
-    not square, (H, W), gets (H, W, 4), its strokes scaled with the long side. `found`: the
-    sketch's regions (`find_regions`), where the caller has them."""
+    `sketch`, each in its region's median color (mask 1 where painted), later strokes over
+    earlier ones: a gentle curve through the region's innermost point along its long axis,
+    clipped to the region (`_region_curves`). Regions of at least MIN_REGION px: the largest
+    first, or drawn with probability in proportion to their area (Gumbel top-k on
+    `draws[:, 0]`). draws: (max_count, 5) uniforms in [0, 1). A picture that is not square,
+    (H, W), gets (H, W, 4), its strokes scaled with the long side. `found`: the sketch's regions
+    (`find_regions`), where the caller has them.
+
+    The regions are read, and the strokes' geometry computed, for all strokes at once, and the
+    pixels read and written by flat index (`_pixel_index`): the same canvas as the plain
+    per-stroke form in tests/test_experiment_c.py, in about two thirds of its time, fewer calls
+    holding Python's lock (docs/performance.md)."""
     scale = max(color.shape[:2]) / 256.0
     canvas = np.zeros((*color.shape[:2], 4), np.float32)
     if count <= 0:
         return canvas
     found = find_regions(sketch) if found is None else found
-    labels, stats, dist = found.labels, found.stats, found.dist
-    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    areas = found.stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     valid = np.nonzero(areas >= MIN_REGION * scale * scale)[0]
     if not len(valid):
         return canvas
@@ -496,8 +522,17 @@ def draw_region_strokes(color: np.ndarray, sketch: np.ndarray, count: int, draws
         u = np.resize(draws[:, 0], len(valid))  # (more regions than draws reuse them)
         gumbel = -np.log(-np.log(np.clip(u, 1e-9, 1 - 1e-9)))
         order = valid[np.argsort(-(np.log(areas[valid]) + gumbel), kind="stable")]
-    for i, region in enumerate(order[:count]):
-        _region_stroke(canvas, color, labels, stats, dist, region + 1, draws[i, 1:], scale, recipe)
+    index = _pixel_index(*canvas.shape[:2])
+    chosen = [_region(color, found, index, region + 1) for region in order[:count]]
+    curves, widths = _region_curves(chosen, draws[:len(chosen), 1:], scale, recipe)
+    flat = canvas.reshape(-1, 4)
+    for region, curve, width in zip(chosen, curves, widths):
+        x, y, w, h = region.box
+        stroke = np.zeros((h, w), np.uint8)
+        cv2.polylines(stroke, [curve], False, 1, int(width), cv2.LINE_8)
+        stroke &= region.mask
+        stroke[region.centre[1], region.centre[0]] = 1  # at least the innermost point
+        flat[index[y:y + h, x:x + w][stroke.view(bool)]] = (*region.color, 1.0)
     return canvas
 
 
