@@ -189,7 +189,10 @@ def control_cues(colorizer, examples: Sequence[dict]) -> dict:
 
 def stroke_layer(shape: tuple[int, int], strokes: Sequence[dict]) -> np.ndarray:
     """A (H, W, 4) RGBA hint layer of highlighter strokes, each {"color": RGB, "width": fraction
-    of the long side, "points": [(x, y) fractions of the width and height, ...]}."""
+    of the long side, "points": [(x, y) fractions of the width and height, ...]}, later strokes
+    over earlier ones. Each stroke is opaque in its own color where its antialiased outline
+    covers at least half a pixel (the app's rule for a painted pixel): blending the color into
+    the transparent layer would give the stroke a rim of darker colors."""
     import cv2
 
     height, width = shape
@@ -197,8 +200,9 @@ def stroke_layer(shape: tuple[int, int], strokes: Sequence[dict]) -> np.ndarray:
     for stroke in strokes:
         points = np.rint(np.asarray(stroke["points"]) * (width, height)).astype(np.int32)
         thickness = max(1, round(stroke["width"] * max(height, width)))
-        cv2.polylines(layer, [points], False, (*stroke["color"], 255), thickness, cv2.LINE_AA)
-    layer[..., 3] = np.where(layer[..., 3] >= 128, 255, 0)  # opaque strokes, clean edges
+        cover = np.zeros((height, width), np.uint8)
+        cv2.polylines(cover, [points], False, 255, thickness, cv2.LINE_AA)
+        layer[cover >= 128] = (*stroke["color"], 255)
     return layer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import socket
@@ -684,3 +685,30 @@ def test_the_readme_screenshot_tool_shows_the_colorized_page(browser, choices, c
     Image.fromarray(colored[:, :50]).save(tmp_path / "wide.png")
     with pytest.raises(ColorizeError, match="wide.png: strokes are simulated on square pictures"):
         app_screenshot.hint_layer_for(str(tmp_path / "wide.png"), 4, seed=0)
+    # line art of its own size, opened as it is, with strokes placed by hand for its name
+    lines = np.full((72, 96, 3), 255, np.uint8)
+    lines[:, 40:42] = lines[30:32, :] = 0
+    Image.fromarray(lines).save(tmp_path / "drawn.png")
+    (tmp_path / "strokes.json").write_text(json.dumps({"drawn.png": [
+        {"color": [200, 40, 40], "width": 0.05, "points": [[0.1, 0.6], [0.3, 0.8]]}]}))
+    layer = app_screenshot.hand_hint_layer(str(tmp_path / "drawn.png"),
+                                           str(tmp_path / "strokes.json"))
+    assert layer.shape == (72, 96, 4)
+    painted = layer[..., 3] == 255
+    assert painted.any() and (layer[painted][:, :3] == (200, 40, 40)).all()
+    Image.fromarray(layer, "RGBA").save(tmp_path / "drawn-hints.png")
+    png = app_screenshot.screenshot(browser, c_choices, str(tmp_path / "drawn.png"),
+                                    str(tmp_path / "drawn-hints.png"), 80, (1000, 800),
+                                    recipe=False)
+    with Image.open(io.BytesIO(png)) as shot:
+        assert shot.width == 1000 and shot.height >= 800
+    # a sketch the file places no strokes on: one line naming both, exit 2, nothing written
+    Image.fromarray(lines).save(tmp_path / "other.png")
+    out = tmp_path / "shot.png"
+    assert app_screenshot.main(["--run", str(tmp_path), "--lineart", str(tmp_path / "other.png"),
+                                "--strokes-file", str(tmp_path / "strokes.json"),
+                                "--out", str(out)]) == 2
+    assert not out.exists()
+    with pytest.raises(ColorizeError, match=r"strokes.json: no strokes for other.png \(its "
+                                            r"sketches: drawn.png\)"):
+        app_screenshot.hand_hint_layer(str(tmp_path / "other.png"), str(tmp_path / "strokes.json"))

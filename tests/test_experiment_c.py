@@ -571,7 +571,8 @@ def _plain_region_strokes(color, sketch, count, draws, largest_first, recipe):
         width = max(1, int(round(min(width * scale, 2.0 * depth[cy, cx]))))
         centre = np.array([cx, cy], np.float32)
         bend = (d[2] - 0.5) * 0.4 * length
-        p0, p1, p2 = centre - along * length / 2, centre + across * bend, centre + along * length / 2
+        p0, p1, p2 = (centre - along * length / 2, centre + across * bend,
+                      centre + along * length / 2)
         curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * (2 * p1 - (p0 + p2) / 2) + t ** 2 * p2
         stroke = np.zeros((h, w), np.uint8)
         cv2.polylines(stroke, [np.rint(curve).astype(np.int32)], False, 1, width, cv2.LINE_8)

@@ -111,3 +111,21 @@ def test_the_gallery_defaults_to_the_newest_run(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")  # where Jupyter starts a notebook's kernel
     assert gallery.newest_run() == os.path.join("..", "runs", "new")
+
+
+def test_hand_placed_strokes_are_opaque_in_their_own_colors_later_over_earlier():
+    """`gallery.stroke_layer` (the notebook's and the app screenshot's hand-placed strokes): every
+    painted pixel holds its stroke's own color, even on the antialiased edge (blending into the
+    transparent layer gave strokes a dark rim), where the strokes cross the later one's."""
+    from colorize.gallery import stroke_layer
+
+    layer = stroke_layer((60, 80), [
+        {"color": [200, 40, 40], "width": 0.1, "points": [[0.1, 0.5], [0.9, 0.5]]},
+        {"color": [30, 60, 220], "width": 0.1, "points": [[0.5, 0.1], [0.5, 0.9]]}])
+    painted = layer[..., 3] == 255
+    assert set(np.unique(layer[..., 3])) == {0, 255}
+    colors = {tuple(c) for c in layer[painted][:, :3]}
+    assert colors == {(200, 40, 40), (30, 60, 220)}
+    assert tuple(layer[30, 40, :3]) == (30, 60, 220)  # the crossing: the later stroke
+    assert tuple(layer[30, 10, :3]) == (200, 40, 40) and not layer[5, 10, 3]
+    assert (layer[~painted] == 0).all()
