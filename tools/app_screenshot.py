@@ -59,13 +59,20 @@ def hand_hint_layer(sketch_path: str, strokes_file: str):
     except (OSError, ValueError) as err:
         raise ColorizeError(f"{strokes_file}: not a readable JSON file of strokes ({err})",
                             reason="bad_value") from None
-    if not isinstance(strokes, dict) or name not in strokes:
-        raise ColorizeError(f"{strokes_file}: no strokes for {name} (its sketches: "
-                            f"{', '.join(k for k in strokes if not k.startswith('_'))})"
-                            if isinstance(strokes, dict) else
-                            f"{strokes_file}: not a JSON object of file name -> strokes",
+    if not isinstance(strokes, dict):
+        raise ColorizeError(f"{strokes_file}: not a JSON object of file name -> strokes",
                             reason="bad_value")
-    return stroke_layer(read_image(sketch_path).shape[:2], strokes[name])
+    if name not in strokes:
+        raise ColorizeError(f"{strokes_file}: no strokes for {name} (its sketches: "
+                            f"{', '.join(k for k in strokes if not k.startswith('_'))})",
+                            reason="bad_value")
+    shape = read_image(sketch_path).shape[:2]
+    try:
+        return stroke_layer(shape, strokes[name])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ColorizeError(f"{strokes_file}: the strokes for {name} are not a list of "
+                            f'{{"color", "width", "points"}} ({type(err).__name__}: {err})',
+                            reason="bad_value") from None
 
 
 def screenshot(browser, choices: dict, image_path: str, hints_path: str, canvas: int,

@@ -467,21 +467,21 @@ def _region(color, found: _Found, index: np.ndarray, region: int) -> _Region:
                    _median_color(color, index[y:y + h, x:x + w][inside]), cov)
 
 
-def _region_curves(found: list[_Region], draws: np.ndarray, scale: float,
+def _region_curves(chosen: list[_Region], draws: np.ndarray, scale: float,
                    recipe: StrokeRecipe) -> tuple[np.ndarray, np.ndarray]:
     """Each region's stroke, all at once: a gentle curve through the region's innermost point
     along its long axis (the covariance's main eigenvector turned a little at random), `draws`
     (k, 4 uniforms) picking its length, width, bend and the turn: (curves (k, 9, 2) int32 as
     (x, y) in the regions' boxes, widths (k,) int)."""
-    _, evecs = np.linalg.eigh(np.stack([region.cov for region in found]))  # (k, 2, 2)
+    _, evecs = np.linalg.eigh(np.stack([region.cov for region in chosen]))  # (k, 2, 2)
     angle = np.arctan2(evecs[:, 1, -1], evecs[:, 0, -1]) + (draws[:, 3] - 0.5) * 0.8  # (k,)
     along = np.stack([np.cos(angle), np.sin(angle)], -1)  # (k, 2)
     across = np.stack([-along[:, 1], along[:, 0]], -1)
     length = (recipe.length[0] + draws[:, 0] * (recipe.length[1] - recipe.length[0])) * scale
     width = (recipe.width[0] + draws[:, 1] * (recipe.width[1] - recipe.width[0])) * scale
-    depth = np.array([region.depth for region in found])
+    depth = np.array([region.depth for region in chosen])
     widths = np.maximum(1, np.rint(np.minimum(width, 2.0 * depth))).astype(int)  # (k,)
-    centre = np.array([region.centre for region in found], np.float32)  # (k, 2)
+    centre = np.array([region.centre for region in chosen], np.float32)  # (k, 2)
     bend = ((draws[:, 2] - 0.5) * 0.4 * length)[:, None]
     length = length[:, None]
     # a quadratic Bezier through three points (k, 1, 2): its ends and its middle
