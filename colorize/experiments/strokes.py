@@ -408,13 +408,14 @@ def find_regions(sketch: np.ndarray) -> _Found:
     return _Found(sketch, *line_regions(sketch))
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=2)
 def _pixel_index(height: int, width: int) -> np.ndarray:
     """(height, width) read-only: each pixel's flat index. A region's pixels, in row-major order
     (as boolean indexing visits them), are `_pixel_index(...)[crop][mask]`: one boolean index,
     and the gathers and writes by flat index that follow are several times faster than boolean
-    masks over crops of the picture (tests/test_experiment_c.py)."""
-    index = np.arange(height * width, dtype=np.intp).reshape(height, width)
+    masks over crops of the picture (tests/test_experiment_c.py). Kept for the last two sizes
+    (training's one; a user's pages can be large: 48 MB for 12 megapixels)."""
+    index = np.arange(height * width, dtype=np.int32).reshape(height, width)
     index.flags.writeable = False
     return index
 
