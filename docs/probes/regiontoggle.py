@@ -5,7 +5,6 @@ images/s and the process's CPU ms per image of each chunk, then the medians (doc
 "The region strokes all at once"). Usage, in the folder holding faces256: python regiontoggle.py
 OTHER_TREE (its colorize/experiments/strokes.py is loaded beside this tree's package)."""
 import importlib.util, os, sys
-from colorize import runtime
 from colorize.experiments import strokes
 from toggle import toggle  # (this folder)
 
@@ -15,7 +14,6 @@ other = importlib.util.module_from_spec(spec)
 sys.modules["other_strokes"] = other  # (its dataclasses look their module up)
 spec.loader.exec_module(other)
 versions = {"this": strokes.draw_region_strokes, "other": other.draw_region_strokes}
-runtime.serial_opencv()  # as the Trainer's pipeline runs
 # (the numpy step looks `draw_region_strokes` up per call)
 toggle({name: (lambda f=f: setattr(strokes, "draw_region_strokes", f))
         for name, f in versions.items()})

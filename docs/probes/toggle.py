@@ -9,9 +9,10 @@ from colorize.data import make_dataset
 
 
 def toggle(versions: dict, rounds: int = 8, batches: int = 100) -> None:
-    """`versions`: name -> a function that puts that version in place. Exits the process after
-    (tf.data's threads would keep it waiting)."""
-    runtime.keep_freed_memory()
+    """`versions`: name -> a function that puts that version in place, the process set up as
+    training's (`runtime.tune_input_pipeline`). Exits the process after (tf.data's threads would
+    keep it waiting)."""
+    runtime.tune_input_pipeline()
     it = iter(make_dataset(preset("C", batch_size=4), "faces256", "train", training=True,
                            repeat=True))
     for _ in range(50):
