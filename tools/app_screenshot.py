@@ -2,7 +2,7 @@
 sketch and a hint layer, once the colorized picture is in. Either a colored picture opened as a
 sketch (the page's "make the sketch with the training recipe") with strokes simulated from it, or
 line art opened as it is, with strokes placed by hand (a JSON file of strokes per sketch name, as
-the gallery notebook's `notebooks/lineart_strokes.json`):
+the gallery notebook's `notebooks/lineart_strokes.json`).
 
     python tools/app_screenshot.py --run RUN_DIR --image COLORED.png --strokes 8 --out app.png
     python tools/app_screenshot.py --run RUN_DIR --lineart ../shared/anime/lineart/07.jpg \
