@@ -45,12 +45,23 @@ NATIVE_LOG = re.compile(r"^(\d{4}-\d\d-\d\d .*: [IWEF] \S+:\d+\] "
                         r"|WARNING: All log messages before absl)", re.MULTILINE)
 
 
-def _run(args: list[str], level: str | None = None) -> subprocess.CompletedProcess:
+def _start(args: list[str], level: str | None = None) -> subprocess.Popen:
+    """`python ARGS` in the repository, TF_CPP_MIN_LOG_LEVEL unset or `level`; started, not
+    awaited, so that a test's processes (each importing TensorFlow for seconds) run at once."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     if level is not None:
         env["TF_CPP_MIN_LOG_LEVEL"] = level
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = proc.communicate(timeout=600)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def _run(args: list[str], level: str | None = None) -> subprocess.CompletedProcess:
+    return _finish(_start(args, level))
 
 
 def test_the_commands_that_can_answer_without_tensorflow_do():
@@ -70,9 +81,10 @@ def test_commands_print_no_tensorflow_start_up_noise(block_records, tmp_path):
     train = ["-m", "colorize.cli", "train", "--data", block_records, "--out", str(tmp_path / "run"),
              "--image-size", "32", "--width", "8", "--precision", "float32", "--epochs", "1",
              "--steps-per-epoch", "1", "--eval-images", "0", "--num-samples", "1"]
-    for args in (["-m", "colorize.cli", "--help"], ["mainv3.py", "--help"],
-                 ["-m", "colorize.cli", "predict", "--help"], train):
-        proc = _run(args)
+    started = [_start(args) for args in (["-m", "colorize.cli", "--help"], ["mainv3.py", "--help"],
+                                         ["-m", "colorize.cli", "predict", "--help"], train)]
+    for proc in map(_finish, started):
+        args = proc.args[1:]
         assert proc.returncode == 0, proc.stderr
         assert not NATIVE_LOG.search(proc.stderr) and "cuInit" not in proc.stderr, (args,
                                                                                      proc.stderr)
@@ -96,7 +108,8 @@ def test_a_tf_cpp_min_log_level_the_user_set_is_kept(monkeypatch):
         return sorted(line.split("] ", 1)[1] for line in stderr.splitlines()
                       if NATIVE_LOG.match(line) and "] " in line)
 
-    bare = _run(["-c", "import tensorflow"], level="0")
-    shown = _run(["mainv3.py", "--help"], level="0")
+    started = [_start(["-c", "import tensorflow"], level="0"),
+               _start(["mainv3.py", "--help"], level="0")]
+    bare, shown = map(_finish, started)
     assert shown.returncode == 0
     assert native(shown.stderr) == native(bare.stderr)
