@@ -41,11 +41,17 @@ outputs = {"y": interpreter.get_tensor(interpreter.get_output_details()[0]["inde
 """,
 }
 # Runs every format's script in one fresh process: folder/FORMAT/{model, inputs.npz} -> outputs.npz.
+# It imports TensorFlow (~10 s) while the test process exports, then waits for a line on stdin
+# saying the exports are written.
 RUNNER = """
 import json
 import sys
 import numpy as np
+import keras
+import tensorflow as tf
 scripts, folder = json.loads(sys.argv[1]), sys.argv[2]
+if sys.stdin.readline().strip() != "go":
+    sys.exit("the exports were not written")
 for fmt, (script, name) in scripts.items():
     path = f"{folder}/{fmt}/{name}"
     namespace = {"path": path, "inputs": dict(np.load(f"{folder}/{fmt}/inputs.npz"))}
@@ -89,18 +95,26 @@ def expected(fmt: str, colorizer: Colorizer) -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module")
 def exported(run_b, colorizer, tmp_path_factory) -> dict:
-    """Per format: (export path, in-memory outputs, the export's outputs in a fresh process)."""
+    """Per format: (export path, in-memory outputs, the export's outputs in a fresh process).
+    The fresh process starts first and imports TensorFlow while this one exports."""
     folder = tmp_path_factory.mktemp("exports")
-    want = {}
-    for fmt, name in OUT_NAME.items():
-        out = folder / fmt / name
-        assert main(["export", "--run", run_b, "--format", fmt, "--out", str(out)]) == 0
-        assert os.listdir(out.parent) == [name]  # nothing temporary left beside it
-        inputs, want[fmt] = expected(fmt, colorizer)
-        np.savez(folder / fmt / "inputs.npz", **inputs)
     scripts = {fmt: (RELOAD[fmt], name) for fmt, name in OUT_NAME.items()}
-    subprocess.run([sys.executable, "-c", RUNNER, json.dumps(scripts), str(folder)], check=True,
-                   capture_output=True)
+    fresh = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(scripts), str(folder)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        want = {}
+        for fmt, name in OUT_NAME.items():
+            out = folder / fmt / name
+            assert main(["export", "--run", run_b, "--format", fmt, "--out", str(out)]) == 0
+            assert os.listdir(out.parent) == [name]  # nothing temporary left beside it
+            inputs, want[fmt] = expected(fmt, colorizer)
+            np.savez(folder / fmt / "inputs.npz", **inputs)
+        _, err = fresh.communicate("go\n")
+    finally:
+        fresh.kill()  # (a no-op once it has exited)
+        fresh.wait()
+    assert fresh.returncode == 0, err[-3000:]
     return {fmt: (folder / fmt / OUT_NAME[fmt], want[fmt],
                   dict(np.load(folder / fmt / "outputs.npz"))) for fmt in OUT_NAME}
 
@@ -116,8 +130,13 @@ def test_export_reloaded_in_a_fresh_process_gives_the_same_output(exported, fmt)
             np.testing.assert_array_equal(got[key], value)
 
 
-def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(exported):
-    serve = tf.saved_model.load(str(exported["savedmodel"][0])).signatures["serving_default"]
+@pytest.fixture(scope="module")
+def serve(exported):
+    """The SavedModel export's signature, loaded here once for the tests that call it."""
+    return tf.saved_model.load(str(exported["savedmodel"][0])).signatures["serving_default"]
+
+
+def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(serve):
     specs = serve.structured_input_signature[1]
     assert specs["sketch"].shape.as_list() == [None, None, None]  # gray or RGB
     assert specs["sketch"].dtype == tf.uint8
@@ -125,7 +144,8 @@ def test_savedmodel_signature_takes_and_returns_uint8_images_of_any_size(exporte
     assert serve.structured_outputs["rgb"].dtype == tf.uint8
 
 
-def test_savedmodel_keeps_the_lines_of_colored_line_art_as_colorize_does(exported, colorizer):
+def test_savedmodel_keeps_the_lines_of_colored_line_art_as_colorize_does(exported, serve,
+                                                                         colorizer):
     """"auto" is decided in the graph, so the export, like Colorizer.colorize, gives colored line
     art away from the model's size the artist's lines ("keep"), and black line art "guided"."""
     path, want, got = exported["savedmodel"]
@@ -134,7 +154,6 @@ def test_savedmodel_keeps_the_lines_of_colored_line_art_as_colorize_does(exporte
     keep = colorizer.colorize(colored, lines="keep")
     np.testing.assert_array_equal(got["colored"], keep)
     assert (keep != colorizer.colorize(colored, lines="guided")).any()
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     white = tf.constant(np.full((1, 1, 3), 255, np.uint8))
     black = np.repeat(sketch.sketchify(colored)[..., None], 3, axis=-1)  # black lines, same drawing
     for image in (black, black[..., :1]):
@@ -187,12 +206,14 @@ def test_overwrite_never_replaces_a_run_folder_or_other_files(run_b, tmp_path, c
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]
 
 
-def test_overwrite_replaces_a_previous_savedmodel_export(run_b, tmp_path):
+def test_overwrite_replaces_a_previous_savedmodel_export(run_b, exported, tmp_path):
     out = tmp_path / "serving"
-    for _ in range(2):
-        assert main(["export", "--run", run_b, "--format", "savedmodel", "--out", str(out),
-                     "--overwrite"]) == 0
+    shutil.copytree(exported["savedmodel"][0], out)  # a previous export (the module's)
+    before = (out / "saved_model.pb").stat().st_ino
+    assert main(["export", "--run", run_b, "--format", "savedmodel", "--out", str(out),
+                 "--overwrite"]) == 0
     assert "saved_model.pb" in os.listdir(out)
+    assert (out / "saved_model.pb").stat().st_ino != before  # written anew, not left as it was
     assert sorted(os.listdir(tmp_path)) == ["serving"]
 
 
