@@ -28,17 +28,26 @@ def tfrun(fn, *args):
     return tf.nest.map_structure(np.asarray, eager), tf.nest.map_structure(np.asarray, in_data)
 
 
-@pytest.fixture
-def legacy(tmp_path) -> Path:
-    """A copy of the run folders written by the code before the conditioning refactor."""
-    return Path(shutil.copytree(LEGACY, tmp_path / "legacy"))
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory) -> Path:
+    """A copy of the run folders written by the code before the conditioning refactor (only read:
+    one copy for the module)."""
+    return Path(shutil.copytree(LEGACY, tmp_path_factory.mktemp("legacy") / "legacy"))
+
+
+@pytest.fixture(scope="module")
+def legacy_colorizers(legacy) -> dict:
+    """{"A", "B": the old run's float32 Colorizer}, made once (each new one traces anew)."""
+    return {name: Colorizer.from_run(str(legacy / f"run_{name}"), precision="float32")
+            for name in "AB"}
 
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("experiment", ["A", "B"])
-def test_runs_from_before_the_refactor_give_the_same_outputs(legacy, experiment):
+def test_runs_from_before_the_refactor_give_the_same_outputs(legacy, legacy_colorizers,
+                                                             experiment):
     expected = np.load(legacy / "expected.npz")
-    colorizer = Colorizer.from_run(str(legacy / f"run_{experiment}"), precision="float32")
+    colorizer = legacy_colorizers[experiment]
     assert colorizer.experiment == experiment
     # raw float32 outputs: equal up to the rounding of the CPU's convolution kernels (another CPU
     # model may pick other oneDNN kernels: seen 2e-9 apart); the uint8 pictures: identical
@@ -64,7 +73,8 @@ def test_generator_file_and_savedmodel_from_before_the_refactor_load(legacy):
 
 
 @pytest.mark.heavy
-def test_new_exports_of_old_runs_keep_the_signature_and_outputs(legacy, tmp_path):
+def test_new_exports_of_old_runs_keep_the_signature_and_outputs(legacy, legacy_colorizers,
+                                                                tmp_path):
     from colorize.export import export
 
     expected = np.load(legacy / "expected.npz")
@@ -73,7 +83,7 @@ def test_new_exports_of_old_runs_keep_the_signature_and_outputs(legacy, tmp_path
     assert set(serve.structured_input_signature[1]) == {"sketch", "cue"}
     rgb = serve(sketch=tf.constant(expected["sketch"][..., None]),
                 cue=tf.constant(expected["cue"]))["rgb"].numpy()
-    colorizer = Colorizer.from_run(str(legacy / "run_B"), precision="float32")
+    colorizer = legacy_colorizers["B"]
     np.testing.assert_array_equal(rgb, colorizer.colorize(expected["sketch"], expected["cue"]))
     raw = colorizer.generator(expected["x"], training=False).numpy()  # the same weights
     np.testing.assert_allclose(raw, expected["B_raw"], rtol=0, atol=1e-6)
