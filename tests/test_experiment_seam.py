@@ -54,6 +54,14 @@ def gray_run(demo_records, tmp_path_factory):
     del experiments.EXPERIMENTS["GRAY"]
 
 
+@pytest.fixture(scope="module")
+def gray_colorizer(gray_run):
+    """The fake run's deterministic float32 Colorizer, shared (each new one traces anew)."""
+    from colorize.infer import Colorizer
+
+    return Colorizer.from_run(gray_run, test_mode="deterministic", precision="float32")
+
+
 def _examples(demo_records, n=2):
     from colorize.records import read_records
 
@@ -63,10 +71,8 @@ def _examples(demo_records, n=2):
         yield ex["source"], {"sketch": ex["sketch"][..., 0], "cue": ex["cue"], "color": ex["color"]}
 
 
-def test_a_registered_experiment_trains_and_predicts_at_any_size(gray_run, demo_records):
-    from colorize.infer import Colorizer
-
-    colorizer = Colorizer.from_run(gray_run, test_mode="deterministic", precision="float32")
+def test_a_registered_experiment_trains_and_predicts_at_any_size(gray_colorizer, demo_records):
+    colorizer = gray_colorizer
     assert colorizer.experiment == "GRAY" and colorizer.conditioning.input_channels == 2
     assert colorizer.generator.input_shape == (None, 32, 32, 2)
     _, ex = next(_examples(demo_records))
@@ -78,11 +84,10 @@ def test_a_registered_experiment_trains_and_predicts_at_any_size(gray_run, demo_
     assert not np.array_equal(plain, tinted)  # the cue reaches the generator
 
 
-def test_a_registered_experiment_goes_through_the_hint_sweep(gray_run, demo_records):
+def test_a_registered_experiment_goes_through_the_hint_sweep(gray_colorizer, demo_records):
     from colorize.hint_sweep import hint_sweep
-    from colorize.infer import Colorizer
 
-    colorizer = Colorizer.from_run(gray_run, test_mode="deterministic", precision="float32")
+    colorizer = gray_colorizer
     result = hint_sweep({"gray": colorizer}, _examples(demo_records), strokes=(0, 4))
     assert {"gray: gray cue", "gray: no cue"} <= set(result["curves"])
     for curve in ("gray: gray cue", "gray: no cue"):  # one picture for every count
