@@ -56,6 +56,18 @@ def _stock_jitter(sketch, cue, color, seed, cfg):
     return stacked[..., :1], stacked[..., 1:4], stacked[..., 4:]
 
 
+def _eagerly_and_in_tf_data(fn, images, seeds) -> tuple[list, list]:
+    """fn(*images, seed) for each seed, eagerly and inside one tf.data map over the seeds (one
+    trace for them all), as numpy."""
+    eager = [tf.nest.map_structure(np.asarray, fn(*(tf.constant(a) for a in images),
+                                                  tf.constant(seed))) for seed in seeds]
+    ds = tf.data.Dataset.zip((tf.data.Dataset.from_tensors(tuple(images)).repeat(),
+                              tf.data.Dataset.from_tensor_slices(seeds)))
+    in_data = [tf.nest.map_structure(np.asarray, out)
+               for out in ds.map(lambda ims, seed: fn(*ims, seed))]
+    return eager, in_data
+
+
 @pytest.mark.heavy
 @pytest.mark.parametrize("size", [32, 64, 256])
 def test_jitter_equals_the_stock_resize_crop_and_flip_eagerly_and_in_tf_data(size):
@@ -66,15 +78,17 @@ def test_jitter_equals_the_stock_resize_crop_and_flip_eagerly_and_in_tf_data(siz
     images = [rng.integers(0, 256, (size, size, c), dtype=np.uint8) for c in (1, 3, 3)]
     images[0] = np.where(images[0] > 127, 255, 0).astype(np.uint8)  # a binary sketch
     columns = np.broadcast_to(np.arange(size, dtype=np.uint8)[None, :, None], (size, size, 1))
-    draws = set()
-    for i in range(12):
-        seed = np.array([i, 7, i + 1, 3 * i], np.int64)
-        fast = tfrun(lambda *a: _jitter(*a, cfg), *images, seed)
-        stock = tfrun(lambda *a: _stock_jitter(*a, cfg), *images, seed)
-        for a, b in zip(tf.nest.flatten(fast), tf.nest.flatten(stock)):
+    seeds = np.array([[i, 7, i + 1, 3 * i] for i in range(12)], np.int64)
+    fast = _eagerly_and_in_tf_data(lambda *a: _jitter(*a, cfg), images, seeds)
+    stock = _eagerly_and_in_tf_data(lambda *a: _stock_jitter(*a, cfg), images, seeds)
+    for form in (0, 1):  # eagerly, then inside tf.data
+        for a, b in zip(tf.nest.flatten(fast[form]), tf.nest.flatten(stock[form])):
             np.testing.assert_array_equal(a, b)
-        probe = tfrun(lambda *a: _jitter(*a, cfg)[0][..., 0], columns, *images[1:], seed)[0]
-        draws.add((int(probe[0, 0]), bool(probe[0, 0] > probe[0, -1])))  # (column, flipped)
+    for a, b in zip(tf.nest.flatten(fast[0]), tf.nest.flatten(fast[1])):
+        np.testing.assert_array_equal(a, b)  # and the two forms agree with each other
+    probes = _eagerly_and_in_tf_data(lambda *a: _jitter(*a, cfg)[0][..., 0],
+                                     [columns, *images[1:]], seeds)[0]
+    draws = {(int(probe[0, 0]), bool(probe[0, 0] > probe[0, -1])) for probe in probes}
     assert {flipped for _, flipped in draws} == {False, True}  # both branches compared
     assert len(draws) >= 6  # and many crops (at 32 px: 5 offsets a side)
 
