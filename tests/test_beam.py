@@ -235,7 +235,9 @@ def test_same_manifest_but_shards(both):
 def test_names_that_are_not_utf8_build_the_same_on_both_runners(tmp_path):
     """Issue #30: Beam's coders encode a str as strict UTF-8, so one Linux file name that is not
     UTF-8 failed the whole pipeline ("surrogates not allowed"); now both runners accept its image,
-    keep its bytes in `source` and write the same rejections and manifest."""
+    keep its bytes in `source` and write the same rejections and manifest. The in-process
+    DirectRunner encodes every element with Beam's coders as worker processes do (without the
+    change it fails the same way) and starts no process that imports TensorFlow."""
     import tensorflow as tf
 
     folder = tmp_path / os.fsdecode(b"in\xff")  # the input folder's name is not UTF-8 either
@@ -245,7 +247,7 @@ def test_names_that_are_not_utf8_build_the_same_on_both_runners(tmp_path):
     (folder / os.fsdecode(b"bad\xfe.png")).write_bytes(b"not an image")
     local, beam = str(tmp_path / "local"), str(tmp_path / "beam")
     local_manifest = build.build_dataset([str(folder)], local, TINY, workers=1, progress=False)
-    beam_manifest = beam_build.build_dataset([str(folder)], beam, TINY, beam_args=TWO_WORKERS)
+    beam_manifest = beam_build.build_dataset([str(folder)], beam, TINY, beam_args=IN_PROCESS)
     ours = _features(beam)
     assert ours == _features(local)
     sources = {tf.train.Feature.FromString(features["source"]).bytes_list.value[0]
