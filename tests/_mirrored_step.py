@@ -1,11 +1,11 @@
-"""Test helper, run in its own process: one pix2pix step on one device and on two mirrored replicas.
+"""Test helper: one pix2pix step on two mirrored replicas, run in its own process; and the steps on
+one device the test compares it with, which it runs in its own process meanwhile.
 
 Logical CPU devices can only be configured before TensorFlow initializes its devices, hence a
-separate process. Writes OUT.npz with the initial weights, the weights after one step on one device
-(batch 4), after one step on two replicas (2 each), and after a replica step that averages over the
-per-replica batch instead of the global one (the loss-scaling bug the comparison must catch).
+separate process. Reads IN.npz (the initial weights and a batch of 4), writes OUT.npz with the
+weights after one step on two replicas (2 examples each).
 
-Usage: python tests/_mirrored_step.py OUT.npz
+Usage: python tests/_mirrored_step.py IN.npz OUT.npz
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import tensorflow as tf
 REPLICAS, PER_REPLICA = 2, 2
 GLOBAL = REPLICAS * PER_REPLICA
 
-tf.config.set_logical_device_configuration(
-    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * REPLICAS)
+if __name__ == "__main__":  # before TensorFlow initializes its devices (the test imports this)
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0],
+        [tf.config.LogicalDeviceConfiguration()] * REPLICAS)
 
 from colorize.config import preset  # noqa: E402  (after the device setup)
 from colorize.pix2pix import Pix2Pix  # noqa: E402
@@ -41,7 +43,17 @@ def set_weights(model: Pix2Pix, values: list[np.ndarray]) -> None:
         v.assign(value)
 
 
-def mirrored_step(batch, initial, global_batch: int) -> list[np.ndarray]:
+def single_step(batch, initial, global_batch: int = GLOBAL) -> list[np.ndarray]:
+    """Weights after one step on one device with the whole batch, the loss averaged over
+    `global_batch` examples."""
+    model = Pix2Pix(CFG.replace(batch_size=GLOBAL))
+    model.global_batch = global_batch
+    set_weights(model, initial)
+    model.train_step(batch)
+    return weights(model)
+
+
+def mirrored_step(batch, initial, global_batch: int = GLOBAL) -> list[np.ndarray]:
     """Weights after one step on two logical CPUs, replica r getting examples [2r, 2r + 2)."""
     strategy = tf.distribute.MirroredStrategy(
         [f"/cpu:{i}" for i in range(REPLICAS)],
@@ -56,19 +68,12 @@ def mirrored_step(batch, initial, global_batch: int) -> list[np.ndarray]:
     return weights(model)
 
 
-def main(out: str) -> None:
-    rng = np.random.default_rng(0)
-    batch = (rng.uniform(-1, 1, (GLOBAL, 32, 32, 4)).astype(np.float32),  # sketch + cue
-             rng.uniform(-1, 1, (GLOBAL, 32, 32, 3)).astype(np.float32))  # color
-    tf.keras.utils.set_random_seed(0)
-    single = Pix2Pix(CFG.replace(batch_size=GLOBAL))
-    initial = weights(single)
-    single.train_step(batch)
-    arrays = {"initial": initial, "single": weights(single),
-              "mirrored": mirrored_step(batch, initial, GLOBAL),
-              "wrong_scaling": mirrored_step(batch, initial, PER_REPLICA)}
-    np.savez(out, **{f"{name}_{i}": w for name, ws in arrays.items() for i, w in enumerate(ws)})
+def main(inputs: str, out: str) -> None:
+    given = np.load(inputs)
+    initial = [given[f"initial_{i}"] for i in range(len(given.files) - 2)]
+    batch = (given["inputs"], given["color"])
+    np.savez(out, *mirrored_step(batch, initial))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

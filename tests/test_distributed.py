@@ -135,26 +135,45 @@ def test_pipelines_do_not_draw_the_same_jitter(tmp_path):
 
 def test_mirrored_step_equals_the_single_device_step(tmp_path):
     """Global batch 4 over two replicas of 2 (synchronized batch norm) updates every variable as one
-    device does with batch 4; averaging over the per-replica batch instead would not."""
-    out = tmp_path / "weights.npz"
-    proc = subprocess.run([sys.executable, str(TESTS / "_mirrored_step.py"), str(out)], cwd=ROOT,
-                          timeout=240, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    device does with batch 4; averaging over the per-replica batch instead would not. The replicas
+    step in their own process (logical devices), one device in this one meanwhile."""
+    import _mirrored_step as helper
+
+    rng = np.random.default_rng(0)
+    batch = (rng.uniform(-1, 1, (helper.GLOBAL, 32, 32, 4)).astype(np.float32),  # sketch + cue
+             rng.uniform(-1, 1, (helper.GLOBAL, 32, 32, 3)).astype(np.float32))  # color
+    tf.keras.utils.set_random_seed(0)  # as training seeds, for the same initial weights each run
+    initial = helper.weights(helper.Pix2Pix(helper.CFG.replace(batch_size=helper.GLOBAL)))
+    given, out = tmp_path / "given.npz", tmp_path / "mirrored.npz"
+    np.savez(given, inputs=batch[0], color=batch[1],
+             **{f"initial_{i}": w for i, w in enumerate(initial)})
+    proc = subprocess.Popen([sys.executable, str(TESTS / "_mirrored_step.py"), str(given),
+                             str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        single = helper.single_step(batch, initial)
+        # Each replica's loss averaged over its own 2 examples: summed over the replicas, twice
+        # the loss one device averages over 4, i.e. the step one device takes averaging over 2
+        # (the replicas' own such step, computed once, was within 1e-7 of it).
+        wrong_scaling = helper.single_step(batch, initial, global_batch=helper.PER_REPLICA)
+        _, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()  # nothing once it has exited
+    assert proc.returncode == 0, err[-3000:]
     w = np.load(out)
-    names = sorted(k.split("_", 1)[1] for k in w.files if k.startswith("initial_"))
-    assert len(names) > 40  # both networks, batch-norm statistics included
-    moved = max(np.abs(w[f"single_{n}"] - w[f"initial_{n}"]).max() for n in names)
+    mirrored = [w[f"arr_{i}"] for i in range(len(w.files))]
+    assert len(initial) == len(mirrored) > 40  # both networks, batch-norm statistics included
+    moved = max(np.abs(s - i).max() for s, i in zip(single, initial))
     assert moved > 1e-2
-    for n in names:
-        np.testing.assert_allclose(w[f"mirrored_{n}"], w[f"single_{n}"], rtol=1e-5, atol=1e-6,
-                                   err_msg=f"variable {n}")
-    wrong = max(np.abs(w[f"wrong_scaling_{n}"] - w[f"single_{n}"]).max() for n in names)
+    for n, (m, s) in enumerate(zip(mirrored, single)):
+        np.testing.assert_allclose(m, s, rtol=1e-5, atol=1e-6, err_msg=f"variable {n}")
+    wrong = max(np.abs(x - s).max() for x, s in zip(wrong_scaling, single))
     assert wrong > 1e-4  # the comparison would catch a loss averaged per replica
 
 
 # -- multi-worker: two processes on 127.0.0.1 ------------------------------------------------
 
-WORKER_TIMEOUT = 150  # seconds for one run of both workers
+WORKER_TIMEOUT = 300  # seconds for one run of both workers (~30 s on 2 idle cores)
 
 
 def _train_workers(tmp_path: Path, name: str, outs: list[Path], records: str, epochs: int):
