@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -11,6 +12,8 @@ import nbclient
 import nbformat
 import numpy as np
 import pytest
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from PIL import Image
 
 from colorize import gallery, sketch, train
@@ -34,16 +37,74 @@ def runs(demo_records, tmp_path_factory) -> tuple[str, str, str]:
     return str(run_a), run_b, run_c
 
 
-def execute(name: str, parameters: dict, cwd) -> nbformat.NotebookNode:
-    """Run a notebook with `parameters` injected after its parameters cell (papermill's way)."""
+def notebook_client(name: str, parameters: dict, cwd, km=None) -> nbclient.NotebookClient:
+    """A client to run a notebook with `parameters` injected after its parameters cell
+    (papermill's way), in a fresh kernel or in `km`'s."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     index = next(i for i, cell in enumerate(notebook.cells)
                  if "parameters" in cell.metadata.get("tags", []))
     injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
     notebook.cells.insert(index + 1, injected)
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(cwd)}}).execute()
-    return notebook
+    return nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", km=km,
+                                   resources={"metadata": {"path": str(cwd)}})
+
+
+def execute(name: str, parameters: dict, cwd, km=None) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom (see notebook_client)."""
+    client = notebook_client(name, parameters, cwd, km)
+    client.execute()
+    return client.nb
+
+
+# the gallery's imports (TensorFlow's ~10 s first), bound to no name in the kernel
+WARM_UP = ("import importlib as _importlib\n"
+           "for _name in ('colorize.infer', 'colorize.evaluate', 'colorize.gallery', "
+           "'colorize.hint_sweep'):\n"
+           "    _importlib.import_module(_name)\n"
+           "del _importlib, _name")
+
+
+@pytest.fixture(scope="module")
+def gallery_kernel(tmp_path_factory):
+    """A fresh kernel for the gallery notebook, importing the package (TensorFlow) in its own
+    process while this one trains `runs` (set up after it); the notebook then runs top to bottom
+    in it. Yields (the kernel manager, its working folder, a wait for the imports)."""
+    cwd = tmp_path_factory.mktemp("gallery_kernel")
+    km = AsyncKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)(cwd=str(cwd))
+    warming = km.client()
+    warming.start_channels()
+    run_sync(warming.wait_for_ready)(timeout=120)
+    msg_id = warming.execute(WARM_UP)  # not waited for here
+
+    def warmed() -> None:
+        while True:
+            reply = run_sync(warming.get_shell_msg)(timeout=300)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        warming.stop_channels()
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    yield km, cwd, warmed
+    warming.stop_channels()
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+@pytest.fixture(scope="module")
+def dataset_notebooks(demo_records, tmp_path_factory) -> dict:
+    """The dataset notebook on demo images and on a records folder's sources, each in its own
+    kernel, the two run at once (their kernels' start and imports are most of their time)."""
+    clients = {
+        "demo": notebook_client("dataset.ipynb", {"COUNT": 12, "SIZE": 64},
+                                tmp_path_factory.mktemp("dataset_demo")),
+        "records": notebook_client("dataset.ipynb", {"RECORDS": demo_records, "COUNT": 8},
+                                   tmp_path_factory.mktemp("dataset_records"))}
+
+    async def both():
+        return await asyncio.gather(*(client.async_execute() for client in clients.values()))
+
+    run_sync(both)()
+    return {key: client.nb for key, client in clients.items()}
 
 
 def outputs(notebook: nbformat.NotebookNode, kind: str) -> list:
@@ -59,20 +120,23 @@ def outputs(notebook: nbformat.NotebookNode, kind: str) -> list:
 
 
 @pytest.mark.heavy
-def test_dataset_notebook_draws_the_three_data_figures(tmp_path):
-    notebook = execute("dataset.ipynb", {"COUNT": 12, "SIZE": 64}, tmp_path)
+def test_dataset_notebook_draws_the_three_data_figures(dataset_notebooks):
+    notebook = dataset_notebooks["demo"]  # COUNT 12, SIZE 64
     assert len(outputs(notebook, "image/png")) == 3  # blockSize sweep, histogram, cue examples
     assert any("12 images at 64 px" in text for text in outputs(notebook, "stream"))
 
 
 @pytest.mark.heavy
-def test_dataset_notebook_reads_a_records_folders_sources(demo_records, tmp_path):
-    notebook = execute("dataset.ipynb", {"RECORDS": demo_records, "COUNT": 8}, tmp_path)
+def test_dataset_notebook_reads_a_records_folders_sources(dataset_notebooks):
+    notebook = dataset_notebooks["records"]  # RECORDS demo_records, COUNT 8
     assert any("8 images at 32 px" in text for text in outputs(notebook, "stream"))
 
 
-def test_gallery_notebook_shows_two_runs_metrics_and_control(runs, demo_records, tmp_path):
+def test_gallery_notebook_shows_two_runs_metrics_and_control(gallery_kernel, runs, demo_records,
+                                                             tmp_path):
     run_a, run_b, run_c = runs
+    km, cwd, warmed = gallery_kernel
+    warmed()
     saved = tmp_path / "gallery.png"
     lineart = tmp_path / "lineart"  # a stand-in for a folder of real line art
     lineart.mkdir()
@@ -83,7 +147,7 @@ def test_gallery_notebook_shows_two_runs_metrics_and_control(runs, demo_records,
                                          "RECORDS": demo_records, "COUNT": 2, "SAVE": str(saved),
                                          "LINEART": str(lineart),
                                          "STROKES": str(NOTEBOOKS / "lineart_strokes.json")},
-                       tmp_path)
+                       cwd, km)
     # the gallery, the control figure, the hint sweep's plot, the C model's stroke row and the
     # real line art row
     assert len(outputs(notebook, "image/png")) == 5
