@@ -381,6 +381,30 @@ def test_options_that_do_not_go_with_a_chapter_are_refused(tmp_path):
 from test_layers import tiny_model  # noqa: E402,F401 (a fixture: an untrained .keras file)
 
 
+@pytest.fixture(scope="module")
+def loaded_models() -> dict:
+    return {}
+
+
+@pytest.fixture
+def one_load(loaded_models, monkeypatch):
+    """`colorize predict` (single pages and chapters) loads each model file once in this module:
+    loading and tracing it is most of a tiny call's time, and a Colorizer of the same file and
+    options gives the same pictures. Another option gets a Colorizer of its own."""
+    from colorize import predict_chapter, predict_cli
+
+    real = predict_cli.load_colorizer
+
+    def load(args):
+        key = (args.run, args.model, args.test_mode, args.precision, args.lines)
+        if key not in loaded_models:
+            loaded_models[key] = real(args)
+        return loaded_models[key]
+
+    monkeypatch.setattr(predict_cli, "load_colorizer", load)
+    monkeypatch.setattr(predict_chapter, "load_colorizer", load)
+
+
 def predict_one(model: str, page: bytes, folder, hints: str | None = None) -> np.ndarray:
     """`colorize predict` of one page on its own (the picture a chapter's page must equal)."""
     src, out = folder / "one.png", folder / "one-out.png"
@@ -391,7 +415,7 @@ def predict_one(model: str, page: bytes, folder, hints: str | None = None) -> np
 
 
 @pytest.mark.heavy
-def test_predict_colorizes_a_cbz_page_by_page(tiny_model, tmp_path, capsys):
+def test_predict_colorizes_a_cbz_page_by_page(tiny_model, one_load, tmp_path, capsys):
     entries = chapter_entries()
     path = make_cbz(tmp_path / "ch.cbz", entries)
     hints = tmp_path / "hints"
@@ -439,7 +463,7 @@ def test_predict_colorizes_a_cbz_page_by_page(tiny_model, tmp_path, capsys):
 
 
 @pytest.mark.heavy
-def test_an_interrupted_predict_resumes(tiny_model, tmp_path, capsys, monkeypatch):
+def test_an_interrupted_predict_resumes(tiny_model, one_load, tmp_path, capsys, monkeypatch):
     from colorize import predict_chapter
 
     entries = {f"p{i}.png": png(line_page(i)) for i in range(1, 6)}
@@ -471,7 +495,7 @@ def test_an_interrupted_predict_resumes(tiny_model, tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.heavy
-def test_predict_writes_a_folder_chapter_as_psd_files(tiny_model, tmp_path, capsys):
+def test_predict_writes_a_folder_chapter_as_psd_files(tiny_model, one_load, tmp_path, capsys):
     pages = tmp_path / "pages"
     pages.mkdir()
     (pages / "p1.png").write_bytes(png(line_page(1)))
