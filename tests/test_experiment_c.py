@@ -58,8 +58,10 @@ def test_stroke_colors_are_the_regions_not_mud():
 @pytest.mark.heavy
 def test_counts_follow_the_recipe_on_many_seeds():
     recipe = StrokeRecipe()
-    counts = np.array([float(stroke_count(tf.constant([i, 7], tf.int64), recipe))
-                       for i in range(2000)])
+    # counted inside one tf.data map, as training draws them (2000 eager calls took seconds)
+    seeds = tf.data.Dataset.range(2000).map(lambda i: tf.stack([i, tf.constant(7, tf.int64)]))
+    counts = next(iter(seeds.map(lambda seed: stroke_count(seed, recipe)).batch(2000))).numpy()
+    assert len(counts) == 2000
     assert abs((counts == 0).mean() - recipe.p_none) < 0.04
     some = counts[counts > 0]
     assert abs(some.mean() - recipe.mean_count) < 0.8 and some.max() <= recipe.max_count
@@ -180,8 +182,8 @@ def test_the_stroke_count_is_set_by_the_config_and_reaches_the_training_input(de
 def test_denser_hints_early_fall_to_the_recipes_count_by_mid_training(demo_records):
     default = preset("C").conditioning
     assert all(default.for_epoch(e, 4) is default for e in range(4))  # no curriculum by default
-    cfg = preset("C", image_size=32, batch_size=64, jitter=False, epochs=4, hint_free_share=0.0,
-                 hint_early_mean_strokes=32.0, hint_mean_strokes=2.0)
+    cfg = preset("C", image_size=32, batch_size=16, jitter=False, epochs=4, hint_free_share=0.0,
+                 hint_early_mean_strokes=32.0, hint_mean_strokes=2.0)  # 16x the strokes early
     curriculum = cfg.conditioning
     means = [curriculum.for_epoch(e, 4).strokes.mean_count for e in range(4)]
     assert means == [32.0, 17.0, 2.0, 2.0]
@@ -262,6 +264,18 @@ def c_run(demo_records, tmp_path_factory) -> str:
     return train.train(cfg, log=lambda *a: None)
 
 
+@pytest.fixture(scope="module")
+def c_colorizer(c_run) -> Colorizer:
+    """The C run's Colorizer in float32, shared: loading and tracing one costs seconds a test."""
+    return Colorizer.from_run(c_run, precision="float32")
+
+
+@pytest.fixture(scope="module")
+def b_colorizer(run_b) -> Colorizer:
+    """The shared B run's deterministic Colorizer in float32, beside `c_colorizer`."""
+    return Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")
+
+
 def _stroke(shape, color, box) -> np.ndarray:
     layer = np.zeros((*shape, 4), np.uint8)
     (y0, y1), (x0, x1) = box
@@ -291,11 +305,11 @@ def test_a_c_model_follows_red_and_blue_strokes_where_they_are(c_run):
     assert change(outside) < change(red)
 
 
-def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
+def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, c_colorizer, tmp_path):
     from colorize.errors import ColorizeError
     from colorize.export import export
 
-    colorizer = Colorizer.from_run(c_run, precision="float32")
+    colorizer = c_colorizer
     with pytest.raises(ColorizeError, match="takes a hint layer") as info:
         colorizer.colorize(demo_sketch(40, 40), np.full((40, 40, 3), 200, np.uint8))
     assert info.value.reason == "unsupported_condition"
@@ -317,10 +331,10 @@ def test_a_c_model_refuses_a_cue_and_exports_a_hints_signature(c_run, tmp_path):
     assert not np.array_equal(rgb, colorizer.colorize(soft, hints=layer, lines="guided"))
 
 
-def test_a_c_runs_tflite_export_is_its_nine_channel_generator(c_run, tmp_path):
+def test_a_c_runs_tflite_export_is_its_nine_channel_generator(c_run, c_colorizer, tmp_path):
     from colorize.export import export
 
-    colorizer = Colorizer.from_run(c_run, precision="float32")
+    colorizer = c_colorizer
     size = colorizer.image_size
     interpreter = tf.lite.Interpreter(model_path=export(c_run, "tflite", str(tmp_path / "c.tflite")))
     interpreter.allocate_tensors()
@@ -366,12 +380,11 @@ def test_the_strokes_alone_fill_each_pixel_with_the_nearest_stroke_color():
     np.testing.assert_array_equal(fill[2:5, 3:6], np.broadcast_to((200, 10, 10), (3, 3, 3)))
 
 
-def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_run, run_b, demo_records):
+def test_hint_sweep_scores_b_and_c_on_the_same_strokes(c_colorizer, b_colorizer, demo_records):
     from colorize.evaluate import user_examples
     from colorize.hint_sweep import CUE_ALONE, STROKES_ALONE, hint_sweep
 
-    runs = {"C": Colorizer.from_run(c_run, precision="float32"),
-            "B": Colorizer.from_run(run_b, test_mode="deterministic", precision="float32")}
+    runs = {"C": c_colorizer, "B": b_colorizer}
     examples = list(user_examples(demo_records, "test", None, runs["C"], 4))
     result = hint_sweep(runs, examples, strokes=(0, 2, 16), protocols=("random",))
     again = hint_sweep(runs, examples, strokes=(0, 2, 16), protocols=("random",))
@@ -398,19 +411,20 @@ def test_hint_sweep_command_writes_the_table_json_and_plot(c_run, run_b, demo_re
     from colorize.cli import main
 
     out = tmp_path / "sweep.json"
-    argv = ["evaluate", "--hint-sweep", c_run, run_b, "--data", demo_records, "--max-images", "2",
-            "--json", str(out), "--test-mode", "deterministic"]
+    argv = ["evaluate", "--hint-sweep", c_run, run_b, "--data", demo_records, "--max-images", "1",
+            "--json", str(out), "--test-mode", "deterministic"]  # (one image: the wiring's test)
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "psnr by strokes" in printed and "adherence by strokes" in printed
     result = json.loads(out.read_text())
-    assert result["strokes"] == [0, 1, 2, 4, 8, 16, 32] and result["images"] == 2
+    assert result["strokes"] == [0, 1, 2, 4, 8, 16, 32] and result["images"] == 1
     assert any(name.startswith("C ") for name in result["curves"])
     png = (tmp_path / "sweep.png").read_bytes()
     assert png.startswith(b"\x89PNG")
 
 
-def test_style_sweep_scores_strokes_only_for_runs_that_take_them(c_run, run_b, demo_records):
+def test_style_sweep_scores_strokes_only_for_runs_that_take_them(c_colorizer, b_colorizer,
+                                                                 demo_records):
     """`colorize evaluate --style-sweep`: a C run with no strokes and 8 one per region, B (its
     condition a cue) with none; each score what `Colorizer.colorize` returns for that style."""
     from colorize import sketch_styles
@@ -419,8 +433,7 @@ def test_style_sweep_scores_strokes_only_for_runs_that_take_them(c_run, run_b, d
     from colorize.metrics import MeanMetrics
     from colorize.style_sweep import style_sweep
 
-    runs = {"C": Colorizer.from_run(c_run, precision="float32"),
-            "B": Colorizer.from_run(run_b, precision="float32", test_mode="deterministic")}
+    runs = {"C": c_colorizer, "B": b_colorizer}
     examples = list(user_examples(demo_records, "test", None, None, 2))
     result = style_sweep(runs, examples, ["threshold", "pencil"])
     assert set(result["rows"]["C"]["pencil"]) == {"0", "8"}
@@ -703,7 +716,8 @@ def test_c_numpy_steps_give_the_same_numbers_with_opencv_serial_or_threaded():
         np.testing.assert_array_equal(a, b)
 
 
-def test_user_path_of_a_c_run_on_drawn_line_art_of_any_size(c_run, demo_records, tmp_path):
+def test_user_path_of_a_c_run_on_drawn_line_art_of_any_size(c_run, c_colorizer, demo_records,
+                                                            tmp_path):
     """`colorize evaluate --run C --images DIR --sketches pencil`: the pictures' own sizes, line
     art of a drawn style, scored with no strokes and with 8 a person paints (one per region of
     the recipe's sketch), each what `Colorizer.colorize` returns for them."""
@@ -729,7 +743,7 @@ def test_user_path_of_a_c_run_on_drawn_line_art_of_any_size(c_run, demo_records,
     assert result["sketches"] == "pencil" and result["sizes"] == ["96x64"]
     assert set(result["metrics"]) == {"user path, lines keep, 0 strokes",
                                       "user path, lines keep, 8 strokes"}
-    colorizer = Colorizer.from_run(c_run, precision="float32")
+    colorizer = c_colorizer
     meter = MeanMetrics()
     for i, rgb in enumerate(pictures):
         drawn = sketch_styles.sketch_of("pencil", rgb, seed=i)
@@ -789,11 +803,12 @@ def test_region_adherence_compares_each_stroked_region_with_its_stroke():
     assert region_adherence(output, layer, labels) == 0.0
 
 
-def test_hint_sweep_paints_one_stroke_per_region_beside_random_strokes(c_run, demo_records):
+def test_hint_sweep_paints_one_stroke_per_region_beside_random_strokes(c_colorizer,
+                                                                       demo_records):
     from colorize.evaluate import user_examples
     from colorize.hint_sweep import REGIONS_ALONE, hint_sweep
 
-    runs = {"C": Colorizer.from_run(c_run, precision="float32")}
+    runs = {"C": c_colorizer}
     examples = list(user_examples(demo_records, "test", None, runs["C"], 2))
     result = hint_sweep(runs, examples, strokes=(0, 4))
     curves = result["curves"]
