@@ -4,6 +4,7 @@ networks (tests/test_train.py trains those)."""
 
 import json
 import os
+import shutil
 import tempfile
 
 import keras
@@ -14,6 +15,7 @@ import tensorflow as tf
 from colorize import data, runtime, train
 from colorize.config import preset
 from colorize.pix2pix import Networks, Pix2Pix
+from conftest import block_triplet, write_records
 
 
 def tiny_generator(cfg, dtype_policy="float32"):
@@ -48,8 +50,44 @@ def _metrics(run_dir):
 LOSSES = ("gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss")
 
 
-def test_the_injected_networks_are_the_ones_trained(block_records, tmp_path):
-    model = Pix2Pix(_cfg(block_records, tmp_path), networks=TINY)
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """conftest's block_records, written once for the module (its tests only read them)."""
+    root = tmp_path_factory.mktemp("records")
+    rng = np.random.default_rng(0)
+    write_records(root, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
+    write_records(root, [block_triplet(32, rng) for _ in range(4)], "test")
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def first_epoch(records, tmp_path_factory):
+    """A 1-epoch run, trained once; the tests that go on with it work on a copy: (run, its log)."""
+    lines = []
+    run = train.train(_cfg(records, tmp_path_factory.mktemp("first") / "run"), log=lines.append,
+                      networks=TINY)
+    return run, lines
+
+
+@pytest.fixture(scope="module")
+def unbroken(records, tmp_path_factory):
+    """A 2-epoch run trained in one go, trained once: (run, the record files it read the sizes
+    of, in order)."""
+    read, real = [], data._record_sizes
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "_record_sizes", lambda path: read.append(path) or real(path))
+        run = train.train(_cfg(records, tmp_path_factory.mktemp("unbroken") / "run", epochs=2),
+                          log=lambda *a: None, networks=TINY)
+    return run, read
+
+
+def _copy(run, tmp_path):
+    shutil.copytree(run, tmp_path / "run")
+    return str(tmp_path / "run")
+
+
+def test_the_injected_networks_are_the_ones_trained(records, tmp_path):
+    model = Pix2Pix(_cfg(records, tmp_path), networks=TINY)
     assert model.generator.count_params() + model.discriminator.count_params() < 1000
     before = [w.numpy() for w in model.generator.trainable_weights]
     batch = (np.zeros((4, 32, 32, 4), np.float32), np.zeros((4, 32, 32, 3), np.float32))
@@ -60,7 +98,7 @@ def test_the_injected_networks_are_the_ones_trained(block_records, tmp_path):
 
 
 @pytest.mark.heavy
-def test_training_tunes_the_process_for_its_input_pipeline(block_records, tmp_path,
+def test_training_tunes_the_process_for_its_input_pipeline(records, tmp_path,
                                                            monkeypatch):
     """The Trainer sets malloc and OpenCV as the pipeline benchmark measured them
     (`runtime.tune_input_pipeline`), before it builds any dataset."""
@@ -68,21 +106,21 @@ def test_training_tunes_the_process_for_its_input_pipeline(block_records, tmp_pa
     monkeypatch.setattr(runtime, "tune_input_pipeline", lambda: calls.append("tuned"))
     monkeypatch.setattr(data, "make_dataset", lambda *a, **k: calls.append("dataset") or 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        train.train(_cfg(block_records, tmp_path / "run"), log=lambda *a: None, networks=TINY)
+        train.train(_cfg(records, tmp_path / "run"), log=lambda *a: None, networks=TINY)
     assert calls[:2] == ["tuned", "dataset"]
 
 
 @pytest.mark.heavy
-def test_a_resumed_run_writes_every_output_and_matches_an_unbroken_one(block_records, tmp_path):
+def test_a_resumed_run_writes_every_output_and_matches_an_unbroken_one(records, first_epoch,
+                                                                       unbroken, tmp_path):
+    first, lines = first_epoch
+    assert any(line.startswith(f"Run folder: {first}  (") for line in lines)
+    assert tf.train.latest_checkpoint(os.path.join(first, "checkpoints")).endswith("ckpt-3")
+    run = _copy(first, tmp_path)
     lines = []
-    run = train.train(_cfg(block_records, tmp_path / "run"), log=lines.append, networks=TINY)
-    assert any(line.startswith(f"Run folder: {run}  (") for line in lines)
-    assert tf.train.latest_checkpoint(os.path.join(run, "checkpoints")).endswith("ckpt-3")
-    lines.clear()
-    train.train(_cfg(block_records, run, epochs=2), log=lines.append, networks=TINY)
+    train.train(_cfg(records, run, epochs=2), log=lines.append, networks=TINY)
     assert lines[0] == f"Resumed from {run}/checkpoints/ckpt-3: epoch 2, step 3."
-    unbroken = train.train(_cfg(block_records, tmp_path / "unbroken", epochs=2),
-                           log=lambda *a: None, networks=TINY)
+    unbroken, _ = unbroken
 
     resumed = _metrics(run)
     assert [(r["epoch"], r["step"]) for r in resumed] == [(1, 3), (2, 6)]
@@ -104,22 +142,19 @@ def test_a_resumed_run_writes_every_output_and_matches_an_unbroken_one(block_rec
 
 
 @pytest.mark.heavy
-def test_each_split_is_read_once_however_many_epochs(block_records, tmp_path, monkeypatch):
-    read, real = [], data._record_sizes
-    monkeypatch.setattr(data, "_record_sizes", lambda path: read.append(path) or real(path))
-    train.train(_cfg(block_records, tmp_path / "run", epochs=3, steps_per_epoch=1),
-                log=lambda *a: None, networks=TINY)
+def test_each_split_is_read_once_however_many_epochs(unbroken):
+    _, read = unbroken  # a 2-epoch run: a per-epoch read would list the train shards twice
     assert sorted(os.path.basename(p) for p in read) == [
         "test-00000-of-00001", "train-00000-of-00002", "train-00001-of-00002"]
 
 
 @pytest.mark.heavy
-def test_a_worker_other_than_the_chief_writes_nothing(block_records, tmp_path, monkeypatch):
+def test_a_worker_other_than_the_chief_writes_nothing(records, tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "is_chief", lambda strategy: False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     os.mkdir(tmp_path / "tmp")
     lines = []
-    assert train.train(_cfg(block_records, tmp_path / "run"), log=lines.append,
+    assert train.train(_cfg(records, tmp_path / "run"), log=lines.append,
                        networks=TINY) is None
     assert not (tmp_path / "run").exists()
     assert not os.listdir(tmp_path / "tmp")  # its checkpoints went to a scratch folder, now gone
@@ -127,21 +162,20 @@ def test_a_worker_other_than_the_chief_writes_nothing(block_records, tmp_path, m
 
 
 @pytest.mark.heavy
-def test_a_failed_write_of_the_epochs_outputs_names_the_last_good_checkpoint(block_records,
+def test_a_failed_write_of_the_epochs_outputs_names_the_last_good_checkpoint(records, first_epoch,
                                                                             tmp_path):
     from colorize.errors import ColorizeError
 
-    cfg = _cfg(block_records, tmp_path / "run")
-    train.train(cfg, log=lambda *a: None, networks=TINY)
+    run = _copy(first_epoch[0], tmp_path)
     (tmp_path / "run" / "samples" / "epoch_002.png").mkdir()  # in the way of epoch 2's grid
     with pytest.raises(ColorizeError, match="could not write the epoch's samples or metrics "
                                             ".*the last good checkpoint is .*ckpt-3") as info:
-        train.train(cfg.replace(epochs=2), log=lambda *a: None, networks=TINY)
+        train.train(_cfg(records, run, epochs=2), log=lambda *a: None, networks=TINY)
     assert info.value.reason == "write_failed"
 
 
-def test_c_with_a_fill_loss_weighs_the_l1_where_the_fill_reaches(block_records, tmp_path):
-    cfg = preset("C", data=block_records, out=str(tmp_path), image_size=32, batch_size=2,
+def test_c_with_a_fill_loss_weighs_the_l1_where_the_fill_reaches(records, tmp_path):
+    cfg = preset("C", data=records, out=str(tmp_path), image_size=32, batch_size=2,
                  precision="float32", hint_fill_loss=3.0)
     model = Pix2Pix(cfg, networks=TINY)
     rng = np.random.default_rng(0)
