@@ -51,6 +51,12 @@ def copy_cue(size: int = 32) -> keras.Model:
     return keras.Model(inputs, keras.layers.Lambda(lambda x: x[..., 1:])(inputs))
 
 
+@pytest.fixture(scope="module")
+def cue_copier() -> Colorizer:
+    """A Colorizer of `copy_cue`, shared: each new one traces its graphs again (seconds)."""
+    return Colorizer(copy_cue())
+
+
 def demo_sketch(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A binary sketch of a demo image, resized (nearest, so it stays binary) to height x width."""
     lines = sketch.sketchify(demo.render(seed, 0, 256))
@@ -215,12 +221,12 @@ def test_upsampling_equals_the_antialiased_bicubic_to_one_level(shape):
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("height,width", SIZES)
-def test_colors_land_where_the_cue_has_them_without_borders(height, width):
+def test_colors_land_where_the_cue_has_them_without_borders(cue_copier, height, width):
     cue = np.zeros((height, width, 3), np.uint8)
     cue[:, : width // 2] = (200, 40, 40)
     cue[:, width // 2:] = (40, 40, 200)
     paper = np.full((height, width), 255, np.uint8)
-    out = Colorizer(copy_cue()).colorize(paper, cue)
+    out = cue_copier.colorize(paper, cue)
     assert out.shape == (height, width, 3) and out.dtype == np.uint8
     margin = max(width // 8, 2)  # the color edge is blurred by the model-size round trip
     np.testing.assert_array_equal(out[:, : width // 2 - margin], cue[:, : width // 2 - margin])
@@ -308,9 +314,11 @@ def test_outputs_never_are_lighter_than_gray_line_art(colorizer):
     assert (out <= gray[..., None]).all()
 
 
-def test_deterministic_mode_repeats_and_pix2pix_mode_leaves_the_model_unchanged(cue_run):
+def test_deterministic_mode_repeats_and_pix2pix_mode_leaves_the_model_unchanged(cue_run,
+                                                                               colorizer):
     lines = demo_sketch(80, 120)
-    deterministic = Colorizer.from_run(cue_run, test_mode="deterministic")
+    deterministic = colorizer  # the run's own test mode
+    assert deterministic.test_mode == "deterministic"
     np.testing.assert_array_equal(deterministic.colorize(lines), deterministic.colorize(lines))
     pix2pix = Colorizer.from_run(cue_run, test_mode="pix2pix")
     before = [v.numpy() for v in pix2pix.generator.variables]
@@ -514,7 +522,8 @@ def test_predict_model_that_is_not_a_file_says_what_it_is(tmp_path, capsys, mode
 # -- real line art ---------------------------------------------------------------------------------
 
 
-def test_real_illustrations_are_colorized_at_their_own_sizes(cue_run, real_data, tmp_path):
+def test_real_illustrations_are_colorized_at_their_own_sizes(cue_run, colorizer, real_data,
+                                                             tmp_path):
     names = ["4.jpg", "13.jpg", "25.jpg"]  # 1276x1944, 640x1138 and 300x231
     src = tmp_path / "in"
     src.mkdir()
@@ -523,7 +532,6 @@ def test_real_illustrations_are_colorized_at_their_own_sizes(cue_run, real_data,
     out = tmp_path / "out"
     assert main(["predict", "--run", cue_run, "--sketch", str(src), "--from-color",
                  "--cue-from", str(src), "--out", str(out), "--lines", "keep"]) == 0
-    colorizer = Colorizer.from_run(cue_run)
     for name in names:
         color = sketch.load_image(str(src / name))
         rgb = sketch.load_image(str(out / name.replace(".jpg", ".png")))
@@ -634,13 +642,13 @@ def test_auto_keeps_gray_lines_at_every_size_for_a_model_of_drawn_line_art(drawn
 
 
 @pytest.mark.heavy
-def test_auto_rounds_exactly_as_the_way_it_picks():
+def test_auto_rounds_exactly_as_the_way_it_picks(cue_copier):
     """"auto" runs the way it picks in a branch of its graph: the very picture of that way asked by
     name, to the last rounding, over 3 million pixels of every level (noise: colored line art)."""
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, (2000, 1500, 3), dtype=np.uint8)
     cue = rng.integers(0, 256, (20, 15, 3), dtype=np.uint8)
-    colorizer = Colorizer(copy_cue())
+    colorizer = cue_copier
     assert is_colored_line_art(noise)
     np.testing.assert_array_equal(colorizer.colorize(noise, cue),
                                   colorizer.colorize(noise, cue, lines="keep"))
