@@ -220,8 +220,12 @@ def make_dataset(cfg: TrainConfig, records_dir: str, split: str = "train", *, tr
     if pipelines > 1:  # each pipeline its own part of the stream, not the same jitter
         seeds = seeds.shard(pipelines, index)
     ds = tf.data.Dataset.zip((ds, seeds))
-    ds = ds.map(_example_fn(cfg, jitter=training and cfg.jitter, keep_cue=keep_cue,
-                            epoch=epoch if training else None),
+    # traced as plain Python (autograph off): the example's ops have no Python control flow on
+    # tensors (tf.cond where they branch), and converting them took seconds per dataset
+    example_fn = tf.autograph.experimental.do_not_convert(
+        _example_fn(cfg, jitter=training and cfg.jitter, keep_cue=keep_cue,
+                    epoch=epoch if training else None))
+    ds = ds.map(example_fn,
                 num_parallel_calls=AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)

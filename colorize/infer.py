@@ -133,7 +133,7 @@ def _inference_fn(generator: keras.Model, test_mode: str, precision: str):
         return Predictor(generator, test_mode)
     if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers):
         generator = fold_batch_norm(generator, runtime.resolve_precision(precision))
-    return tf.function(lambda x: generator(x, training=False))
+    return tf.function(lambda x: generator(x, training=False), autograph=False)
 
 
 class Colorizer:
@@ -167,10 +167,12 @@ class Colorizer:
         self.recipe = recipe or Recipe.default(self.image_size)
         size, cond = self.image_size, self.conditioning
         self._predict = _inference_fn(generator, test_mode, precision)
+        # every graph here is traced without autograph (no Python control flow on tensors in
+        # them): converting them was most of a Colorizer's first picture (docs/performance.md)
         self._model_input = tf.function(
             functools.partial(anysize.model_input, size=size, conditioning=cond,
                               block_size=self.recipe.block_size, c=self.recipe.threshold_c,
-                              binarize=self.recipe.binary_sketches),
+                              binarize=self.recipe.binary_sketches), autograph=False,
             input_signature=[tf.TensorSpec([None, None, None], tf.uint8),
                              tf.TensorSpec([None, None, cond.serving_channels], tf.uint8)])
         self._composites: dict[str, tf.types.experimental.GenericFunction] = {}
@@ -220,7 +222,8 @@ class Colorizer:
             size, channels = self.image_size, self.conditioning.input_channels
             self._composites[lines] = tf.function(
                 functools.partial(anysize.composite, lines=lines,
-                                  drawn=not self.recipe.binary_sketches), input_signature=[
+                                  drawn=not self.recipe.binary_sketches), autograph=False,
+                input_signature=[
                     tf.TensorSpec([size, size, channels], tf.float32),
                     tf.TensorSpec([size, size, 3], tf.float32),
                     tf.TensorSpec([None, None, None], tf.uint8)])
@@ -275,7 +278,7 @@ class Colorizer:
             size, channels = self.image_size, self.conditioning.input_channels
             self._reach = tf.function(functools.partial(anysize.reach,
                                                         fill_at=self.conditioning.fill_at),
-                                      input_signature=[
+                                      autograph=False, input_signature=[
                                           tf.TensorSpec([size, size, channels], tf.float32),
                                           tf.TensorSpec([None, None, None], tf.uint8)])
         image, inputs = self._inputs(sketch_image, None, hints)
@@ -288,7 +291,7 @@ class Colorizer:
         blend, and the picture, equal to `colorize(..., lines="keep")`. Arguments as `colorize`."""
         if self._layers is None:  # traced once per Colorizer, as the composites
             size, channels = self.image_size, self.conditioning.input_channels
-            self._layers = tf.function(anysize.layers, input_signature=[
+            self._layers = tf.function(anysize.layers, autograph=False, input_signature=[
                 tf.TensorSpec([size, size, channels], tf.float32),
                 tf.TensorSpec([size, size, 3], tf.float32),
                 tf.TensorSpec([None, None, None], tf.uint8)])

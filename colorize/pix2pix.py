@@ -51,7 +51,10 @@ class Pix2Pix:
             # Slots exist before any restore, so checkpoints restore optimizer state eagerly.
             self.gen_optimizer.build(self.generator.trainable_variables)
             self.disc_optimizer.build(self.discriminator.trainable_variables)
-        self._step_fn = tf.function(self._distributed_step, jit_compile=cfg.jit or None)
+        # autograph off: the step has no Python control flow on tensors, and converting it (and
+        # the code it calls) was a third of a small run's start-up
+        self._step_fn = tf.function(self._distributed_step, jit_compile=cfg.jit or None,
+                                    autograph=False)
 
     def set_learning_rate(self, value: float) -> None:
         for optimizer in (self.gen_optimizer, self.disc_optimizer):

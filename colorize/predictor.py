@@ -22,7 +22,7 @@ class Predictor:
     def __init__(self, generator: keras.Model, test_mode: str):
         self.generator = generator
         self.training = test_mode == "pix2pix"
-        self._call = tf.function(lambda x: generator(x, training=self.training))
+        self._call = tf.function(lambda x: generator(x, training=self.training), autograph=False)
 
     def __call__(self, inputs) -> tf.Tensor:
         if not self.training:
