@@ -243,3 +243,21 @@ def test_the_training_command_reports_a_damaged_shard_in_one_line(tmp_path, caps
         train_cli.run(parser.parse_args(argv[1:]))
     assert info.value.reason == "bad_records"
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.heavy
+def test_the_pipeline_traced_without_autograph_gives_autographs_batches(demo_records,
+                                                                        monkeypatch):
+    """`make_dataset` traces the example function as plain Python (no autograph conversion,
+    seconds per dataset); the batches must be autograph's to the bit, for C's mix of every sketch
+    style with region strokes, the fill and its confidence, and for B's stored cue."""
+    mix = preset("C", data=demo_records, image_size=32, width=8,
+                 sketch_styles="threshold:1,xdog:1,lines:1,pencil:1", hint_fill_confidence=True)
+    for cfg in (mix, preset("B", data=demo_records, image_size=32, width=8)):
+        plain = [b.numpy() for pair in make_dataset(cfg, demo_records).take(4) for b in pair]
+        with monkeypatch.context() as patch:  # what make_dataset did before: autograph's trace
+            patch.setattr(tf.autograph.experimental, "do_not_convert", lambda fn: fn)
+            converted = [b.numpy() for pair in make_dataset(cfg, demo_records).take(4)
+                         for b in pair]
+        assert len(plain) == len(converted) == 8
+        assert all(np.array_equal(a, b) for a, b in zip(plain, converted)), cfg.experiment
