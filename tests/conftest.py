@@ -41,13 +41,23 @@ def block_triplet(size: int, rng: np.random.Generator):
     return pattern, rgb.copy(), rgb.copy()
 
 
+def _write_block_records(root) -> str:
+    rng = np.random.default_rng(0)
+    write_records(root, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
+    write_records(root, [block_triplet(32, rng) for _ in range(4)], "test")
+    return str(root)
+
+
 @pytest.fixture
 def block_records(tmp_path):
     """A records folder of 12 train and 4 test 32x32 block triplets."""
-    rng = np.random.default_rng(0)
-    write_records(tmp_path, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
-    write_records(tmp_path, [block_triplet(32, rng) for _ in range(4)], "test")
-    return str(tmp_path)
+    return _write_block_records(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def block_records_once(tmp_path_factory):
+    """`block_records` written once for the session, for tests that only read them."""
+    return _write_block_records(tmp_path_factory.mktemp("blocks"))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from colorize.pix2pix import Pix2Pix
 from colorize.predictor import Predictor, evaluate
 from colorize.progress import LogProgress
 from colorize.train import Trainer, TrainingDiverged, lr_factor
-from conftest import block_triplet, write_records
 
 pytestmark = pytest.mark.heavy  # trains models and starts processes
 
@@ -48,13 +47,9 @@ STEPS = 6  # per epoch of the shared runs: enough that a line per step would ove
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    """conftest's block_records, written once for the module (its tests only read them)."""
-    root = tmp_path_factory.mktemp("records")
-    rng = np.random.default_rng(0)
-    write_records(root, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
-    write_records(root, [block_triplet(32, rng) for _ in range(4)], "test")
-    return str(root)
+def records(block_records_once):
+    """conftest's block records, written once (the tests here only read them)."""
+    return block_records_once
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import tensorflow as tf
 from colorize import data, runtime, train
 from colorize.config import preset
 from colorize.pix2pix import Networks, Pix2Pix
-from conftest import block_triplet, write_records
 
 
 def tiny_generator(cfg, dtype_policy="float32"):
@@ -51,13 +50,9 @@ LOSSES = ("gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss")
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    """conftest's block_records, written once for the module (its tests only read them)."""
-    root = tmp_path_factory.mktemp("records")
-    rng = np.random.default_rng(0)
-    write_records(root, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
-    write_records(root, [block_triplet(32, rng) for _ in range(4)], "test")
-    return str(root)
+def records(block_records_once):
+    """conftest's block records, written once (the tests here only read them)."""
+    return block_records_once
 
 
 @pytest.fixture(scope="module")
