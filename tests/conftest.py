@@ -85,6 +85,31 @@ def run_b(demo_records, tmp_path_factory) -> str:
     return train.train(cfg, log=lambda *a: None)
 
 
+def _trained(experiment: str, demo_records, tmp_path_factory) -> str:
+    from colorize import train
+    from colorize.config import preset
+
+    cfg = preset(experiment, data=demo_records, image_size=32, width=8, epochs=1,
+                 out=str(tmp_path_factory.mktemp(f"run_{experiment}_250")), steps_per_epoch=250,
+                 learning_rate=5e-4, eval_images=0, num_samples=1, precision="float32",
+                 test_mode="deterministic")
+    return train.train(cfg, log=lambda *a: None)
+
+
+@pytest.fixture(scope="session")
+def cue_run(demo_records, tmp_path_factory) -> str:
+    """A deterministic experiment-B model trained briefly on demo data, where the cue and strokes
+    matter (a high learning rate makes 250 steps enough for the cue's colors to reach the
+    output); shared by the files that only read it (inference, the app, the notebooks)."""
+    return _trained("B", demo_records, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def c_run(demo_records, tmp_path_factory) -> str:
+    """A tiny experiment-C model trained as `cue_run`, shared likewise."""
+    return _trained("C", demo_records, tmp_path_factory)
+
+
 @pytest.fixture
 def real_data() -> Path:
     """The shared real anime images (COLORIZE_REAL_DATA); skips when unset."""

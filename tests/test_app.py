@@ -41,14 +41,10 @@ CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", shutil.which("chromiu
 
 
 @pytest.fixture(scope="module")
-def hint_run(demo_records, tmp_path_factory) -> str:
-    """A deterministic experiment-B model trained briefly on demo data, where strokes matter
-    (as test_infer's cue_run; 100 steps at 1e-3 put a red stroke's picture ~90 redness above a
-    blue one's, where the tests ask for 5)."""
-    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("app_run")),
-                 image_size=32, width=8, epochs=1, steps_per_epoch=100, learning_rate=1e-3,
-                 eval_images=0, num_samples=1, precision="float32", test_mode="deterministic")
-    return train.train(cfg, log=lambda *a: None)
+def hint_run(cue_run) -> str:
+    """conftest's deterministic experiment-B model, where strokes matter (250 steps put a red
+    stroke's picture ~94 redness above a blue one's, where the tests ask for 5)."""
+    return cue_run
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +100,7 @@ def snapshot(folder: str) -> dict:
 
 def test_labels_name_experiment_step_and_date(choices, hint_run):
     (label,) = choices
-    assert label.startswith("B · step 100 · ") and label.endswith(os.path.basename(hint_run))
+    assert label.startswith("B · step 250 · ") and label.endswith(os.path.basename(hint_run))
     assert set(choices[label].colorizers) == {"pix2pix", "deterministic"}
 
 

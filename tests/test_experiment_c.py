@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import demo, experiments, train
+from colorize import demo, experiments
 from colorize.experiments.strokes import StrokeRecipe, simulate_strokes, stroke_count
 from colorize.config import preset
 from colorize.data import make_dataset
@@ -253,15 +253,6 @@ def anysize_input(sketch, layer, cond):
     from colorize import anysize
 
     return anysize.model_input(sketch, tf.constant(layer), 32, cond).numpy()
-
-
-@pytest.fixture(scope="module")
-def c_run(demo_records, tmp_path_factory) -> str:
-    """A tiny experiment-C model trained briefly on demo data (as test_infer's B model)."""
-    cfg = preset("C", data=demo_records, out=str(tmp_path_factory.mktemp("c_run")),
-                 image_size=32, width=8, epochs=1, steps_per_epoch=250, learning_rate=5e-4,
-                 eval_images=0, num_samples=1, precision="float32", test_mode="deterministic")
-    return train.train(cfg, log=lambda *a: None)
 
 
 @pytest.fixture(scope="module")

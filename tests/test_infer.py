@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import anysize, demo, sketch, train
+from colorize import anysize, demo, sketch
 from colorize.cli import main
-from colorize.config import preset
 from colorize.errors import ColorizeError
 from colorize.infer import Colorizer, hints_to_cue
 from colorize.recipe import Recipe
@@ -26,18 +25,6 @@ from conftest import command_error
 
 SIZES = [(257, 300), (1944, 1276), (100, 1000), (64, 64)]
 RED, BLUE = (230, 30, 30), (30, 60, 230)
-
-
-@pytest.fixture(scope="module")
-def cue_run(demo_records, tmp_path_factory) -> str:
-    """A deterministic experiment-B model trained briefly on demo data, where the cue matters.
-
-    A high learning rate makes 250 steps enough for the cue's colors to reach the output.
-    """
-    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("cue_run")),
-                 image_size=32, width=8, epochs=1, steps_per_epoch=250, learning_rate=5e-4,
-                 eval_images=0, num_samples=1, precision="float32", test_mode="deterministic")
-    return train.train(cfg, log=lambda *a: None)
 
 
 @pytest.fixture(scope="module")

@@ -16,25 +16,21 @@ from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from PIL import Image
 
-from colorize import gallery, sketch, train
-from colorize.config import preset
+from colorize import gallery, sketch
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture(scope="module")
-def runs(demo_records, tmp_path_factory) -> tuple[str, str, str]:
-    """A tiny experiment-B run, the same weights under an experiment-A config, a tiny C run."""
+def runs(cue_run, c_run, tmp_path_factory) -> tuple[str, str, str]:
+    """Copies of conftest's tiny experiment-B and C runs, named B and C as the notebook labels
+    runs by their folders, and the B weights under an experiment-A config, named A."""
     root = tmp_path_factory.mktemp("runs")
-    cfg = preset("B", data=demo_records, out=str(root / "B"), image_size=32, width=8, epochs=1,
-                 steps_per_epoch=20, eval_images=0, num_samples=1, precision="float32",
-                 test_mode="deterministic")
-    run_b = train.train(cfg, log=lambda *a: None)
-    run_a = shutil.copytree(run_b, root / "A")
+    run_a, run_b, run_c = (shutil.copytree(run, root / name)
+                           for run, name in ((cue_run, "A"), (cue_run, "B"), (c_run, "C")))
     config = json.loads((run_a / "config.json").read_text())
     (run_a / "config.json").write_text(json.dumps({**config, "experiment": "A", "use_cue": False}))
-    run_c = train.train(cfg.replace(experiment="C", out=str(root / "C")), log=lambda *a: None)
-    return str(run_a), run_b, run_c
+    return str(run_a), str(run_b), str(run_c)
 
 
 def notebook_client(name: str, parameters: dict, cwd, km=None) -> nbclient.NotebookClient:
@@ -67,8 +63,8 @@ WARM_UP = ("import importlib as _importlib\n"
 @pytest.fixture(scope="module")
 def gallery_kernel(tmp_path_factory):
     """A fresh kernel for the gallery notebook, importing the package (TensorFlow) in its own
-    process while this one trains `runs` (set up after it); the notebook then runs top to bottom
-    in it. Yields (the kernel manager, its working folder, a wait for the imports)."""
+    process while this one sets up `runs` (trains them unless an earlier file did); the notebook
+    then runs top to bottom in it. Yields (the kernel manager, its working folder, a wait for the imports)."""
     cwd = tmp_path_factory.mktemp("gallery_kernel")
     km = AsyncKernelManager(kernel_name="python3")
     run_sync(km.start_kernel)(cwd=str(cwd))
