@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -60,17 +61,37 @@ def block_records_once(tmp_path_factory):
     return _write_block_records(tmp_path_factory.mktemp("blocks"))
 
 
+def _made_once(tmp_path_factory, name: str, make) -> str:
+    """`make(folder)`'s result (a path) for the whole test run. Under pytest-xdist (`-n 2`) every
+    worker is a session of its own and would make its own copy: the first to ask makes it in
+    the folder the workers share, under a lock, and the others wait for it and read its path."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    made = shared / f"{name}.made"  # written last: the made thing's path
+    with FileLock(str(shared / f"{name}.lock")):
+        if not made.exists():
+            folder = shared / name
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed left it half-made
+            folder.mkdir()
+            made.write_text(make(folder))
+        return made.read_text()
+
+
 @pytest.fixture(scope="session")
 def demo_records(tmp_path_factory) -> str:
     """Tiny demo dataset (procedural illustrations through the real builder), 32x32 records."""
     from colorize import build, demo
 
-    root = tmp_path_factory.mktemp("demo")
-    demo.generate(root / "images", 160, seed=0, size=64)
-    params = build.BuildParams.for_size(32, min_size=32, test_fraction=0.15)
-    build.build_dataset([str(root / "images")], str(root / "records"), params, workers=1,
-                        progress=False)
-    return str(root / "records")
+    def make(root) -> str:
+        demo.generate(root / "images", 160, seed=0, size=64)
+        params = build.BuildParams.for_size(32, min_size=32, test_fraction=0.15)
+        build.build_dataset([str(root / "images")], str(root / "records"), params, workers=1,
+                            progress=False)
+        return str(root / "records")
+    return _made_once(tmp_path_factory, "demo", make)
 
 
 @pytest.fixture(scope="session")
@@ -79,21 +100,23 @@ def run_b(demo_records, tmp_path_factory) -> str:
     from colorize import train
     from colorize.config import preset
 
-    cfg = preset("B", data=demo_records, out=str(tmp_path_factory.mktemp("run_b")), image_size=32,
-                 width=8, epochs=1, steps_per_epoch=20, eval_images=0, num_samples=1,
-                 precision="float32")
-    return train.train(cfg, log=lambda *a: None)
+    def make(out) -> str:
+        cfg = preset("B", data=demo_records, out=str(out), image_size=32, width=8, epochs=1,
+                     steps_per_epoch=20, eval_images=0, num_samples=1, precision="float32")
+        return train.train(cfg, log=lambda *a: None)
+    return _made_once(tmp_path_factory, "run_b", make)
 
 
 def _trained(experiment: str, demo_records, tmp_path_factory) -> str:
     from colorize import train
     from colorize.config import preset
 
-    cfg = preset(experiment, data=demo_records, image_size=32, width=8, epochs=1,
-                 out=str(tmp_path_factory.mktemp(f"run_{experiment}_250")), steps_per_epoch=250,
-                 learning_rate=5e-4, eval_images=0, num_samples=1, precision="float32",
-                 test_mode="deterministic")
-    return train.train(cfg, log=lambda *a: None)
+    def make(out) -> str:
+        cfg = preset(experiment, data=demo_records, image_size=32, width=8, epochs=1,
+                     out=str(out), steps_per_epoch=250, learning_rate=5e-4, eval_images=0,
+                     num_samples=1, precision="float32", test_mode="deterministic")
+        return train.train(cfg, log=lambda *a: None)
+    return _made_once(tmp_path_factory, f"run_{experiment}_250", make)
 
 
 @pytest.fixture(scope="session")
