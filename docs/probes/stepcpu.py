@@ -14,7 +14,8 @@ def timed(mod, name):
         t = time.thread_time(); r = f(*a, **k); T[name] += time.thread_time() - t; return r
     setattr(mod, name, g)
 for mod, name in [(strokes, "draw_region_strokes"), (strokes, "_draw_strokes"), (regions, "fill_np"),
-                  (sketch_styles, "_draw_np")]:
+                  (sketch_styles, "_draw_np"), (strokes, "find_regions"),
+                  (strokes, "generator_input_np")]:  # (the last includes fill_np)
     timed(mod, name)
 N = int(os.environ.get("N", 400))
 recs = tf.data.TFRecordDataset(records.shard_paths("faces256", "train")).take(64).cache()
@@ -35,7 +36,9 @@ V = {
     "A": ("A", {}),
     "C thr, none, no fill": ("C", dict(sketch_styles="threshold:1", hint_free_share=1.0, hint_fill=False)),
     "C thr, none": ("C", dict(sketch_styles="threshold:1", hint_free_share=1.0)),
+    "C mix, none": ("C", dict(hint_free_share=1.0)),
     "C mix, random": ("C", dict(hint_region_share=0.0)),
+    "C thr default": ("C", dict(sketch_styles="threshold:1")),
     "C default": ("C", {}),
 }
 for name in (sys.argv[1:] or V):
