@@ -21,7 +21,7 @@ from colorize import runtime
 from colorize.config import preset
 from colorize.data import make_dataset
 
-from conftest import block_triplet, write_records
+from conftest import _write_block_records, block_triplet, write_records
 
 pytestmark = pytest.mark.heavy  # starts worker processes
 
@@ -219,10 +219,7 @@ def first_run(tmp_path_factory):
     """Epoch 1 of a 2-worker run: the chief in run/, the worker given its own worker_out/, as
     if on another machine; block records with 2 train shards, one per worker."""
     tmp = tmp_path_factory.mktemp("multiworker")
-    rng = np.random.default_rng(0)
-    records = str(tmp / "records")
-    write_records(records, [block_triplet(32, rng) for _ in range(12)], "train", shards=2)
-    write_records(records, [block_triplet(32, rng) for _ in range(4)], "test")
+    records = _write_block_records(tmp / "records")
     run, worker_out = tmp / "run", tmp / "worker_out"
     result = _train_workers(tmp, "first", [run, worker_out], records, epochs=1)
     return types.SimpleNamespace(result=result, run=run, worker_out=worker_out, records=records)
