@@ -22,6 +22,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorize import upsampling
 from colorize.config import TrainConfig
 
 COLOR_CHANNELS = 3
@@ -73,10 +74,13 @@ def _upsample(x, filters: int, cfg: TrainConfig, name: str, dtype: str, use_bias
     make the transposed convolution's checkerboard (its uneven kernel overlap; Odena et al.
     2016)."""
     if cfg.upsample == "resize":
+        conv = dict(filters=filters, kernel_size=3, padding="same", kernel_initializer=_init(cfg),
+                    use_bias=use_bias, name=conv_name or f"{name}_conv", dtype=dtype)
+        if cfg.kernels == "fused" and upsampling.fuses(x.shape):  # the same math, in one layer
+            x = upsampling.UpSampledHere(name=f"{name}_resize", dtype=dtype)(x)  # (b, s, s, c)
+            return upsampling.UpSampledConv2D(**conv)(x)  # (b, 2s, 2s, filters)
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize", dtype=dtype)(x)
-        return _layers(cfg).Conv2D(filters, 3, padding="same", kernel_initializer=_init(cfg),
-                                   use_bias=use_bias, name=conv_name or f"{name}_conv",
-                                   dtype=dtype)(x)
+        return _layers(cfg).Conv2D(**conv)(x)
     return _layers(cfg).Conv2DTranspose(filters, 4, strides=2, padding="same",
                                         kernel_initializer=_init(cfg), use_bias=use_bias,
                                         name=conv_name or f"{name}_deconv", dtype=dtype)(x)
@@ -172,7 +176,8 @@ def build_discriminator(cfg: TrainConfig, dtype_policy: str = "float32") -> kera
 
 
 class _Passthrough(layers.Layer):
-    """Stands in for a folded batch norm or an inference-time dropout."""
+    """Stands in for a folded batch norm, an inference-time dropout or an upsampling that the next
+    layer does."""
 
     def call(self, inputs, training=None, mask=None):
         return inputs
@@ -184,9 +189,14 @@ def fold_batch_norm(generator: keras.Model, dtype_policy: str = "float32") -> ke
     y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta is a convolution with its kernel scaled
     by s = gamma / sqrt(var + eps) per output channel and bias beta - s * mean: the same function
     as `generator(x, training=False)` in one op instead of two. Dropout is the identity there.
-    Layers compute in `dtype_policy` (e.g. "mixed_bfloat16"); the tanh output stays float32.
+    A "resize" decoder's outer levels (`colorize.upsampling`) become one transposed convolution
+    each, of the tied kernel (the same function, 2.25x fewer multiply-adds), their upsamplings
+    the identity. Layers compute in `dtype_policy` (e.g. "mixed_bfloat16"); the tanh output
+    stays float32.
     """
     names = {layer.name for layer in generator.layers}
+    fused = upsampling.pairs(generator)  # {upsampling: the convolution that now does it}
+    transposed = set(fused.values())
 
     def bn_of(layer) -> str | None:
         name = layer.name.rsplit("_", 1)[0] + "_bn"
@@ -194,13 +204,18 @@ def fold_batch_norm(generator: keras.Model, dtype_policy: str = "float32") -> ke
         return name if is_conv and name in names else None
 
     def clone(layer):
-        if isinstance(layer, (layers.BatchNormalization, layers.Dropout)):
+        if isinstance(layer, (layers.BatchNormalization, layers.Dropout)) or layer.name in fused:
             return _Passthrough(name=layer.name)
         config = layer.get_config()
         if layer.dtype_policy.name == "float32" and layer.name != "tanh":
             config["dtype"] = dtype_policy
         if bn_of(layer):
             config["use_bias"] = True
+        if layer.name in transposed:  # upsamples by itself
+            return layers.Conv2DTranspose(config["filters"], 4, strides=2, padding="same",
+                                          activation=config["activation"],
+                                          use_bias=config["use_bias"], name=config["name"],
+                                          dtype=config["dtype"])
         return keras_class(layer).from_config(config)
 
     folded = keras.models.clone_model(generator, clone_function=clone)
@@ -208,16 +223,17 @@ def fold_batch_norm(generator: keras.Model, dtype_policy: str = "float32") -> ke
         source = generator.get_layer(layer.name)
         if not layer.weights:
             continue
-        if not bn_of(layer):
-            layer.set_weights(source.get_weights())
-            continue
-        bn = generator.get_layer(bn_of(layer))
-        gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
-        scale = gamma / np.sqrt(var + bn.epsilon)
-        # Conv2D kernels are (4, 4, in, out), Conv2DTranspose kernels (4, 4, out, in).
-        out_axis = 2 if isinstance(layer, layers.Conv2DTranspose) else 3
-        shape = [1, 1, 1, 1]
-        shape[out_axis] = -1
-        kernel = source.get_weights()[0] * scale.reshape(shape)
-        layer.set_weights([kernel.astype(np.float32), (beta - scale * mean).astype(np.float32)])
+        weights = source.get_weights()
+        if bn_of(layer):
+            bn = generator.get_layer(bn_of(layer))
+            gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
+            scale = gamma / np.sqrt(var + bn.epsilon)
+            # Conv2D kernels are (k, k, in, out), Conv2DTranspose kernels (4, 4, out, in).
+            out_axis = 2 if isinstance(source, layers.Conv2DTranspose) else 3
+            shape = [1, 1, 1, 1]
+            shape[out_axis] = -1
+            weights = [weights[0] * scale.reshape(shape), beta - scale * mean]
+        if layer.name in transposed:
+            weights[0] = upsampling.tied_kernel(weights[0]).numpy()
+        layer.set_weights([np.asarray(w, np.float32) for w in weights])
     return folded

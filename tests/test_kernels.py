@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorize import kernels
-from colorize.config import TrainConfig
+from colorize import kernels, upsampling
+from colorize.config import preset
 from colorize.models import build_generator
 
 
@@ -62,6 +62,33 @@ def test_convolution_output_and_gradients_match_keras(cls, shape, kwargs):
     np.testing.assert_allclose(y_fast, y_stock, atol=1e-5)
     for a, b in zip(g_fast, g_stock, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("use_bias", [False, True])
+@pytest.mark.parametrize("shape", [(2, 4, 4, 6), (1, 5, 7, 3), (2, 32, 32, 3)])
+def test_upsampled_convolution_is_the_upsampling_then_the_convolution(shape, use_bias):
+    fast = upsampling.UpSampledConv2D(filters=5, kernel_size=3, padding="same",
+                                      use_bias=use_bias, bias_initializer="random_normal")
+    fast.build(shape)
+    stock = keras.Sequential([keras.layers.UpSampling2D(2, interpolation="nearest"),
+                              keras.layers.Conv2D(5, 3, padding="same", use_bias=use_bias)])
+    stock.build(shape)
+    stock.set_weights(fast.get_weights())
+    x = tf.random.normal(shape, seed=1)
+    y_fast, g_fast = _grads(fast, x)
+    y_stock, g_stock = _grads(stock, x)
+    assert y_fast.shape == (shape[0], 2 * shape[1], 2 * shape[2], 5)
+    np.testing.assert_allclose(y_fast, y_stock, atol=1e-5)
+    for a, b in zip(g_fast, g_stock, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_tied_kernel_sums_the_taps_each_output_phase_reads():
+    kernel = tf.reshape(tf.range(1.0, 10.0), (3, 3, 1, 1))  # rows 1 2 3 / 4 5 6 / 7 8 9
+    tied = upsampling.tied_kernel(kernel).numpy()[..., 0, 0]
+    along = np.array(upsampling.TIE)  # (4, 3): tap p of the transposed kernel sums row p's taps
+    np.testing.assert_array_equal(tied, along @ kernel.numpy()[..., 0, 0] @ along.T)
+    assert tied[1, 1] == 5 + 6 + 8 + 9 and tied[3, 3] == 1 and tied[0, 3] == 7
 
 
 def _gradient_ops(layer, x) -> set[str]:
@@ -138,12 +165,19 @@ def test_fused_adam_updates_like_keras_adam():
     assert not np.allclose(fast[0], start[0])  # the update did happen
 
 
-def test_stock_copy_is_plain_keras_with_the_same_function(tmp_path):
-    gen = build_generator(TrainConfig(image_size=32, width=4))
+@pytest.mark.parametrize("experiment, tolerance", [("B", 0.0), ("C", 1e-5)])
+def test_stock_copy_is_plain_keras_with_the_same_function(tmp_path, experiment, tolerance):
+    """B's transposed decoder computes with the same kernels either way; C's "resize" decoder
+    becomes the stock upsampling and 3x3 convolution where its outer level (to_rgb's 32x32
+    input at 64 px) computes them as one."""
+    cfg = preset(experiment, image_size=64, width=4)
+    gen = build_generator(cfg)
     copy = kernels.stock(gen)
     assert all(type(layer).__module__.startswith("keras.") for layer in copy.layers)
-    x = tf.random.uniform((2, 32, 32, 4), -1, 1, seed=5)
-    np.testing.assert_array_equal(copy(x, training=False), gen(x, training=False))
+    assert [layer.name for layer in copy.layers] == [layer.name for layer in gen.layers]
+    x = tf.random.uniform((2, 64, 64, cfg.conditioning.input_channels), -1, 1, seed=5)
+    np.testing.assert_allclose(copy(x, training=False), gen(x, training=False), rtol=0,
+                               atol=tolerance)
     path = tmp_path / "generator.keras"
     copy.save(path)
     with zipfile.ZipFile(path) as archive:
@@ -151,21 +185,44 @@ def test_stock_copy_is_plain_keras_with_the_same_function(tmp_path):
     assert "colorize" not in json.dumps(config)  # loads without this package
 
 
-def _two_steps(kernel_set: str):
+def test_resize_decoders_of_both_kernel_sets_share_checkpoints(tmp_path):
+    """The fused "resize" decoder keeps the stock model's list of operations (`UpSampledHere` where
+    UpSampling2D stands), so a training checkpoint restores into the generator use builds."""
+    cfg = preset("C", image_size=128, width=4)
+    fused, plain = build_generator(cfg), build_generator(cfg.replace(kernels="keras"))
+    # inputs of 32x32 and more: up6 (32x32 -> 64x64) and to_rgb (64x64 -> 128x128)
+    assert {name for name in ("up5_conv", "up6_conv", "to_rgb")
+            if isinstance(fused.get_layer(name), upsampling.UpSampledConv2D)} == {"up6_conv",
+                                                                                 "to_rgb"}
+    assert type(fused.get_layer("up5_conv")) is kernels.Conv2D
+    assert type(plain.get_layer("up6_resize")) is keras.layers.UpSampling2D
+    x = tf.random.uniform((2, 128, 128, 9), -1, 1, seed=7)
+    assert not np.allclose(plain(x, training=False), fused(x, training=False), atol=1e-3)
+    path = tf.train.Checkpoint(generator=fused).save(str(tmp_path / "ckpt"))
+    tf.train.Checkpoint(generator=plain).restore(path).assert_existing_objects_matched()
+    np.testing.assert_allclose(plain(x, training=False), fused(x, training=False), atol=1e-6)
+
+
+def _two_steps(kernel_set: str, experiment: str):
     keras.utils.set_random_seed(0)
     from colorize.pix2pix import Pix2Pix
 
-    model = Pix2Pix(TrainConfig(image_size=32, width=4, batch_size=2, precision="float32",
-                                kernels=kernel_set))
-    x = tf.random.stateless_uniform((2, 32, 32, 4), (1, 2), -1, 1)
-    y = tf.random.stateless_uniform((2, 32, 32, 3), (3, 4), -1, 1)
+    size = 64 if experiment == "C" else 32  # C: to_rgb's 32x32 input is fused
+    cfg = preset(experiment, image_size=size, width=4, batch_size=2, precision="float32",
+                 kernels=kernel_set)
+    model = Pix2Pix(cfg)
+    channels = cfg.conditioning.input_channels
+    x = tf.random.stateless_uniform((2, size, size, channels), (1, 2), -1, 1)
+    y = tf.random.stateless_uniform((2, size, size, 3), (3, 4), -1, 1)
     losses = [model.train_step((x, y)) for _ in range(2)]
     return losses, model.generator.get_weights()
 
 
 @pytest.mark.heavy
-def test_both_kernel_sets_train_the_same_model():
-    (fused_losses, fused), (keras_losses, stock) = _two_steps("fused"), _two_steps("keras")
+@pytest.mark.parametrize("experiment", ["B", "C"])  # the paper's decoder, and C's "resize" one
+def test_both_kernel_sets_train_the_same_model(experiment):
+    (fused_losses, fused), (keras_losses, stock) = (_two_steps("fused", experiment),
+                                                    _two_steps("keras", experiment))
     for a, b in zip(fused_losses, keras_losses, strict=True):
         for name in a:
             np.testing.assert_allclose(a[name], b[name], rtol=1e-4)

@@ -145,6 +145,25 @@ def test_resize_upsampling_keeps_the_shapes_and_the_decoder_names():
     np.testing.assert_allclose(folded(x).numpy(), gen(x, training=False).numpy(), atol=1e-4)
 
 
+def test_folded_resize_decoder_upsamples_inside_its_convolutions():
+    """Deterministic inference runs a stock "resize" decoder's outer levels' upsampling and 3x3
+    convolution as one stock transposed convolution each (`colorize.upsampling`), the same
+    function."""
+    from colorize import upsampling
+    from colorize.config import preset
+
+    cfg = preset("C", image_size=128, width=4, kernels="keras")  # as use builds it
+    gen = _with_trained_statistics(build_generator(cfg))
+    assert upsampling.pairs(gen) == {"up6_resize": "up6_conv", "to_rgb_resize": "to_rgb"}
+    folded = fold_batch_norm(gen)
+    for name in ("up6_conv", "to_rgb"):  # inputs of 32x32 and 64x64
+        layer = folded.get_layer(name)
+        assert type(layer) is tf.keras.layers.Conv2DTranspose and layer.kernel.shape[:2] == (4, 4)
+    assert type(folded.get_layer("up5_resize")) is tf.keras.layers.UpSampling2D  # 16x16: kept
+    x = tf.random.uniform((2, 128, 128, 9), -1, 1, seed=3)
+    np.testing.assert_allclose(folded(x), gen(x, training=False), atol=1e-5)
+
+
 def test_every_scale_generator_reads_the_pooled_input_at_each_level():
     """condition_scales "every": the input, average-pooled, joins each encoder level's input and
     each decoder level's output of its size; shapes and the folded inference stay the same."""

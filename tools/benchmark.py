@@ -139,12 +139,15 @@ def forward_gflop(model, input_shapes) -> float:
 
 
 def train_gflop_per_image(cfg) -> float:
-    """Generator + two discriminator passes, forward and backward (backward ~ 2x forward)."""
+    """Generator + two discriminator passes, forward and backward (backward ~ 2x forward), of
+    the stock layers (the recipe's arithmetic, whichever kernels compute it)."""
     from colorize.models import build_discriminator, build_generator
 
-    size = cfg.image_size
-    gen = forward_gflop(build_generator(cfg), [(1, size, size, 4)])
-    disc = forward_gflop(build_discriminator(cfg), [(1, size, size, 4), (1, size, size, 3)])
+    size, channels = cfg.image_size, cfg.conditioning.input_channels
+    cfg = cfg.replace(kernels="keras")
+    gen = forward_gflop(build_generator(cfg), [(1, size, size, channels)])
+    disc = forward_gflop(build_discriminator(cfg),
+                         [(1, size, size, channels), (1, size, size, 3)])
     return 3 * (gen + 2 * disc)
 
 
@@ -154,20 +157,22 @@ def _train_child(args: argparse.Namespace) -> dict:
     import tensorflow as tf
 
     from colorize import runtime
-    from colorize.config import TrainConfig
+    from colorize.config import preset
     from colorize.pix2pix import Pix2Pix
 
     precision = runtime.resolve_precision(args.precision)
-    cfg = TrainConfig(image_size=args.image_size, batch_size=args.batch_size, precision=precision,
-                      jit=args.jit, kernels=args.kernel_set)
+    cfg = preset(args.experiment, image_size=args.image_size, batch_size=args.batch_size,
+                 precision=precision, jit=args.jit, kernels=args.kernel_set)
     model = Pix2Pix(cfg)
     shape = (args.batch_size, args.image_size, args.image_size)
-    batch = (tf.random.uniform(shape + (4,), -1, 1), tf.random.uniform(shape + (3,), -1, 1))
+    batch = (tf.random.uniform(shape + (cfg.conditioning.input_channels,), -1, 1),
+             tf.random.uniform(shape + (3,), -1, 1))
     step = lambda: [float(model.train_step(batch)["gen_total_loss"]) for _ in range(args.steps)]
     timing = timed(step, args.repeat)
     images = args.steps * args.batch_size
     return measurement("train", "train step" + (" (XLA)" if args.jit else ""), images=images,
-                       timing=timing, workers=1, precision=precision,
+                       timing=timing, workers=1, experiment=args.experiment,
+                       upsample=cfg.upsample, precision=precision,
                        kernels=args.kernel_set, batch=args.batch_size,
                        image_size=args.image_size,
                        ms=round(1e3 * timing["seconds"] / args.steps, 1))
@@ -179,7 +184,7 @@ def bench_train(args: argparse.Namespace) -> list[dict]:
     vs_float32 and rss_vs_float32 compare with float32 on the same kernels, vs_keras_float32 with
     float32 on the stock Keras layers and Adam (the textbook recipe's path).
     """
-    from colorize.config import TrainConfig
+    from colorize.config import preset
 
     if args.child:
         return [_train_child(args)]
@@ -188,6 +193,7 @@ def bench_train(args: argparse.Namespace) -> list[dict]:
         for kernel_set in args.kernels:
             for precision in args.precisions:
                 cmd = [sys.executable, os.path.abspath(__file__), "train", "--child", "--json",
+                       "--experiment", args.experiment,
                        "--precision", precision, "--kernel-set", kernel_set, "--batch-size",
                        str(args.batch_size), "--image-size", str(args.image_size), "--steps",
                        str(args.steps), "--repeat", str(args.repeat)]
@@ -201,7 +207,7 @@ def bench_train(args: argparse.Namespace) -> list[dict]:
         row = sorted(variant, key=lambda r: r["ms"])[len(variant) // 2]
         rows.append({**row, "rounds": len(variant)})
     machine = peaks()
-    gflop = train_gflop_per_image(TrainConfig(image_size=args.image_size))
+    gflop = train_gflop_per_image(preset(args.experiment, image_size=args.image_size))
 
     def float32_row(kernel_set: str) -> dict | None:
         return next((r for r in rows if r["precision"] == "float32"
@@ -222,6 +228,8 @@ def bench_train(args: argparse.Namespace) -> list[dict]:
 
 
 def add_train_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--experiment", default="B", choices=list(EXPERIMENTS),
+                        help="whose networks (C: nine input channels and the resize decoder)")
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"])
     parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=KERNELS,
                         help="fused: colorize.kernels (the default); keras: stock Keras layers")
@@ -312,23 +320,25 @@ def bench_infer(args: argparse.Namespace) -> list[dict]:
     import tensorflow as tf
 
     from colorize import runtime
-    from colorize.config import TrainConfig
+    from colorize.config import preset
     from colorize.models import build_generator, fold_batch_norm
 
-    cfg = TrainConfig(image_size=args.image_size)
+    cfg = preset(args.experiment, image_size=args.image_size, kernels="keras")  # as use builds it
     generator = build_generator(cfg)
-    gflop = forward_gflop(generator, [(1, args.image_size, args.image_size, 4)])
+    channels = cfg.conditioning.input_channels
+    gflop = forward_gflop(generator, [(1, args.image_size, args.image_size, channels)])
     precision = runtime.resolve_precision(args.precision)
     modes = {"plain float32": ("float32", tf.function(lambda x: generator(x, training=False))),
              "folded": (precision, tf.function(fold_batch_norm(generator, precision)))}
     machine = peaks()
     rows = []
     for batch in args.batches:
-        x = tf.random.uniform((batch, args.image_size, args.image_size, 4), -1, 1)
+        x = tf.random.uniform((batch, args.image_size, args.image_size, channels), -1, 1)
         base = None
         for name, (mode_precision, fn) in modes.items():
             timing = timed(lambda: [fn(x).numpy() for _ in range(args.steps)], args.repeat)
             row = measurement("infer", name, images=batch * args.steps, timing=timing, workers=1,
+                              experiment=args.experiment, upsample=cfg.upsample,
                               precision=mode_precision, batch=batch, image_size=args.image_size,
                               ms=round(1e3 * timing["seconds"] / args.steps, 1),
                               gflop_per_image=round(gflop, 1))
@@ -342,6 +352,8 @@ def bench_infer(args: argparse.Namespace) -> list[dict]:
 
 
 def add_infer_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--experiment", default="B", choices=list(EXPERIMENTS),
+                        help="whose generator (C: nine input channels and the resize decoder)")
     parser.add_argument("--precision", default="auto", help="of the folded inference mode")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--image-size", type=int, default=256)
