@@ -90,7 +90,8 @@ def pairs(model: keras.Model) -> dict[str, str]:
     input `fuses` (and each pair of this module's layers, as a training generator has them)."""
     found = {}
     for layer in model.layers:
-        if not isinstance(layer, layers.Conv2D) or isinstance(layer, layers.Conv2DTranspose):
+        if (not isinstance(layer, layers.Conv2D) or isinstance(layer, layers.Conv2DTranspose)
+                or len(layer._inbound_nodes) != 1):  # (a layer called twice has no one input)
             continue
         source = layer.input._keras_history.operation
         if isinstance(layer, UpSampledConv2D) and isinstance(source, UpSampledHere):

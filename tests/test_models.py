@@ -164,6 +164,23 @@ def test_folded_resize_decoder_upsamples_inside_its_convolutions():
     np.testing.assert_allclose(folded(x), gen(x, training=False), atol=1e-5)
 
 
+def test_only_a_convolution_with_one_upsampled_input_is_fused():
+    """`upsampling.pairs` leaves a convolution shared by two upsamplings, or after a small one,
+    as it is (a generator file may be any Keras model)."""
+    import keras
+
+    from colorize import upsampling
+
+    x = keras.Input((32, 32, 3))
+    shared = keras.layers.Conv2D(4, 3, padding="same")
+    twice = [shared(keras.layers.UpSampling2D(2)(x)), shared(keras.layers.UpSampling2D(2)(x))]
+    small = keras.layers.Conv2D(4, 3, padding="same")(
+        keras.layers.UpSampling2D(2)(keras.layers.AveragePooling2D(2)(x)))  # a 16x16 input
+    once = keras.layers.Conv2D(4, 3, padding="same", name="once")(
+        keras.layers.UpSampling2D(2, name="up")(x))
+    assert upsampling.pairs(keras.Model(x, [*twice, small, once])) == {"up": "once"}
+
+
 def test_every_scale_generator_reads_the_pooled_input_at_each_level():
     """condition_scales "every": the input, average-pooled, joins each encoder level's input and
     each decoder level's output of its size; shapes and the folded inference stay the same."""
