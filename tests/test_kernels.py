@@ -83,6 +83,23 @@ def test_upsampled_convolution_is_the_upsampling_then_the_convolution(shape, use
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+def test_upsampled_convolution_keeps_bfloat16_and_trains_its_float32_kernel():
+    layer = upsampling.UpSampledConv2D(4, 3, padding="same", use_bias=True,
+                                       dtype="mixed_bfloat16")
+    x = tf.random.normal((2, 8, 8, 3), seed=3)
+    with tf.GradientTape() as tape:
+        y = layer(x)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32))
+    kernel_grad = tape.gradient(loss, layer.kernel)
+    assert y.dtype == tf.bfloat16 and layer.kernel.dtype == "float32"
+    assert kernel_grad is not None and kernel_grad.dtype == tf.float32
+    stock = keras.Sequential([keras.layers.UpSampling2D(2),
+                              keras.layers.Conv2D(4, 3, padding="same")])
+    stock.build(x.shape)
+    stock.set_weights(layer.get_weights())
+    np.testing.assert_allclose(tf.cast(y, tf.float32), stock(x), atol=0.05)
+
+
 def test_tied_kernel_sums_the_taps_each_output_phase_reads():
     kernel = tf.reshape(tf.range(1.0, 10.0), (3, 3, 1, 1))  # rows 1 2 3 / 4 5 6 / 7 8 9
     tied = upsampling.tied_kernel(kernel).numpy()[..., 0, 0]
