@@ -191,7 +191,8 @@ def adam_class(version: str = keras.__version__) -> type:
 
 STOCK_CLASSES = {Conv2D: layers.Conv2D, Conv2DTranspose: layers.Conv2DTranspose,
                  BatchNormalization: layers.BatchNormalization,
-                 # a "resize" decoder's outer levels (`colorize.upsampling`)
+                 # a "resize" decoder's outer levels (`colorize.upsampling`): the same
+                 # configs, and UpSampling2D's defaults are the 2x "nearest" they stand for
                  upsampling.UpSampledHere: layers.UpSampling2D,
                  upsampling.UpSampledConv2D: layers.Conv2D}
 
@@ -201,17 +202,12 @@ def stock_class(layer: layers.Layer) -> type:
     return STOCK_CLASSES.get(type(layer), type(layer))
 
 
-def _stock_layer(layer: layers.Layer) -> layers.Layer:
-    if isinstance(layer, (upsampling.UpSampledHere, upsampling.UpSampledConv2D)):
-        return upsampling.stock_layer(layer)
-    return stock_class(layer).from_config(layer.get_config())
-
-
 def stock(model: keras.Model) -> keras.Model:
     """A copy of `model` built from plain Keras layers, with the same weights, for saving."""
     if not any(type(layer) in STOCK_CLASSES for layer in model.layers):
         return model
-    copy = keras.models.clone_model(model, clone_function=_stock_layer)
+    copy = keras.models.clone_model(
+        model, clone_function=lambda layer: stock_class(layer).from_config(layer.get_config()))
     for layer in copy.layers:
         layer.set_weights(model.get_layer(layer.name).get_weights())
     return copy

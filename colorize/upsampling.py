@@ -16,7 +16,7 @@ decoder fuses the levels whose input has at least MIN_POSITIONS positions (`fuse
 level in docs/performance.md): training's generator (`models.build_generator`, fused kernel set)
 builds them from the layers below, and deterministic inference (`models.fold_batch_norm`) turns
 the stock pair into a stock Conv2DTranspose of the tied kernel (`pairs`, `tied_kernel`).
-Saved models hold the stock pair (`stock_layer`), whose weights are the same.
+Saved models hold the stock pair (`kernels.stock`), whose weights are the same.
 """
 
 from __future__ import annotations
@@ -106,9 +106,3 @@ def pairs(model: keras.Model) -> dict[str, str]:
             found[source.name] = layer.name
     return found
 
-
-def stock_layer(layer: layers.Layer) -> layers.Layer:
-    """The stock Keras layer one of this module's layers stands for (a new layer, same config)."""
-    if isinstance(layer, UpSampledHere):
-        return layers.UpSampling2D(2, interpolation="nearest", **layer.get_config())
-    return layers.Conv2D.from_config(layer.get_config())
