@@ -58,3 +58,31 @@ def spread(colors, filled, paper):
         colors[new] = total[new] / count[new][:, None]
         filled |= new
         step += 1
+
+
+def to8(x):
+    """A model-space image [-1, 1] in the uint8 range, as floats (what `psnr` takes)."""
+    return np.clip(np.rint((np.asarray(x) + 1) * 127.5), 0, 255)
+
+
+def styled_inputs(c: Colorizer, n: int):
+    """(style, the generator's input (S, S, 9) as used, its picture in the uint8 range, truth)
+    for every style of `n` held-out faces with the 8 strokes of `cases`."""
+    for _, _, layer, gt, sketches in cases(c, n):
+        for style, s in sketches:
+            _, inputs, out = c._generate(s, None, layer)
+            yield style, np.asarray(inputs), to8(out), gt
+
+
+def with_fill(c: Colorizer, inputs, fill):
+    """The picture (uint8 range) of the generator given `inputs` (S, S, 9) with its four fill
+    channels replaced by `fill` (S, S, 4)."""
+    x = np.concatenate([np.asarray(inputs)[..., :5], fill], -1)
+    return to8(c._predict(tf.constant(x[None]))[0])
+
+
+def fill_cells(c: Colorizer, inputs, fill):
+    """Two uint8 cells of a view: `fill` (S, S, 4) over white paper, and the generator's picture
+    given `inputs` with that fill."""
+    paper = fill[..., :3] * fill[..., 3:] + (1 - fill[..., 3:])
+    return [to8(paper).astype(np.uint8), with_fill(c, inputs, fill).astype(np.uint8)]

@@ -7,9 +7,8 @@ Usage: python gapprobe.py N RUN R [R ...], where the training commands ran (runs
 import sys
 import cv2
 import numpy as np
-import tensorflow as tf
 from colorize import regions
-from common import cases, colorizer, psnr
+from common import colorizer, psnr, styled_inputs, with_fill
 
 
 def closed_labels(sketch, radius):
@@ -37,20 +36,15 @@ def closed_labels(sketch, radius):
 
 def main(n, run, radii):
     c = colorizer(run)
-    to8 = lambda x: np.clip(np.rint((np.asarray(x) + 1) * 127.5), 0, 255)
     res = {}
-    for i, ex, layer, gt, sketches in cases(c, n):
-        for style, s in sketches:
-            _, inputs, out = c._generate(s, None, layer)
-            inputs = np.asarray(inputs)
-            own = regions.fill_np(inputs[..., 1:5], inputs[..., :1])
-            row = [psnr(to8(out), gt), float(np.abs(own - inputs[..., 5:]).max())]
-            for r in radii:
-                fill = regions.fill_np(inputs[..., 1:5], inputs[..., :1],
-                                       labels=closed_labels(inputs[..., :1], r))
-                x = np.concatenate([inputs[..., :5], fill], -1)
-                row.append(psnr(to8(c._predict(tf.constant(x[None]))[0]), gt))
-            res.setdefault(style, []).append(row)
+    for style, inputs, out, gt in styled_inputs(c, n):
+        own = regions.fill_np(inputs[..., 1:5], inputs[..., :1])
+        row = [psnr(out, gt), float(np.abs(own - inputs[..., 5:]).max())]
+        for r in radii:
+            fill = regions.fill_np(inputs[..., 1:5], inputs[..., :1],
+                                   labels=closed_labels(inputs[..., :1], r))
+            row.append(psnr(with_fill(c, inputs, fill), gt))
+        res.setdefault(style, []).append(row)
     print(f"PSNR dB, {n} faces; R: the mean and its paired difference from the own fill "
           "(+- one standard error); the own fill recomputed by fill_np: largest difference")
     for k, v in res.items():

@@ -6,10 +6,9 @@ as the fill's: 1 in every touched region. PSNR of each style's 8-stroke picture,
 Usage: python nearprobe.py N RUN, where the training commands ran (runs/, faces256/)."""
 import sys
 import numpy as np
-import tensorflow as tf
 from scipy import ndimage
 from colorize import regions
-from common import cases, colorizer, psnr
+from common import colorizer, psnr, styled_inputs, with_fill
 
 
 def nearest_fill(hints, sketch):
@@ -30,17 +29,12 @@ def nearest_fill(hints, sketch):
 
 def main(n, run):
     c = colorizer(run)
-    to8 = lambda x: np.clip(np.rint((np.asarray(x) + 1) * 127.5), 0, 255)
     res = {}
-    for i, ex, layer, gt, sketches in cases(c, n):
-        for style, s in sketches:
-            _, inputs, out = c._generate(s, None, layer)
-            inputs = np.asarray(inputs)
-            fill = nearest_fill(inputs[..., 1:5], inputs[..., :1])
-            changed = float(np.abs(fill - inputs[..., 5:]).max(-1).__gt__(1e-3).mean())
-            x = np.concatenate([inputs[..., :5], fill], -1)
-            res.setdefault(style, []).append(
-                [psnr(to8(out), gt), psnr(to8(c._predict(tf.constant(x[None]))[0]), gt), changed])
+    for style, inputs, out, gt in styled_inputs(c, n):
+        fill = nearest_fill(inputs[..., 1:5], inputs[..., :1])
+        changed = float((np.abs(fill - inputs[..., 5:]).max(-1) > 1e-3).mean())
+        res.setdefault(style, []).append(
+            [psnr(out, gt), psnr(with_fill(c, inputs, fill), gt), changed])
     print(f"PSNR dB, {n} faces, 8 strokes one per region: the fill as used; nearest stroke in the "
           "region (paired difference +- one standard error); share of pixels whose fill changed")
     for k, v in res.items():
