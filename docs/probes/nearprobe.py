@@ -1,49 +1,37 @@
-"""Each stroke's color spread to the nearest pixels of its region, at use time, through the
-generator: where one region holds strokes of several colors (drawn line art's regions leak; an
-artist paints a second color to stop a flood), each of its pixels takes the color of the nearest
-painted pixel in the region (Euclidean), not the mean of all of them (the fill as trained). Mask
-as the fill's: 1 in every touched region. PSNR of each style's 8-stroke picture, held-out faces.
-Usage: python nearprobe.py N RUN, where the training commands ran (runs/, faces256/)."""
+"""Use-time probe (round nine): each pixel of a touched region takes the color of the nearest
+stroke through the paper (geodesic Voronoi) instead of the region's mean stroke color, the mask
+unchanged, given to a run trained with the mean fill. PSNR of the generator's picture, 8 strokes
+one per region and 16 random strokes (several per region), held-out faces, each style.
+Usage: python nearprobe.py N_FACES RUN"""
+# run where the training commands of docs/experiment-c.md ran (runs/, faces256/): "Round nine"
 import sys
-import numpy as np
-from scipy import ndimage
+import numpy as np, tensorflow as tf
 from colorize import regions
-from common import colorizer, psnr, styled_inputs, with_fill
+from colorize.experiments.strokes import simulated_hint_layer
+from common import cases, colorizer, psnr, spread
 
+N = int(sys.argv[1]); c = colorizer(sys.argv[2])
+to8 = lambda x: np.clip(np.rint((np.asarray(x) + 1) * 127.5), 0, 255)
 
-def nearest_fill(hints, sketch):
-    """(S, S, 4): `regions.fill_np`'s fill, but each touched region's pixels the color of its
-    nearest painted pixel in the region."""
-    labels, _ = regions.labels_np(sketch)
-    painted = hints[..., 3] > 0.5
-    out = np.zeros(hints.shape[:2] + (4,), np.float32)
-    for r in np.unique(labels[painted]):
-        if r == 0:
-            continue
-        inside = labels == r
-        _, (iy, ix) = ndimage.distance_transform_edt(~(painted & inside), return_indices=True)
-        out[inside, :3] = hints[iy[inside], ix[inside], :3]
-        out[inside, 3] = 1.0
-    return out
+def nearest(inputs):
+    x = np.array(inputs[0] if np.ndim(inputs) == 4 else inputs)
+    paper = regions.paper_np(x[..., :1]).astype(bool)
+    filled = (x[..., 4] > 0.5) & paper
+    col = np.where(filled[..., None], x[..., 1:4], 0).astype(np.float32)
+    target = x[..., 8] > 0.5
+    for _, col, filled in spread(col, filled, paper):
+        pass  # to the end: every pixel the paper joins to a stroke
+    x[..., 5:8] = np.where((target & filled)[..., None], col, x[..., 5:8])
+    return x
 
-
-def main(n, run):
-    c = colorizer(run)
-    res = {}
-    for style, inputs, out, gt in styled_inputs(c, n):
-        fill = nearest_fill(inputs[..., 1:5], inputs[..., :1])
-        changed = float((np.abs(fill - inputs[..., 5:]).max(-1) > 1e-3).mean())
-        res.setdefault(style, []).append(
-            [psnr(out, gt), psnr(with_fill(c, inputs, fill), gt), changed])
-    print(f"PSNR dB, {n} faces, 8 strokes one per region: the fill as used; nearest stroke in the "
-          "region (paired difference +- one standard error); share of pixels whose fill changed")
-    for k, v in res.items():
-        v = np.array(v)
-        d = v[:, 1] - v[:, 0]
-        print(f"{k:10s} used {v[:, 0].mean():6.2f}  nearest {v[:, 1].mean():6.2f} "
-              f"({d.mean():+.2f} +- {d.std(ddof=1) / np.sqrt(len(v)):.2f})  "
-              f"changed {v[:, 2].mean():.3f}", flush=True)
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+res = {}
+for i, ex, layer, gt, sketches in cases(c, N):
+    rnd = simulated_hint_layer(ex["color"], 16, i)
+    for style, s in sketches:
+        for name, lay in (("region8", layer), ("random16", rnd)):
+            _, inputs, out = c._generate(s, None, lay)
+            o = c._predict(tf.constant(nearest(inputs)[None]))[0]
+            res.setdefault((style, name, "mean"), []).append(psnr(to8(out), gt))
+            res.setdefault((style, name, "nearest"), []).append(psnr(to8(o), gt))
+for k, v in sorted(res.items()):
+    print(sys.argv[2], "%-10s %-9s %-8s %.2f" % (*k, np.mean(v)), flush=True)
