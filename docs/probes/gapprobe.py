@@ -13,7 +13,9 @@ from common import colorizer, psnr, styled_inputs, with_fill
 
 def closed_labels(sketch, radius):
     """(S, S) int32 region labels of a model-space sketch (S, S, 1), 0 on the lines, after a
-    closing of `radius` (see above)."""
+    closing of `radius` (see above). Round five's `fillprobe.labels_of` closes with a square and
+    grows back a fixed number of steps, leaving unreached paper as lines; here a disk, grown
+    until nothing changes, and unreached paper keeps its own regions."""
     ink = regions.ink_np(sketch)
     paper3 = regions.paper_np(sketch).astype(bool)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
