@@ -75,14 +75,7 @@ def styled_inputs(c: Colorizer, n: int):
 
 
 def with_fill(c: Colorizer, inputs, fill):
-    """The picture (uint8 range) of the generator given `inputs` (S, S, 9) with its four fill
-    channels replaced by `fill` (S, S, 4)."""
+    """The generator's picture (S, S, 3) in model space given `inputs` (S, S, 9) with its four
+    fill channels replaced by `fill` (S, S, 4)."""
     x = np.concatenate([np.asarray(inputs)[..., :5], fill], -1)
-    return to8(c._predict(tf.constant(x[None]))[0])
-
-
-def fill_cells(c: Colorizer, inputs, fill):
-    """Two uint8 cells of a view: `fill` (S, S, 4) over white paper, and the generator's picture
-    given `inputs` with that fill."""
-    paper = fill[..., :3] * fill[..., 3:] + (1 - fill[..., 3:])
-    return [to8(paper).astype(np.uint8), with_fill(c, inputs, fill).astype(np.uint8)]
+    return c._predict(tf.constant(x[None]))[0]

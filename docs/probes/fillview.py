@@ -10,7 +10,7 @@ import sys
 import cv2, numpy as np
 from colorize import gallery, regions
 from colorize.infer import Colorizer
-from common import fill_cells
+from common import with_fill
 from gapprobe import closed_labels
 
 args = sys.argv[1:]
@@ -21,17 +21,18 @@ c = Colorizer.from_run(run, test_mode="deterministic")
 STROKES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notebooks",
                        "lineart_strokes.json")
 to8 = lambda a: np.clip((np.asarray(a) + 1) * 127.5, 0, 255).astype(np.uint8)
+# a fill (S, S, 4) over white paper (white: no fill), and a picture
+cells = lambda fill, picture: [to8(fill[..., :3] * fill[..., 3:] + (1 - fill[..., 3:])),
+                               to8(picture)]
 rows = []
 for name, sketch, hints in gallery.lineart_examples(lineart, STROKES):
     if names and name not in names:
         continue
     _, inputs, picture = c._generate(sketch, None, hints)  # (S, S, 9), (S, S, 3)
-    x = np.asarray(inputs)
-    filled = x[..., 8:9]  # the fill's mask, after sketch, strokes (4) and fill colors (3)
-    row = [np.repeat(to8(x[..., :1]), 3, -1), to8(x[..., 5:8] * filled + (1 - filled)),
-           to8(picture)]
+    x = np.asarray(inputs)  # sketch, strokes (4), then the fill: colors (3) and mask
+    row = [np.repeat(to8(x[..., :1]), 3, -1)] + cells(x[..., 5:], picture)
     for r in radii:
-        row += fill_cells(c, x, regions.fill_np(x[..., 1:5], x[..., :1],
-                                                labels=closed_labels(x[..., :1], r)))
+        fill = regions.fill_np(x[..., 1:5], x[..., :1], labels=closed_labels(x[..., :1], r))
+        row += cells(fill, with_fill(c, x, fill))
     rows.append(np.hstack(row))
 cv2.imwrite(out, cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))

@@ -8,7 +8,7 @@ import sys
 import cv2
 import numpy as np
 from colorize import regions
-from common import colorizer, psnr, styled_inputs, with_fill
+from common import colorizer, psnr, styled_inputs, to8, with_fill
 
 
 def closed_labels(sketch, radius):
@@ -45,7 +45,7 @@ def main(n, run, radii):
         for r in radii:
             fill = regions.fill_np(inputs[..., 1:5], inputs[..., :1],
                                    labels=closed_labels(inputs[..., :1], r))
-            row.append(psnr(with_fill(c, inputs, fill), gt))
+            row.append(psnr(to8(with_fill(c, inputs, fill)), gt))
         res.setdefault(style, []).append(row)
     print(f"PSNR dB, {n} faces; R: the mean and its paired difference from the own fill "
           "(+- one standard error); the own fill recomputed by fill_np: largest difference")
